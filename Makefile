@@ -1,0 +1,23 @@
+# The two quick-start commands: `make lab` and `make test`. Both build .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: lab test lint bench
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+lab: $(BIN)/.installed
+	$(BIN)/melange-lab $(ARGS)
+
+test: $(BIN)/.installed
+	scripts/ensure-chromium
+	$(BIN)/ruff check melange_lab tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest $(ARGS)
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks
