@@ -1,0 +1,208 @@
+"""The simulated broker: SNS topics fanning out to SQS queues, inside this Python process.
+
+Built on moto's ``mock_aws``. It never reaches the network or a real AWS account: its boto3
+clients carry fake credentials of their own and every request they make is answered by moto.
+Only one simulated broker is live per process (moto's state is process-wide), so creating a
+new one, e.g. by re-running a notebook cell, stops the old one first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto import mock_aws
+
+from melange_lab import moto_internals
+from melange_lab.backends.sqs import SQSBackend, Subscription
+from melange_lab.clock import BrokerClock, ClockMode
+from melange_lab.errors import BrokerStopped
+from melange_lab.events import EventKind, EventLog, Observer
+from melange_lab.inspection import PeekedMessage, QueueInfo, SimulatedInspector, TopicInfo
+from melange_lab.serializers import SerializerRegistry
+
+logger = logging.getLogger(__name__)
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+DEFAULT_REGION = "us-east-1"
+_FAKE_CREDENTIALS = {"aws_access_key_id": "melange-lab", "aws_secret_access_key": "melange-lab"}
+
+
+class _Live:
+    """The one live simulated broker of this process."""
+
+    def __init__(self) -> None:
+        self.broker: SimulatedBroker | None = None
+        self.lock = threading.RLock()
+
+
+_live = _Live()
+
+
+class SimulatedBroker:
+    """An in-process SNS/SQS broker with melange's backend on top.
+
+    Use it as a context manager, or keep it for a whole notebook (``start()``, ``stop()``,
+    ``reset()``). ``broker.backend`` is what publishers and dispatchers take;
+    ``broker.events`` logs everything; ``topics()``, ``queues()``, ``subscriptions()`` and
+    ``peek()`` look inside without changing anything.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str = DEFAULT_REGION,
+        clock: ClockMode = "real",
+        max_receive_count: int = 4,
+        max_events: int = 10_000,
+        start: bool = True,
+    ) -> None:
+        self.region = region
+        self.account_id = ACCOUNT_ID
+        self.clock = BrokerClock(clock, on_advance=self._clock_advanced)
+        self.events = EventLog(self.clock.now, max_events)
+        self._max_receive_count = max_receive_count
+        self._mock: Any = None
+        self._backend: SQSBackend | None = None
+        self._inspector: SimulatedInspector | None = None
+        self._stop_listening: Callable[[], None] | None = None
+        self._stopped_because = "it has not been started"
+        if start:
+            self.start()
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._mock is not None
+
+    def start(self) -> SimulatedBroker:
+        """Starts the broker (empty), stopping any other simulated broker of this process."""
+        with _live.lock:
+            if self.running:
+                return self
+            previous = _live.broker
+            if previous is not None and previous is not self:
+                previous._shut_down("a newer SimulatedBroker replaced it in this process")
+            moto_internals.check_supported()
+            self._mock = mock_aws(
+                config={"core": {"mock_credentials": False, "reset_boto3_session": False}}
+            )
+            self._mock.start()
+            moto_internals.install_clock(self.clock.now)
+            moto_internals.install_fast_counts()
+            self._stop_listening = moto_internals.add_dead_letter_listener(self._dead_lettered)
+            self._backend = self._new_backend()
+            self._inspector = SimulatedInspector(self._backend, self.account_id, self.region)
+            _live.broker = self
+        return self
+
+    def _new_backend(self) -> SQSBackend:
+        session = boto3.session.Session(region_name=self.region, **_FAKE_CREDENTIALS)
+        config = Config(retries={"max_attempts": 1, "mode": "standard"})
+        return SQSBackend(
+            session.client("sqs", config=config),
+            session.client("sns", config=config),
+            events=self.events,
+            wait_time_seconds=0,
+            max_receive_count=self._max_receive_count,
+            guard=self._ensure_running,
+        )
+
+    def stop(self) -> None:
+        """Stops the broker and drops its state; other boto3 code in the process is unaffected."""
+        self._shut_down("it was stopped")
+
+    def _shut_down(self, reason: str) -> None:
+        with _live.lock:
+            if not self.running:
+                return
+            if self._stop_listening is not None:
+                self._stop_listening()
+            moto_internals.uninstall_fast_counts()
+            moto_internals.uninstall_clock()
+            self._mock.stop()
+            self._mock = None
+            self._stopped_because = reason
+            if _live.broker is self:
+                _live.broker = None
+
+    def reset(self) -> None:
+        """Deletes every topic, queue and message and clears the event log; keeps running."""
+        self._ensure_running()
+        self._mock.reset()
+        self.backend.forget_cache()
+        self.events.clear()
+        self.events.emit(EventKind.RESET)
+
+    def __enter__(self) -> SimulatedBroker:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _ensure_running(self) -> None:
+        if not self.running:
+            raise BrokerStopped(self._stopped_because)
+
+    # -- what learners use --------------------------------------------------------------------
+
+    @property
+    def backend(self) -> SQSBackend:
+        """melange's messaging backend for this broker: give it to publishers and dispatchers."""
+        self._ensure_running()
+        assert self._backend is not None
+        return self._backend
+
+    def subscribe(self, observer: Observer) -> Callable[[], None]:
+        """Calls ``observer(event)`` for every future event; returns an unsubscribe function."""
+        return self.events.subscribe(observer)
+
+    def topics(self) -> list[TopicInfo]:
+        return self._inspect().topics()
+
+    def queues(self) -> list[QueueInfo]:
+        return self._inspect().queues()
+
+    def subscriptions(self) -> list[Subscription]:
+        return self._inspect().subscriptions()
+
+    def peek(self, queue: str, registry: SerializerRegistry | None = None) -> list[PeekedMessage]:
+        """Every message in ``queue`` with its state, without receiving or changing any."""
+        return self._inspect().peek(queue, registry)
+
+    def _inspect(self) -> SimulatedInspector:
+        self._ensure_running()
+        assert self._inspector is not None
+        return self._inspector
+
+    # -- moto's side --------------------------------------------------------------------------
+
+    def _dead_lettered(self, move: moto_internals.DeadLetterMove) -> None:
+        self.events.emit(
+            EventKind.DEAD_LETTERED,
+            queue=move.source_queue,
+            message_id=move.message_id,
+            reason=(
+                f"received {move.receive_count - 1} times without being acknowledged "
+                f"(maxReceiveCount reached); moved to '{move.dead_letter_queue}'"
+            ),
+            detail={"dead_letter_queue": move.dead_letter_queue, "receive_count": move.receive_count},
+        )
+
+    def _clock_advanced(self, seconds: float) -> None:
+        self.events.emit(EventKind.CLOCK_ADVANCED, detail={"seconds": seconds})
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<SimulatedBroker {state} region={self.region} clock={self.clock.mode}>"

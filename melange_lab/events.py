@@ -1,0 +1,139 @@
+"""One hook for everything that happens on a broker: observers hear each event as it happens.
+
+Widgets, checks and the event log learn what happened only from here. An observer that raises
+is logged and skipped: a broken view never breaks the publish it watches.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+class EventKind(str, enum.Enum):
+    TOPIC_DECLARED = "topic_declared"
+    QUEUE_DECLARED = "queue_declared"
+    SUBSCRIBED = "subscribed"
+    PUBLISHED = "published"  # sent by a publisher to a queue or a topic
+    DELIVERED = "delivered"  # a topic's message put into one subscribed queue
+    FILTERED = "filtered"  # a subscription's filter policy kept a message out of its queue
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    RELEASED = "released"  # handed back unacknowledged, visible again at once
+    DEAD_LETTERED = "dead_lettered"
+    REDRIVEN = "redriven"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    SKIPPED_DUPLICATE = "skipped_duplicate"
+    FAULT_INJECTED = "fault_injected"
+    CLOCK_ADVANCED = "clock_advanced"
+    QUEUE_DELETED = "queue_deleted"
+    TOPIC_DELETED = "topic_deleted"
+    RESET = "reset"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened, when (on the broker clock), where, and why."""
+
+    seq: int
+    at: float
+    kind: EventKind
+    queue: str | None = None
+    topic: str | None = None
+    message_id: str | None = None
+    reason: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        return data
+
+    def describe(self) -> str:
+        """One line a learner can read."""
+        where = " ".join(
+            part
+            for part in (
+                f"topic={self.topic}" if self.topic else "",
+                f"queue={self.queue}" if self.queue else "",
+                f"id={self.message_id[:8]}" if self.message_id else "",
+            )
+            if part
+        )
+        why = f" ({self.reason})" if self.reason else ""
+        return f"#{self.seq} {self.kind.value} {where}{why}".rstrip()
+
+
+Observer = Callable[[Event], None]
+
+
+class EventLog:
+    """A bounded, ordered log of events plus the observers that hear each one as it happens."""
+
+    def __init__(self, now: Callable[[], float], max_events: int = 10_000) -> None:
+        self._now = now
+        self._events: deque[Event] = deque(maxlen=max_events)
+        self._observers: list[Observer] = []
+        self._lock = threading.RLock()
+        self._seq = 0
+
+    def emit(self, kind: EventKind, **fields: Any) -> Event:
+        with self._lock:
+            self._seq += 1
+            event = Event(seq=self._seq, at=self._now(), kind=kind, **fields)
+            self._events.append(event)
+            observers = list(self._observers)
+        for observer in observers:
+            try:
+                observer(event)
+            except Exception:
+                logger.exception("event observer %r failed on %s; ignored", observer, event)
+        return event
+
+    def subscribe(self, observer: Observer) -> Callable[[], None]:
+        """Calls ``observer`` with every future event; returns a function that unsubscribes."""
+        with self._lock:
+            self._observers.append(observer)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if observer in self._observers:
+                    self._observers.remove(observer)
+
+        return unsubscribe
+
+    def clear(self) -> None:
+        with self._lock:
+            self._events.clear()
+
+    @property
+    def max_events(self) -> int:
+        return self._events.maxlen or 0
+
+    def __iter__(self) -> Iterator[Event]:
+        with self._lock:
+            return iter(list(self._events))
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __getitem__(self, index: int) -> Event:
+        with self._lock:
+            return self._events[index]
+
+    def of_kind(self, *kinds: EventKind) -> list[Event]:
+        return [event for event in self if event.kind in kinds]
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [event.as_dict() for event in self]

@@ -1,0 +1,93 @@
+"""SNS filter policies: validated when set, matched exactly as the simulated broker matches them.
+
+melange's ``filter_events=[...]`` is the policy ``{"manifest": [...]}``; any other SNS policy
+works too, on message attributes or on the message body (``FilterPolicyScope``).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from melange_lab import moto_filtering
+from melange_lab.errors import InvalidFilterPolicy
+
+
+class FilterPolicyScope(str, enum.Enum):
+    MESSAGE_ATTRIBUTES = "MessageAttributes"
+    MESSAGE_BODY = "MessageBody"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class FilterPolicy:
+    """A validated SNS filter policy and the part of the message it looks at."""
+
+    rules: dict[str, Any]
+    scope: FilterPolicyScope = FilterPolicyScope.MESSAGE_ATTRIBUTES
+
+    @classmethod
+    def parse(
+        cls, policy: dict[str, Any] | str, scope: FilterPolicyScope | str | None = None
+    ) -> FilterPolicy:
+        """Checks ``policy`` (a dict or its JSON text) and raises InvalidFilterPolicy if wrong."""
+        rules: Any = policy
+        if isinstance(policy, str):
+            try:
+                rules = json.loads(policy)
+            except json.JSONDecodeError as error:
+                raise InvalidFilterPolicy(policy, f"it is not valid JSON ({error.msg})") from None
+        if not isinstance(rules, dict) or not rules:
+            raise InvalidFilterPolicy(policy, "it must be a non-empty JSON object")
+        try:
+            parsed_scope = FilterPolicyScope(scope or FilterPolicyScope.MESSAGE_ATTRIBUTES)
+        except ValueError:
+            raise InvalidFilterPolicy(
+                policy, f"scope {scope!r} is neither 'MessageAttributes' nor 'MessageBody'"
+            ) from None
+        problem = moto_filtering.validation_problem(rules, parsed_scope.value)
+        if problem is not None:
+            raise InvalidFilterPolicy(policy, problem)
+        return cls(rules, parsed_scope)
+
+    @classmethod
+    def for_manifests(cls, manifests: list[str]) -> FilterPolicy:
+        """melange's ``filter_events``: only messages whose manifest is listed get through."""
+        return cls.parse({"manifest": list(manifests)})
+
+    def to_json(self) -> str:
+        return json.dumps(self.rules)
+
+    def matches(self, attributes: dict[str, dict[str, str]], body: str) -> bool:
+        """Whether SNS delivers a message with these (boto3-shaped) attributes and body."""
+        return moto_filtering.matches(self.rules, self.scope.value, attributes, body)
+
+    def why_filtered(self, attributes: dict[str, dict[str, str]], body: str) -> str:
+        """Plain words for why a message did not pass, naming the rule it failed."""
+        reasons = [
+            self._why_key_failed(key, attributes, body)
+            for key in self.rules
+            if not moto_filtering.matches({key: self.rules[key]}, self.scope.value, attributes, body)
+        ]
+        return "; ".join(reasons) or "the policy as a whole did not match"
+
+    def _why_key_failed(
+        self, key: str, attributes: dict[str, dict[str, str]], body: str
+    ) -> str:
+        wanted = json.dumps(self.rules[key])
+        if self.scope is FilterPolicyScope.MESSAGE_ATTRIBUTES:
+            if key not in attributes:
+                return f"message attribute '{key}' is missing; the policy wants {wanted}"
+            actual = attributes[key].get("StringValue")
+            return f"message attribute '{key}' is {actual!r}; the policy wants {wanted}"
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return "the body is not JSON, so a MessageBody policy cannot match it"
+        if not isinstance(document, dict) or key not in document:
+            return f"body field '{key}' is missing; the policy wants {wanted}"
+        return f"body field '{key}' is {json.dumps(document[key])}; the policy wants {wanted}"
