@@ -9,17 +9,8 @@ import pytest
 from melange_lab import SimulatedBroker
 from melange_lab.backends import BackendManager
 from melange_lab.serializers import JsonSerializer, PickleSerializer, SerializerRegistry
+from tests.messages import OrderCreated
 
-
-class OrderCreated:
-    """A message class used across tests."""
-
-    def __init__(self, order_id: str, amount: int = 0) -> None:
-        self.order_id = order_id
-        self.amount = amount
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, OrderCreated) and vars(self) == vars(other)
 
 
 @pytest.fixture
