@@ -57,11 +57,12 @@ class SerializerNotFound(MelangeLabError):
         self.data_type = data_type
         bound = ", ".join(f"{t.__qualname__} -> '{n}'" for t, n in bindings.items()) or "none"
         default = "" if has_default else " and no default serializer"
+        name = data_type.__qualname__
         super().__init__(
-            f"No serializer is bound for type {data_type.__qualname__} (bindings: {bound}{default})."
-            f" Fix it by binding the type, e.g. \"serializer_bindings\": "
-            f"{{{data_type.__qualname__}: \"pickle\"}}, or by naming a fallback with "
-            f"\"default\": \"pickle\" in the registry settings."
+            f"No serializer is bound for type {name} (bindings: {bound}{default})."
+            f' Fix it by binding the type, e.g. "serializer_bindings": '
+            f'{{{data_type.__qualname__}: "pickle"}}, or by naming a fallback with '
+            f'"default": "pickle" in the registry settings.'
         )
 
 

@@ -71,13 +71,13 @@ class FilterPolicy:
         reasons = [
             self._why_key_failed(key, attributes, body)
             for key in self.rules
-            if not moto_filtering.matches({key: self.rules[key]}, self.scope.value, attributes, body)
+            if not moto_filtering.matches(
+                {key: self.rules[key]}, self.scope.value, attributes, body
+            )
         ]
         return "; ".join(reasons) or "the policy as a whole did not match"
 
-    def _why_key_failed(
-        self, key: str, attributes: dict[str, dict[str, str]], body: str
-    ) -> str:
+    def _why_key_failed(self, key: str, attributes: dict[str, dict[str, str]], body: str) -> str:
         wanted = json.dumps(self.rules[key])
         if self.scope is FilterPolicyScope.MESSAGE_ATTRIBUTES:
             if key not in attributes:

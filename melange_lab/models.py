@@ -21,7 +21,9 @@ class Message:
     serializer_id: int | None = None
 
     @staticmethod
-    def create(content: Any, manifest: str | None = None, serializer_id: int | None = None) -> Message:
+    def create(
+        content: Any, manifest: str | None = None, serializer_id: int | None = None
+    ) -> Message:
         """A message about to be published: it has no id until the broker gives it one."""
         return Message(None, content, None, manifest, serializer_id)
 

@@ -148,7 +148,9 @@ class PickleSerializer(Serializer):
             raise SerializationFailed(data, "pickle", str(error)) from None
         return base64.b64encode(pickled).decode("ascii")
 
-    def deserialize(self, data: str, manifest: str | None = None, message_id: str | None = None) -> Any:
+    def deserialize(
+        self, data: str, manifest: str | None = None, message_id: str | None = None
+    ) -> Any:
         try:
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):

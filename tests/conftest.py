@@ -12,7 +12,6 @@ from melange_lab.serializers import JsonSerializer, PickleSerializer, Serializer
 from tests.messages import OrderCreated
 
 
-
 @pytest.fixture
 def broker() -> Iterator[SimulatedBroker]:
     """A running simulated broker on a manual clock, stopped afterwards."""

@@ -139,7 +139,9 @@ def test_look_inside_lists_topics_queues_counts_and_subscriptions(
     broker: SimulatedBroker, registry: SerializerRegistry
 ) -> None:
     factory = MessagingBackendFactory(broker.backend)
-    factory.init_queue("billing", ["orders"], dlq_name="billing-dlq", filter_events=["OrderCreated"])
+    factory.init_queue(
+        "billing", ["orders"], dlq_name="billing-dlq", filter_events=["OrderCreated"]
+    )
     factory.init_queue("audit", ["orders"], raw_message_delivery=True)
     TopicPublisher(registry, broker.backend).publish("orders", OrderCreated("o-1"))
     broker.backend.retrieve_messages(broker.backend.get_queue("audit"))
@@ -149,7 +151,10 @@ def test_look_inside_lists_topics_queues_counts_and_subscriptions(
     queues = {q.name: q for q in broker.queues()}
     assert (queues["billing"].visible, queues["billing"].in_flight) == (1, 0)
     assert (queues["audit"].visible, queues["audit"].in_flight) == (0, 1)
-    assert (queues["billing"].dead_letter_queue, queues["billing"].max_receive_count) == ("billing-dlq", 4)
+    assert (queues["billing"].dead_letter_queue, queues["billing"].max_receive_count) == (
+        "billing-dlq",
+        4,
+    )
     assert queues["billing-dlq"].dead_letter_sources == ("billing",)
     subscriptions = {s.queue: s for s in broker.subscriptions()}
     assert subscriptions["billing"].filter_policy is not None

@@ -19,7 +19,10 @@ def contents(broker: SimulatedBroker, queue: str) -> list[tuple[Any, ...]]:
     for stored in broker.peek(queue):
         body: Any = stored.body
         if stored.envelope is not None:
-            body = (stored.envelope["Message"], json.dumps(stored.envelope["MessageAttributes"], sort_keys=True))
+            body = (
+                stored.envelope["Message"],
+                json.dumps(stored.envelope["MessageAttributes"], sort_keys=True),
+            )
         rows.append((body, json.dumps(stored.attributes, sort_keys=True)))
     return rows
 
@@ -43,7 +46,9 @@ def through_plain_boto3(registry: SerializerRegistry) -> None:
     topic = sns.create_topic(Name="orders")["TopicArn"]
     for name, policy in (("billing", None), ("audit", None), ("notes", {"manifest": ["json"]})):
         url = sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         attributes = {"FilterPolicy": json.dumps(policy)} if policy else {}
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=attributes)
     for payload in PAYLOADS:
@@ -53,7 +58,11 @@ def through_plain_boto3(registry: SerializerRegistry) -> None:
             "manifest": {"DataType": "String", "StringValue": serializer.manifest(payload)},
             "serializer_id": {"DataType": "Number", "StringValue": str(serializer.identifier())},
         }
-        sqs.send_message(QueueUrl=direct, MessageBody=json.dumps({"Message": content}), MessageAttributes=attributes)
+        sqs.send_message(
+            QueueUrl=direct,
+            MessageBody=json.dumps({"Message": content}),
+            MessageAttributes=attributes,
+        )
         sns.publish(TopicArn=topic, Message=content, MessageAttributes=attributes)
 
 

@@ -34,7 +34,10 @@ def test_first_seed_snippet_as_written_names_the_unbound_type_and_both_fixes(
     broker: SimulatedBroker,
 ) -> None:
     registry = SerializerRegistry(
-        {"serializers": {"pickle": PickleSerializer}, "serializer_bindings": {DomainEvent: "pickle"}}
+        {
+            "serializers": {"pickle": PickleSerializer},
+            "serializer_bindings": {DomainEvent: "pickle"},
+        }
     )
     MessagingBackendFactory(broker.backend).init_queue("melangetutorial-queue")
     publisher = QueuePublisher(registry, broker.backend)
@@ -52,11 +55,16 @@ def test_first_seed_snippet_with_the_type_bound_puts_the_message_in_the_queue(
     broker: SimulatedBroker,
 ) -> None:
     registry = SerializerRegistry(
-        {"serializers": {"pickle": PickleSerializer}, "serializer_bindings": {MyTestMessage: "pickle"}}
+        {
+            "serializers": {"pickle": PickleSerializer},
+            "serializer_bindings": {MyTestMessage: "pickle"},
+        }
     )
     MessagingBackendFactory(broker.backend).init_queue("melangetutorial-queue")
 
-    QueuePublisher(registry, broker.backend).publish("melangetutorial-queue", MyTestMessage("Hello World!"))
+    QueuePublisher(registry, broker.backend).publish(
+        "melangetutorial-queue", MyTestMessage("Hello World!")
+    )
 
     [stored] = broker.peek("melangetutorial-queue")
     assert stored.payload.message == "Hello World!"
@@ -167,7 +175,9 @@ def test_a_topic_message_over_the_sns_limit_is_refused(
         TopicPublisher(registry, broker.backend).publish("t", {"blob": "x" * 300_000})
 
 
-def test_an_invalid_filter_policy_is_explained_and_creates_no_queue(broker: SimulatedBroker) -> None:
+def test_an_invalid_filter_policy_is_explained_and_creates_no_queue(
+    broker: SimulatedBroker,
+) -> None:
     topic = broker.backend.declare_topic("orders")
     with pytest.raises(InvalidFilterPolicy, match="not valid JSON"):
         broker.backend.declare_queue("billing", topic, filter_policy="{manifest: [}")

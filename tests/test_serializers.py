@@ -58,7 +58,7 @@ def test_pickle_refuses_a_class_nobody_bound() -> None:
     import base64
 
     text = base64.b64encode(pickle.dumps(Unbound())).decode()
-    with pytest.raises(UnsafePickle, match="test_serializers.Unbound"):
+    with pytest.raises(UnsafePickle, match=r"test_serializers\.Unbound"):
         registry(serializer_bindings={Event: "pickle"}).deserialize_with_serializerid(text, 2)
 
 

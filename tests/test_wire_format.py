@@ -60,7 +60,9 @@ def test_topic_publish_reaches_queues_in_the_sns_envelope_melange_reads(
 def test_raw_delivery_puts_the_bare_content_and_sqs_attributes_in_the_queue(
     broker: SimulatedBroker, registry: SerializerRegistry
 ) -> None:
-    queue = MessagingBackendFactory(broker.backend).init_queue("q", ["t"], raw_message_delivery=True)
+    queue = MessagingBackendFactory(broker.backend).init_queue(
+        "q", ["t"], raw_message_delivery=True
+    )
     TopicPublisher(registry, broker.backend).publish("t", {"a": 1})
 
     received = receive_plainly(queue.url)
@@ -110,20 +112,39 @@ def test_messages_melange_writes_are_read_by_the_lab(
     [
         pytest.param(
             json.dumps({"Message": "abc"}),
-            {"manifest": {"DataType": "String", "StringValue": "M"},
-             "serializer_id": {"DataType": "Number", "StringValue": "2"}},
-            "abc", "M", 2, id="queue body",
+            {
+                "manifest": {"DataType": "String", "StringValue": "M"},
+                "serializer_id": {"DataType": "Number", "StringValue": "2"},
+            },
+            "abc",
+            "M",
+            2,
+            id="queue body",
         ),
         pytest.param(
-            json.dumps({"Type": "Notification", "Message": "abc", "MessageAttributes": {
-                "manifest": {"Type": "String", "Value": "E"},
-                "serializer_id": {"Type": "Number", "Value": "1"}}}),
-            {}, "abc", "E", 1, id="sns envelope",
+            json.dumps(
+                {
+                    "Type": "Notification",
+                    "Message": "abc",
+                    "MessageAttributes": {
+                        "manifest": {"Type": "String", "Value": "E"},
+                        "serializer_id": {"Type": "Number", "Value": "1"},
+                    },
+                }
+            ),
+            {},
+            "abc",
+            "E",
+            1,
+            id="sns envelope",
         ),
         pytest.param(
             json.dumps({"Type": "Notification", "Message": "abc"}),
             {"manifest": {"DataType": "String", "StringValue": "S"}},
-            "abc", "S", None, id="envelope without attributes",
+            "abc",
+            "S",
+            None,
+            id="envelope without attributes",
         ),
         pytest.param(json.dumps({"k": 1}), {}, {"k": 1}, None, None, id="json without Message"),
         pytest.param("plain text", {}, "plain text", None, None, id="not json"),
@@ -138,6 +159,8 @@ def test_decode_reads_every_shape_melange_reads(
 ) -> None:
     message = decode({"MessageId": "m", "Body": body, "MessageAttributes": attributes}, "url")
     assert (message.content, message.manifest, message.serializer_id) == (
-        content, manifest, serializer_id,
+        content,
+        manifest,
+        serializer_id,
     )
     assert message.metadata["queue_url"] == "url"
