@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 DEFAULT_REGION = "us-east-1"
-_FAKE_CREDENTIALS = {"aws_access_key_id": "melange-lab", "aws_secret_access_key": "melange-lab"}
+_FAKE_KEY = "melange-lab"  # the broker's own credentials; moto accepts any
 
 
 class _Live:
@@ -103,7 +103,9 @@ class SimulatedBroker:
         return self
 
     def _new_backend(self) -> SQSBackend:
-        session = boto3.session.Session(region_name=self.region, **_FAKE_CREDENTIALS)
+        session = boto3.session.Session(
+            aws_access_key_id=_FAKE_KEY, aws_secret_access_key=_FAKE_KEY, region_name=self.region
+        )
         config = Config(retries={"max_attempts": 1, "mode": "standard"})
         return SQSBackend(
             session.client("sqs", config=config),

@@ -384,24 +384,22 @@ class SQSBackend(MessagingBackend):
 
     def _allow_topic_to_send(self, topic: TopicWrapper, queue: QueueWrapper) -> None:
         """On real SQS a topic may only send to a queue whose policy allows it."""
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": f"melange-lab-{_name_from_arn(topic.arn)}",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sns.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": queue.attributes["QueueArn"],
-                    "Condition": {"ArnEquals": {"aws:SourceArn": topic.arn}},
-                }
-            ],
+        sid = f"melange-lab-{_name_from_arn(topic.arn)}"
+        statement = {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue.attributes["QueueArn"],
+            "Condition": {"ArnEquals": {"aws:SourceArn": topic.arn}},
         }
         current = json.loads(queue.attributes.get("Policy", "") or '{"Statement": []}')
-        statements = [s for s in current.get("Statement", []) if s.get("Sid") != policy["Statement"][0]["Sid"]]
-        policy["Statement"] = statements + policy["Statement"]
+        others = [s for s in current.get("Statement", []) if s.get("Sid") != sid]
+        policy = {"Version": "2012-10-17", "Statement": [*others, statement]}
         with self._call("SetQueueAttributes", queue=queue.name):
-            self._sqs.set_queue_attributes(QueueUrl=queue.url, Attributes={"Policy": json.dumps(policy)})
+            self._sqs.set_queue_attributes(
+                QueueUrl=queue.url, Attributes={"Policy": json.dumps(policy)}
+            )
         queue.attributes["Policy"] = json.dumps(policy)
 
     def subscriptions_of(self, topic: TopicWrapper) -> list[Subscription]:
