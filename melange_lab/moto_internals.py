@@ -1,0 +1,495 @@
+"""The one module that touches moto's internals; everything else talks to moto through boto3.
+
+Why it exists: a teaching broker must show what boto3 cannot (a queue's messages without
+receiving them, the moment moto moves a message to a dead-letter queue inside ReceiveMessage),
+must run moto on the broker's clock instead of the kernel's, and must not slow to a crawl as a
+queue fills (see ``install_fast_counts``).
+
+Checked against moto 5.2.1 and 5.2.5: every moto function patched or read here has the same
+source in both. ``check_supported`` checks the version and fingerprints that source, so a newer
+moto fails loudly here instead of misbehaving quietly. Every install is undone by its
+``uninstall_*``, which puts moto's own objects back.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import functools
+import hashlib
+import inspect
+import logging
+import re
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import metadata
+from types import ModuleType
+from typing import Any
+
+import moto.core.utils as moto_utils
+import moto.sns.models as sns_models
+import moto.sqs.models as sqs_models
+from moto.sns.models import Subscription
+from moto.sqs.exceptions import ReceiptHandleIsInvalid
+from moto.sqs.models import Message, Queue, SQSBackend, sqs_backends
+
+from melange_lab.errors import MelangeLabError, QueueNotFound
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_MOTO = ">=5.2.1,<5.3"
+_LOWEST, _BELOW = (5, 2, 1), (5, 3)
+
+
+class UnsupportedMotoVersion(MelangeLabError, RuntimeError):
+    """The installed moto is outside the range, or its code no longer has the shape we patch."""
+
+
+# --- checking the moto we run on ------------------------------------------------------------
+
+# sha256 (first 16 hex digits) of the dedented source of each moto object we replace, wrap, or
+# whose fields and units (milliseconds) we read. Identical in moto 5.2.1 and 5.2.5.
+_FINGERPRINTS: dict[str, str] = {
+    "Message.__init__": "940a3cff74fa0f08",
+    "Message.change_visibility": "e78bd2f5e2d4eb3d",
+    "Message.delay": "63024980710cbe05",
+    "Message.visible": "1abcc7861b9a4c5b",
+    "Message.delayed": "815515980283b0b0",
+    "Queue._setup_dlq": "fb70d1b10d3b5f61",
+    "Queue.attributes": "ddf03540564891aa",
+    "Queue.approximate_number_of_messages": "58ad3ae419355f73",
+    "Queue.approximate_number_of_messages_delayed": "e69b37fb977867ed",
+    "Queue.approximate_number_of_messages_not_visible": "e411bdffb39107ee",
+    "Queue.messages": "67cdc0178b71ab4c",
+    "Queue.add_message": "2ea74b872868bc97",
+    "Queue.delete_message": "9c3d8164626a0986",
+    "SQSBackend.send_message": "fd7abfe52e85d643",
+    "SQSBackend._validate_message": "270d61e427a1cecd",
+    "SQSBackend.receive_message": "79cac41881a077fd",
+    "SQSBackend.is_message_valid_based_on_retention_period": "9c430561cf6d7cb4",
+    "Subscription.get_post_data": "dc591399b4d078f5",
+}
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    found = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    if found is None:
+        return ()
+    return tuple(int(part or 0) for part in found.groups())
+
+
+def _stock(owner: type | ModuleType, name: str) -> Any:
+    """moto's own object, even while one of our patches sits in its place."""
+    with _lock:
+        return _originals.get((owner, name), vars(owner).get(name))
+
+
+def _fingerprint(qualified: str) -> str | None:
+    owner_name, name = qualified.split(".", 1)
+    owner = {"Message": Message, "Queue": Queue, "SQSBackend": SQSBackend}.get(
+        owner_name, Subscription
+    )
+    target = _stock(owner, name)
+    target = target.fget if isinstance(target, property) else target
+    if not callable(target):
+        return None
+    try:
+        source = textwrap.dedent(inspect.getsource(target))
+    except (OSError, TypeError):
+        return None
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def check_supported(installed: str | None = None) -> None:
+    """Fail loudly unless moto is in ``SUPPORTED_MOTO`` and the code we patch is unchanged.
+
+    ``installed`` defaults to the installed moto's version (tests pass a fake one).
+    """
+    version = installed if installed is not None else metadata.version("moto")
+    if not _LOWEST <= _version_tuple(version) < _BELOW:
+        raise UnsupportedMotoVersion(
+            f"moto {version} is installed, but melange-lab supports moto{SUPPORTED_MOTO} only "
+            f"(it patches moto's SQS internals). Fix: pip install 'moto[sns,sqs]{SUPPORTED_MOTO}'."
+        )
+    for global_name in ("unix_time", "unix_time_millis", "camelcase_to_underscores"):
+        if _stock(sqs_models, global_name) is not getattr(moto_utils, global_name, None):
+            raise UnsupportedMotoVersion(
+                f"moto {version}: moto.sqs.models no longer calls "
+                f"moto.core.utils.{global_name}, which melange-lab replaces there. "
+                f"Fix: pip install 'moto[sns,sqs]{SUPPORTED_MOTO}'."
+            )
+    changed = sorted(name for name, digest in _FINGERPRINTS.items() if _fingerprint(name) != digest)
+    if changed:
+        raise UnsupportedMotoVersion(
+            f"moto {version} changed code melange-lab patches or reads: {', '.join(changed)}. "
+            f"Supported: moto{SUPPORTED_MOTO}. Fix: pip install 'moto[sns,sqs]{SUPPORTED_MOTO}', "
+            "or re-check melange_lab/moto_internals.py against the new moto and update "
+            "_FINGERPRINTS."
+        )
+
+
+# --- patching, undoably ---------------------------------------------------------------------
+
+# Each feature (clock, fast counts, dead-letter listener) is a list of (owner, name, wrap)
+# layers; wrap turns the object below it into its replacement. Layers on the same attribute
+# stack in a fixed order, and removing the last layer puts moto's own object back.
+_Layer = tuple[type | ModuleType, str, Callable[[Any], Any]]
+_FEATURE_ORDER = ("fast_counts", "dead_letters", "clock")
+_features: dict[str, list[_Layer]] = {}
+_originals: dict[tuple[type | ModuleType, str], Any] = {}
+_lock = threading.RLock()
+
+
+def _set_feature(feature: str, layers: list[_Layer] | None) -> None:
+    with _lock:
+        if layers is None:
+            _features.pop(feature, None)
+        else:
+            _features[feature] = layers
+        _rebuild()
+
+
+def _rebuild() -> None:
+    active = [layer for f in _FEATURE_ORDER for layer in _features.get(f, [])]
+    for owner, name in {(o, n) for o, n, _ in active} | set(_originals):
+        original = _originals.setdefault((owner, name), vars(owner)[name])
+        value = original
+        for layer_owner, layer_name, wrap in active:
+            if (layer_owner, layer_name) == (owner, name):
+                value = wrap(value)
+        setattr(owner, name, value)
+        if value is original:
+            del _originals[(owner, name)]
+
+
+def _wrap_property(wrap_getter: Callable[[Callable[[Any], Any]], Callable[[Any], Any]]) -> Any:
+    """A layer for a read-only property: wraps its getter."""
+    return lambda prop: property(wrap_getter(prop.fget))
+
+
+# --- looking without touching ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as moto holds it, read without receiving it."""
+
+    message_id: str
+    body: str
+    message_attributes: dict[str, dict[str, str]]
+    receive_count: int
+    state: str  # "visible" | "in_flight" | "delayed"
+    sent_at: float
+    visible_at: float | None
+    delayed_until: float | None
+    message_group_id: str | None
+    deduplication_id: str | None
+    sequence_number: str | None
+
+
+def _queue(account_id: str, region: str, queue_name: str) -> Queue:
+    queues: dict[str, Queue] = sqs_backends[account_id][region].queues
+    try:
+        return queues[queue_name]
+    except KeyError:
+        raise QueueNotFound(queue_name, queues) from None
+
+
+def _now_ms() -> float:
+    # Through moto's own module global, so an installed clock is honoured.
+    clock: Callable[[], float] = vars(sqs_models)["unix_time_millis"]
+    return clock()
+
+
+def _state(message: Message, now_ms: float) -> str:
+    # moto's own tests: Message.delayed is now < delayed_until, Message.visible now > visible_at.
+    if now_ms < message.delayed_until:
+        return "delayed"
+    return "visible" if now_ms > message.visible_at else "in_flight"
+
+
+def _stored(message: Message, now_ms: float) -> StoredMessage:
+    state = _state(message, now_ms)
+    return StoredMessage(
+        message_id=message.id,
+        body=message.body,
+        message_attributes={
+            name: {key: str(value) for key, value in attribute.items()}
+            for name, attribute in message.message_attributes.items()
+        },
+        receive_count=message.approximate_receive_count,
+        state=state,
+        sent_at=(message.sent_timestamp or 0) / 1000,
+        visible_at=message.visible_at / 1000 if state == "in_flight" else None,
+        delayed_until=message.delayed_until / 1000 if state == "delayed" else None,
+        message_group_id=message.group_id,
+        deduplication_id=message.deduplication_id,
+        sequence_number=message.sequence_number,
+    )
+
+
+def peek_messages(account_id: str, region: str, queue_name: str) -> list[StoredMessage]:
+    """Every message in the queue, in queue order, without changing anything moto holds."""
+    now_ms = _now_ms()
+    return [_stored(m, now_ms) for m in list(_queue(account_id, region, queue_name)._messages)]
+
+
+def queue_counts(account_id: str, region: str, queue_name: str) -> tuple[int, int, int]:
+    """(visible, in_flight, delayed), as GetQueueAttributes counts them, in one pass."""
+    now_ms = _now_ms()
+    states = [_state(m, now_ms) for m in list(_queue(account_id, region, queue_name)._messages)]
+    return states.count("visible"), states.count("in_flight"), states.count("delayed")
+
+
+def dead_letter_target(account_id: str, region: str, queue_name: str) -> tuple[str, int] | None:
+    """(dead-letter queue name, maxReceiveCount) from the queue's redrive policy, if any."""
+    queue = _queue(account_id, region, queue_name)
+    if queue.dead_letter_queue is None or not queue.redrive_policy:
+        return None
+    return queue.dead_letter_queue.name, int(queue.redrive_policy["maxReceiveCount"])
+
+
+# --- hearing dead-letter moves --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadLetterMove:
+    """moto moved a message to a dead-letter queue while receiving from ``source_queue``."""
+
+    source_queue: str
+    dead_letter_queue: str
+    message_id: str
+    receive_count: int
+
+
+_listeners: list[Callable[[DeadLetterMove], None]] = []
+# The queue whose ReceiveMessage is running in this context: moto moves messages to the DLQ
+# from inside receive_message, by calling add_message on the source's dead_letter_queue.
+_receiving_from: contextvars.ContextVar[Queue | None] = contextvars.ContextVar(
+    "melange_lab_receiving_from", default=None
+)
+
+
+def _note_receiving(receive: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(receive)
+    def receive_message(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        token = _receiving_from.set(self.queues.get(queue_name))
+        try:
+            return receive(self, queue_name, *args, **kwargs)
+        finally:
+            _receiving_from.reset(token)
+
+    return receive_message
+
+
+def _report_dead_letters(add: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(add)
+    def add_message(self: Queue, message: Message) -> Any:
+        result = add(self, message)
+        source = _receiving_from.get()
+        if source is not None and source.dead_letter_queue is self:
+            count = message.approximate_receive_count
+            move = DeadLetterMove(source.name, self.name, message.id, count)
+            unread = _counts_unread.set(False)  # a listener may ask for queue counts
+            try:
+                for listener in list(_listeners):
+                    try:
+                        listener(move)
+                    except Exception:
+                        logger.exception("dead-letter listener %r failed on %r", listener, move)
+            finally:
+                _counts_unread.reset(unread)
+        return result
+
+    return add_message
+
+
+def add_dead_letter_listener(listener: Callable[[DeadLetterMove], None]) -> Callable[[], None]:
+    """Call ``listener`` whenever moto moves a message to a DLQ; returns its remover.
+
+    A listener that raises is logged and never breaks the receive. While no listener is
+    registered, moto's receive and add_message are stock.
+    """
+    with _lock:
+        _listeners.append(listener)
+        _set_feature(
+            "dead_letters",
+            [
+                (SQSBackend, "receive_message", _note_receiving),
+                (Queue, "add_message", _report_dead_letters),
+            ],
+        )
+
+    def remove() -> None:
+        with _lock:
+            if listener in _listeners:
+                _listeners.remove(listener)
+            if not _listeners:
+                _set_feature("dead_letters", None)
+
+    return remove
+
+
+# --- the broker's clock ---------------------------------------------------------------------
+
+
+def install_clock(now: Callable[[], float]) -> None:
+    """Make moto's SQS and SNS read ``now()`` (epoch seconds) as the current time.
+
+    Covers everything moto.sqs.models times (visibility, delays, retention, FIFO dedup window,
+    SentTimestamp, the long-poll deadline) and the Timestamp of SNS notifications. The kernel's
+    time.time is untouched. A long poll ends when ``now()`` passes its deadline; moto still
+    waits up to one real second between checks, so a clock that never moves never ends it.
+    """
+
+    def unix_time(dt: datetime.datetime | None = None) -> float:
+        return now() if dt is None else moto_utils.unix_time(dt)
+
+    def unix_time_millis(dt: datetime.datetime | None = None) -> float:
+        return unix_time(dt) * 1000.0
+
+    def iso_8601(value: datetime.datetime | None = None) -> str:
+        moment = value or datetime.datetime.fromtimestamp(now(), datetime.timezone.utc)
+        return moto_utils.iso_8601_datetime_with_milliseconds(moment.replace(tzinfo=None))
+
+    _set_feature(
+        "clock",
+        [
+            (sqs_models, "unix_time", lambda _: unix_time),
+            (sqs_models, "unix_time_millis", lambda _: unix_time_millis),
+            (sns_models, "unix_time", lambda _: unix_time),
+            (sns_models, "iso_8601_datetime_with_milliseconds", lambda _: iso_8601),
+        ],
+    )
+
+
+def uninstall_clock() -> None:
+    """Give moto back the kernel's clock."""
+    _set_feature("clock", None)
+
+
+# --- the performance fix --------------------------------------------------------------------
+#
+# Stock moto 5.2 does work proportional to queue depth on every call:
+# * ``Queue.attributes`` counts every message three times (approximate_number_of_messages*,
+#   each reading the clock per message), and send_message, _validate_message, add_message and
+#   (per received message, three times) is_message_valid_based_on_retention_period read it
+#   only to look up ContentBasedDeduplication or MessageRetentionPeriod.
+# * ``Queue.messages`` builds the list of every visible message before receive_message takes
+#   the first MaxNumberOfMessages of it.
+# * ``Queue.delete_message`` rebuilds the whole message list, asking each message for its
+#   receipt handles, even though the message is usually at the front.
+#
+# The fix: inside those four callers, ``attributes`` leaves the three counts out (nobody there
+# reads them; everywhere else, GetQueueAttributes included, they are computed as before);
+# ``messages`` becomes a lazy view evaluated with moto's own visible/delayed tests, so receive
+# stops where stock would stop; delete stops at the first message that had the receipt handle
+# (handles are unique per message, and a message sits in one queue once). No message state,
+# ordering, or timing rule is changed, so dedup windows, visibility, delays, DLQ moves, FIFO
+# group locking, deletes by old receipt handles and retention behave exactly as stock.
+
+_COUNT_ATTRIBUTES = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesDelayed",
+    "ApproximateNumberOfMessagesNotVisible",
+)
+_counts_unread: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "melange_lab_counts_unread", default=False
+)
+
+
+def _leave_counts_out(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A layer for a moto method that reads ``Queue.attributes`` but never its counts."""
+
+    @functools.wraps(method)
+    def without_counts(*args: Any, **kwargs: Any) -> Any:
+        token = _counts_unread.set(True)
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _counts_unread.reset(token)
+
+    return without_counts
+
+
+def _attributes_with_counts_on_demand(stock: Callable[[Queue], Any]) -> Callable[[Queue], Any]:
+    def attributes(queue: Queue) -> Any:
+        result = stock(queue)
+        if _counts_unread.get():
+            for name in _COUNT_ATTRIBUTES:
+                del result[name]
+        return result
+
+    return attributes
+
+
+def _skip_count_when_unread(stock: Callable[[Queue], int]) -> Callable[[Queue], int]:
+    # Only reached from the stock attributes getter above, whose counts are then discarded.
+    return lambda queue: 0 if _counts_unread.get() else stock(queue)
+
+
+class _VisibleMessages:
+    """``Queue.messages`` as a lazy view: what stock lists, produced only as far as it is read."""
+
+    def __init__(self, queue: Queue) -> None:
+        self._queue = queue
+
+    def __iter__(self) -> Iterator[Message]:
+        return (m for m in self._queue._messages if m.visible and not m.delayed)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return any(True for _ in self)
+
+
+def _delete_first_match(self: Queue, receipt_handle: str) -> None:
+    if receipt_handle in self.deleted_messages:
+        return  # already deleted: stock accepts a repeat
+    messages = self._messages
+    index = next((i for i, m in enumerate(messages) if m.had_receipt_handle(receipt_handle)), -1)
+    if index < 0:
+        raise ReceiptHandleIsInvalid()
+    message = messages[index]
+    self.pending_messages.discard(message)
+    self.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
+    self._messages = messages[:index] + messages[index + 1 :]  # a new list, as stock makes
+
+
+_FAST_COUNTS: list[_Layer] = [
+    (Queue, "attributes", _wrap_property(_attributes_with_counts_on_demand)),
+    *[
+        (Queue, name, _wrap_property(_skip_count_when_unread))
+        for name in (
+            "approximate_number_of_messages",
+            "approximate_number_of_messages_delayed",
+            "approximate_number_of_messages_not_visible",
+        )
+    ],
+    *[
+        (owner, name, _leave_counts_out)
+        for owner, name in (
+            (SQSBackend, "send_message"),
+            (SQSBackend, "_validate_message"),
+            (Queue, "add_message"),
+            (SQSBackend, "is_message_valid_based_on_retention_period"),
+        )
+    ],
+    # Pure string function that stock attributes calls ~15 times per read: remember answers.
+    (sqs_models, "camelcase_to_underscores", lambda stock: functools.lru_cache(maxsize=256)(stock)),
+    (Queue, "messages", lambda _: property(_VisibleMessages)),
+    (Queue, "delete_message", lambda _: _delete_first_match),
+]
+
+
+def install_fast_counts() -> None:
+    """Make send, receive and delete cost the same at any queue depth. Idempotent."""
+    _set_feature("fast_counts", _FAST_COUNTS)
+
+
+def uninstall_fast_counts() -> None:
+    """Put moto's own depth-proportional code back."""
+    _set_feature("fast_counts", None)
