@@ -1,0 +1,94 @@
+"""The ``melange-lab`` command: JupyterLab on the tutorials, and the teacher's tools."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from melange_lab import __version__
+from melange_lab.tutorials import copy_tutorials, tutorial_names
+
+DEFAULT_FOLDER = "melange-lab-tutorials"
+
+
+def _lab_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="melange-lab",
+        description=(
+            "Start JupyterLab on the melange-lab tutorials, with the simulated broker ready. "
+            "The tutorials are copied into FOLDER first; a notebook you already have there "
+            "is never overwritten. Teachers: 'melange-lab grade --help'."
+        ),
+    )
+    parser.add_argument(
+        "folder",
+        nargs="?",
+        default=DEFAULT_FOLDER,
+        help=f"working folder for your copies of the tutorials (default: ./{DEFAULT_FOLDER})",
+    )
+    parser.add_argument("--port", type=int, default=8888, help="port to serve on (default 8888)")
+    parser.add_argument("--ip", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="copy the tutorials and print the command only"
+    )
+    parser.add_argument("--version", action="version", version=f"melange-lab {__version__}")
+    return parser
+
+
+def lab_command(folder: Path, port: int, ip: str, no_browser: bool) -> list[str]:
+    """The JupyterLab command line that opens the first tutorial."""
+    first = tutorial_names()[0]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={folder}",
+        f"--port={port}",
+        f"--ip={ip}",
+        f"--LabApp.default_url=/lab/tree/{first}",
+    ]
+    if no_browser:
+        command.append("--no-browser")
+    return command
+
+
+def run_lab(argv: Sequence[str]) -> int:
+    options = _lab_parser().parse_args(argv)
+    folder = Path(options.folder)
+    report = copy_tutorials(folder)
+    for path in report.copied:
+        print(f"copied   {path}")
+    for path in report.kept:
+        print(f"kept     {path} (your copy; delete it to get the original back)")
+    command = lab_command(folder, options.port, options.ip, options.no_browser)
+    if options.dry_run:
+        print(" ".join(command))
+        return 0
+    print(f"Starting JupyterLab on {folder}/ at http://{options.ip}:{options.port}/ ...")
+    try:
+        return subprocess.call(command, env=os.environ.copy())
+    except KeyboardInterrupt:
+        return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``melange-lab`` command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "grade":
+        from melange_lab.grading import grade_main
+
+        return grade_main(args[1:])
+    if args and args[0] == "student-version":
+        from melange_lab.grading import student_version_main
+
+        return student_version_main(args[1:])
+    return run_lab(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
