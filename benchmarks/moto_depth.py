@@ -1,4 +1,4 @@
-"""How plain boto3 against in-process moto slows as a queue fills, with the fast-counts fix off and on.
+"""How plain boto3 against in-process moto slows as a queue fills, fast-counts fix off and on.
 
 Run: .venv/bin/python benchmarks/moto_depth.py [--depth 20000] [--stock-budget 60]
 

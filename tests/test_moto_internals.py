@@ -1,0 +1,442 @@
+"""melange_lab.moto_internals: peeking, DLQ moves, the broker clock, fast counts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import moto.sns.models as sns_models
+import moto.sqs.models as sqs_models
+import pytest
+from moto import mock_aws
+from moto.sqs.models import Queue, SQSBackend
+
+from melange_lab import moto_internals as mi
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+START = 1_700_000_000.0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    config: Any = {"core": {"mock_credentials": False, "reset_boto3_session": False}}
+    with mock_aws(config=config):
+        yield boto3.client("sqs", region_name=REGION, **CREDENTIALS)
+    mi.uninstall_clock()
+    mi.uninstall_fast_counts()
+
+
+@pytest.fixture
+def clock(sqs: Any) -> FakeClock:
+    fake = FakeClock()
+    mi.install_clock(fake)
+    return fake
+
+
+def make_queue(sqs: Any, name: str, **attributes: str) -> str:
+    url: str = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    return url
+
+
+def with_dead_letter_queue(sqs: Any, name: str, max_receives: int) -> str:
+    dlq = make_queue(sqs, f"{name}-dlq")
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]
+    policy = {"deadLetterTargetArn": arn["QueueArn"], "maxReceiveCount": max_receives}
+    return make_queue(sqs, name, RedrivePolicy=json.dumps(policy), VisibilityTimeout="30")
+
+
+def receive(
+    sqs: Any, url: str, visibility: int | None = None, count: int = 10
+) -> list[dict[str, Any]]:
+    extra = {} if visibility is None else {"VisibilityTimeout": visibility}
+    response = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=count, AttributeNames=["All"], **extra
+    )
+    messages: list[dict[str, Any]] = response.get("Messages", [])
+    return messages
+
+
+# --- check_supported ------------------------------------------------------------------------
+
+
+def test_check_supported_passes_on_the_installed_moto() -> None:
+    mi.check_supported()
+
+
+@pytest.mark.parametrize("version", ["5.2.0", "5.3.0", "6.0.1", "4.2.14"])
+def test_check_supported_names_version_range_and_fix_outside_the_range(version: str) -> None:
+    with pytest.raises(mi.UnsupportedMotoVersion) as raised:
+        mi.check_supported(version)
+    message = str(raised.value)
+    assert f"moto {version} is installed" in message
+    assert mi.SUPPORTED_MOTO in message
+    assert "pip install 'moto[sns,sqs]>=5.2.1,<5.3'" in message
+
+
+def test_check_supported_fails_loudly_when_patched_moto_code_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    changed = dict(mi._FINGERPRINTS, **{"Queue.delete_message": "0" * 16})
+    monkeypatch.setattr(mi, "_FINGERPRINTS", changed)
+    with pytest.raises(mi.UnsupportedMotoVersion, match=r"changed code .*Queue\.delete_message"):
+        mi.check_supported()
+
+
+def test_check_supported_still_fingerprints_stock_moto_while_patches_are_installed(
+    sqs: Any,
+) -> None:
+    mi.install_fast_counts()
+    mi.install_clock(FakeClock())
+    mi.check_supported()
+
+
+# --- peeking --------------------------------------------------------------------------------
+
+
+def test_peek_does_not_change_receive_count_visibility_or_receipt_handles(
+    sqs: Any, clock: FakeClock
+) -> None:
+    url = make_queue(sqs, "work")
+    sqs.send_message(QueueUrl=url, MessageBody="one")
+    sqs.send_message(QueueUrl=url, MessageBody="two")
+    first = receive(sqs, url, visibility=30, count=1)[0]
+    moto_queue: Queue = sqs_models.sqs_backends[ACCOUNT][REGION].queues["work"]
+    before = [
+        (m.approximate_receive_count, m.visible_at, m.all_receipt_handles)
+        for m in moto_queue._messages
+    ]
+
+    for _ in range(3):
+        mi.peek_messages(ACCOUNT, REGION, "work")
+
+    after = [
+        (m.approximate_receive_count, m.visible_at, m.all_receipt_handles)
+        for m in moto_queue._messages
+    ]
+    assert after == before
+    assert [m["Body"] for m in receive(sqs, url)] == ["two"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+
+
+def test_peek_shows_visible_in_flight_and_delayed_messages_in_queue_order(
+    sqs: Any, clock: FakeClock
+) -> None:
+    url = make_queue(sqs, "work")
+    attributes = {"manifest": {"DataType": "String", "StringValue": "orders"}}
+    sqs.send_message(QueueUrl=url, MessageBody="taken", MessageAttributes=attributes)
+    sqs.send_message(QueueUrl=url, MessageBody="waiting")
+    receive(sqs, url, visibility=30)  # takes both
+    clock.advance(1)
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+    sqs.send_message(QueueUrl=url, MessageBody="ready")
+
+    peeked = mi.peek_messages(ACCOUNT, REGION, "work")
+
+    assert [(m.body, m.state) for m in peeked] == [
+        ("taken", "in_flight"),
+        ("waiting", "in_flight"),
+        ("later", "delayed"),
+        ("ready", "visible"),
+    ]
+    taken, _, later, ready = peeked
+    assert taken.message_attributes == attributes
+    assert taken.receive_count == 1
+    assert taken.sent_at == pytest.approx(START, abs=0.001)
+    assert taken.visible_at == pytest.approx(START + 30, abs=0.001)
+    assert later.delayed_until == pytest.approx(START + 61, abs=0.001)
+    assert (ready.visible_at, ready.delayed_until, ready.receive_count) == (None, None, 0)
+
+
+def test_peek_of_a_missing_queue_names_it() -> None:
+    config: Any = {"core": {"mock_credentials": False, "reset_boto3_session": False}}
+    with mock_aws(config=config), pytest.raises(mi.QueueNotFound, match="'nowhere'"):
+        mi.peek_messages(ACCOUNT, REGION, "nowhere")
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["stock", "fast_counts"])
+def test_queue_counts_match_get_queue_attributes(sqs: Any, clock: FakeClock, fast: bool) -> None:
+    if fast:
+        mi.install_fast_counts()
+    url = make_queue(sqs, "work")
+    for body in ("a", "b", "c"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    sqs.send_message(QueueUrl=url, MessageBody="d", DelaySeconds=5)
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=30)
+
+    for _ in range(3):
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        expected = tuple(
+            int(attributes[name])
+            for name in (
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            )
+        )
+        assert mi.queue_counts(ACCOUNT, REGION, "work") == expected
+        clock.advance(20)
+    assert mi.queue_counts(ACCOUNT, REGION, "work") == (4, 0, 0)
+
+
+def test_dead_letter_target_reads_the_redrive_policy(sqs: Any) -> None:
+    with_dead_letter_queue(sqs, "work", max_receives=3)
+    make_queue(sqs, "plain")
+    assert mi.dead_letter_target(ACCOUNT, REGION, "work") == ("work-dlq", 3)
+    assert mi.dead_letter_target(ACCOUNT, REGION, "plain") is None
+
+
+# --- dead-letter moves ----------------------------------------------------------------------
+
+
+def test_dead_letter_listener_hears_the_move_with_the_receive_count(
+    sqs: Any, clock: FakeClock
+) -> None:
+    url = with_dead_letter_queue(sqs, "work", max_receives=2)
+    message_id = sqs.send_message(QueueUrl=url, MessageBody="poison")["MessageId"]
+    heard: list[mi.DeadLetterMove] = []
+    remove = mi.add_dead_letter_listener(heard.append)
+    try:
+        for _ in range(2):
+            assert receive(sqs, url)
+            clock.advance(31)
+            assert heard == []
+        assert receive(sqs, url) == []
+    finally:
+        remove()
+
+    assert heard == [mi.DeadLetterMove("work", "work-dlq", message_id, 2)]
+    assert [m.body for m in mi.peek_messages(ACCOUNT, REGION, "work-dlq")] == ["poison"]
+
+
+def test_a_failing_dead_letter_listener_is_logged_and_never_breaks_the_receive(
+    sqs: Any, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = with_dead_letter_queue(sqs, "work", max_receives=1)
+    sqs.send_message(QueueUrl=url, MessageBody="poison")
+    sqs.send_message(QueueUrl=url, MessageBody="fine")
+    receive(sqs, url)
+    clock.advance(31)
+    heard: list[str] = []
+
+    def broken(move: mi.DeadLetterMove) -> None:
+        raise ValueError("observer bug")
+
+    removers = [
+        mi.add_dead_letter_listener(broken),
+        mi.add_dead_letter_listener(lambda move: heard.append(move.message_id)),
+    ]
+    with caplog.at_level(logging.ERROR, logger="melange_lab.moto_internals"):
+        assert receive(sqs, url) == []
+    for remove in removers:
+        remove()
+
+    assert len(heard) == 2
+    assert "observer bug" in caplog.text
+    assert mi.queue_counts(ACCOUNT, REGION, "work-dlq") == (2, 0, 0)
+
+
+# --- the broker clock -----------------------------------------------------------------------
+
+
+def test_advancing_the_clock_makes_an_in_flight_message_visible_again(
+    sqs: Any, clock: FakeClock
+) -> None:
+    url = make_queue(sqs, "work")
+    sqs.send_message(QueueUrl=url, MessageBody="job")
+    assert len(receive(sqs, url, visibility=30)) == 1
+    clock.advance(29)
+    assert receive(sqs, url) == []
+    clock.advance(2)
+    again = receive(sqs, url)
+    assert [(m["Body"], m["Attributes"]["ApproximateReceiveCount"]) for m in again] == [
+        ("job", "2")
+    ]
+
+
+def test_advancing_the_clock_releases_a_delayed_message_and_leaves_time_time_alone(
+    sqs: Any, clock: FakeClock
+) -> None:
+    url = make_queue(sqs, "work")
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=600)
+    assert receive(sqs, url) == []
+    clock.advance(601)
+    kernel_before = time.time()
+    received = receive(sqs, url)
+    assert [m["Body"] for m in received] == ["later"]
+    assert int(received[0]["Attributes"]["SentTimestamp"]) == int(START * 1000)
+    assert abs(time.time() - kernel_before) < 60  # the kernel clock did not jump by 601 s
+
+
+def test_sns_notifications_carry_the_broker_clock_timestamp(sqs: Any, clock: FakeClock) -> None:
+    sns = boto3.client("sns", region_name=REGION, **CREDENTIALS)
+    topic = sns.create_topic(Name="events")["TopicArn"]
+    url = make_queue(sqs, "inbox")
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["QueueArn"])
+    sns.publish(TopicArn=topic, Message="hello")
+    envelope = json.loads(receive(sqs, url)[0]["Body"])
+    assert envelope["Timestamp"] == "2023-11-14T22:13:20.000Z"
+
+
+def test_uninstalling_puts_moto_own_objects_back(sqs: Any) -> None:
+    patched = [
+        (sqs_models, "unix_time"),
+        (sqs_models, "unix_time_millis"),
+        (sqs_models, "camelcase_to_underscores"),
+        (sns_models, "unix_time"),
+        (sns_models, "iso_8601_datetime_with_milliseconds"),
+        (Queue, "attributes"),
+        (Queue, "messages"),
+        (Queue, "add_message"),
+        (Queue, "delete_message"),
+        (Queue, "approximate_number_of_messages"),
+        (SQSBackend, "send_message"),
+        (SQSBackend, "receive_message"),
+        (SQSBackend, "_validate_message"),
+        (SQSBackend, "is_message_valid_based_on_retention_period"),
+    ]
+    stock = [vars(owner)[name] for owner, name in patched]
+    mi.install_fast_counts()
+    mi.install_fast_counts()  # idempotent
+    remove = mi.add_dead_letter_listener(lambda move: None)
+    mi.install_clock(FakeClock())
+    assert all(vars(o)[n] is not s for (o, n), s in zip(patched, stock, strict=True))
+
+    mi.uninstall_fast_counts()  # in a different order than installed
+    remove()
+    mi.uninstall_clock()
+
+    assert all(vars(o)[n] is s for (o, n), s in zip(patched, stock, strict=True))
+    assert mi._originals == {}
+
+
+# --- fast counts keep moto's semantics ------------------------------------------------------
+
+
+def standard_scenario(sqs: Any, clock: FakeClock) -> list[Any]:
+    """Visibility, delay, delete by an old receipt handle, DLQ after two receives."""
+    seen: list[Any] = []
+    url = with_dead_letter_queue(sqs, "work", max_receives=2)
+
+    def look(label: str) -> None:
+        seen.append((label, mi.queue_counts(ACCOUNT, REGION, "work")))
+        all_attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+        seen.append((label, all_attributes["Attributes"]))
+        peeked = mi.peek_messages(ACCOUNT, REGION, "work")
+        seen.append((label, [(m.body, m.state, m.receive_count) for m in peeked]))
+
+    def take(label: str) -> list[dict[str, Any]]:
+        messages = receive(sqs, url)
+        seen.append((label, [(m["Body"], m["Attributes"]) for m in messages]))
+        return messages
+
+    for body in ("a", "b"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    sqs.send_message(QueueUrl=url, MessageBody="c", DelaySeconds=10)
+    look("sent")
+    first = take("first receive")
+    take("all in flight")
+    look("in flight")
+    clock.advance(31)
+    second = take("visible again")
+    old_handle_of_b = next(m["ReceiptHandle"] for m in first if m["Body"] == "b")
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=old_handle_of_b)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=old_handle_of_b)  # twice is fine
+    look("b deleted")
+    clock.advance(31)
+    take("a moved to DLQ, c delivered")
+    seen.append(("dlq", [m.body for m in mi.peek_messages(ACCOUNT, REGION, "work-dlq")]))
+    look("end")
+    seen.append(("second", [m["Body"] for m in second]))
+    return seen
+
+
+def fifo_scenario(sqs: Any, clock: FakeClock) -> list[Any]:
+    """Dedup by content and by id inside and after the window, per-group order and locking."""
+    seen: list[Any] = []
+    url = make_queue(sqs, "orders.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+
+    def send(body: str, group: str, dedup: str | None = None) -> None:
+        extra = {} if dedup is None else {"MessageDeduplicationId": dedup}
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group, **extra)
+
+    def take(label: str) -> list[dict[str, Any]]:
+        messages = receive(sqs, url)
+        seen.append((label, [(m["Body"], m["Attributes"]["MessageGroupId"]) for m in messages]))
+        seen.append((label, [m.body for m in mi.peek_messages(ACCOUNT, REGION, "orders.fifo")]))
+        return messages
+
+    send("x", "g1")
+    send("x", "g1")  # same content: dropped
+    send("y", "g1", dedup="d1")
+    send("z", "g1", dedup="d1")  # same id: dropped
+    send("p", "g2")
+    send("q", "g2")
+    clock.advance(1)
+    first = take("first")
+    take("groups locked")
+    clock.advance(301)  # past the five-minute dedup window
+    send("x", "g3")
+    send("z", "g3", dedup="d1")
+    seen.append(("counts", mi.queue_counts(ACCOUNT, REGION, "orders.fifo")))
+    for message in first:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    take("after delete")
+    seen.append(("attributes", sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])))
+    return seen
+
+
+def run_scenario(scenario: Any, fast: bool) -> list[Any]:
+    config: Any = {"core": {"mock_credentials": False, "reset_boto3_session": False}}
+    with mock_aws(config=config):
+        clock = FakeClock()
+        mi.install_clock(clock)
+        if fast:
+            mi.install_fast_counts()
+        try:
+            sqs = boto3.client("sqs", region_name=REGION, **CREDENTIALS)
+            seen: list[Any] = scenario(sqs, clock)
+        finally:
+            mi.uninstall_fast_counts()
+            mi.uninstall_clock()
+    for entry in seen:  # response metadata holds random request ids
+        if isinstance(entry[1], dict):
+            entry[1].pop("ResponseMetadata", None)
+    return seen
+
+
+@pytest.mark.parametrize("scenario", [standard_scenario, fifo_scenario], ids=["standard", "fifo"])
+def test_fast_counts_give_the_same_results_as_stock_moto(scenario: Any) -> None:
+    stock = run_scenario(scenario, fast=False)
+    fast = run_scenario(scenario, fast=True)
+    assert fast == stock
+
+
+def test_the_scenarios_exercise_what_they_claim() -> None:
+    standard = dict(run_scenario(standard_scenario, fast=True))
+    assert standard["dlq"] == ["a"]
+    assert standard["second"] == ["a", "b", "c"]  # c's 10 s delay is over too
+    assert [body for body, _ in standard["a moved to DLQ, c delivered"]] == ["c"]
+    fifo = run_scenario(fifo_scenario, fast=True)
+    first_bodies = [body for body, _ in fifo[0][1]]
+    assert first_bodies == ["x", "y", "p", "q"]
+    assert fifo[2][1] == []  # both groups locked while in flight
+    # x and z were accepted again after the window; the four in flight are visible again
+    assert dict(fifo)["counts"] == (6, 0, 0)
