@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from melange_lab import moto_filtering
+from melange_lab import moto_internals
 from melange_lab.errors import InvalidFilterPolicy
 
 
@@ -49,7 +49,7 @@ class FilterPolicy:
             raise InvalidFilterPolicy(
                 policy, f"scope {scope!r} is neither 'MessageAttributes' nor 'MessageBody'"
             ) from None
-        problem = moto_filtering.validation_problem(rules, parsed_scope.value)
+        problem = moto_internals.validation_problem(rules, parsed_scope.value)
         if problem is not None:
             raise InvalidFilterPolicy(policy, problem)
         return cls(rules, parsed_scope)
@@ -64,14 +64,14 @@ class FilterPolicy:
 
     def matches(self, attributes: dict[str, dict[str, str]], body: str) -> bool:
         """Whether SNS delivers a message with these (boto3-shaped) attributes and body."""
-        return moto_filtering.matches(self.rules, self.scope.value, attributes, body)
+        return moto_internals.matches(self.rules, self.scope.value, attributes, body)
 
     def why_filtered(self, attributes: dict[str, dict[str, str]], body: str) -> str:
         """Plain words for why a message did not pass, naming the rule it failed."""
         reasons = [
             self._why_key_failed(key, attributes, body)
             for key in self.rules
-            if not moto_filtering.matches(
+            if not moto_internals.matches(
                 {key: self.rules[key]}, self.scope.value, attributes, body
             )
         ]
