@@ -23,6 +23,7 @@ from melange_lab.backends.sqs import SQSBackend, Subscription
 from melange_lab.clock import BrokerClock, ClockMode
 from melange_lab.errors import BrokerStopped
 from melange_lab.events import EventKind, EventLog, Observer
+from melange_lab.faults import FaultInjector
 from melange_lab.inspection import PeekedMessage, QueueInfo, SimulatedInspector, TopicInfo
 from melange_lab.serializers import SerializerRegistry
 
@@ -183,6 +184,56 @@ class SimulatedBroker:
         """Every message in ``queue`` with its state, without receiving or changing any."""
         return self._inspect().peek(queue, registry)
 
+    def redrive(self, dead_letter_queue: str, to_queue: str | None = None) -> list[str]:
+        """Moves every message of ``dead_letter_queue`` back to its source queue (one call).
+
+        Returns the new message ids; each move is a ``redriven`` event. ``to_queue`` is needed
+        only when several queues share this dead-letter queue.
+        """
+        backend = self.backend
+        target = None if to_queue is None else backend.get_queue(to_queue)
+        return backend.redrive(backend.get_queue(dead_letter_queue), target)
+
+    # -- faults on purpose --------------------------------------------------------------------
+
+    def faults(
+        self,
+        *,
+        duplicate_rate: float = 0.0,
+        reorder_rate: float = 0.0,
+        crash_before_ack_rate: float = 0.0,
+        seed: int = 0,
+    ) -> FaultInjector:
+        """Turns on seeded faults (replacing any before): see ``melange_lab.faults``.
+
+        ``duplicate_rate``: chance a received message is handed out twice; ``reorder_rate``:
+        chance a received batch is shuffled (both on standard queues only);
+        ``crash_before_ack_rate``: chance a dispatcher stops between processing a message and
+        acknowledging it. Turn off with ``clear_faults()``, or use ``with broker.faults(...):``.
+        """
+        injector = FaultInjector(
+            self.events,
+            duplicate_rate=duplicate_rate,
+            reorder_rate=reorder_rate,
+            crash_before_ack_rate=crash_before_ack_rate,
+            seed=seed,
+            on_turn_off=self._fault_injector_off,
+        )
+        backend = self.backend
+        if backend.faults is not None:
+            backend.faults.enabled = False
+        backend.faults = injector
+        return injector
+
+    def clear_faults(self) -> None:
+        """Turns every injected fault off."""
+        if self._backend is not None and self._backend.faults is not None:
+            self._backend.faults.turn_off()
+
+    def _fault_injector_off(self, injector: FaultInjector) -> None:
+        if self._backend is not None and self._backend.faults is injector:
+            self._backend.faults = None
+
     def _inspect(self) -> SimulatedInspector:
         self._ensure_running()
         assert self._inspector is not None
@@ -196,8 +247,8 @@ class SimulatedBroker:
             queue=move.source_queue,
             message_id=move.message_id,
             reason=(
-                f"received {move.receive_count - 1} times without being acknowledged "
-                f"(maxReceiveCount reached); moved to '{move.dead_letter_queue}'"
+                f"received {move.receive_count} times without being acknowledged, which is its "
+                f"queue's maxReceiveCount; moved to '{move.dead_letter_queue}'"
             ),
             detail={"dead_letter_queue": move.dead_letter_queue, "receive_count": move.receive_count},
         )

@@ -3,6 +3,9 @@
 Two modes. ``"real"`` follows the wall clock (plus whatever was advanced), as a real broker
 does; background consumers need it. ``"manual"`` stands still until ``advance`` moves it, so a
 notebook or a test sees visibility timeouts and delays expire exactly when it says so.
+Even then each reading is one microsecond after the one before, as on a real clock: moto
+compares times strictly ("visible once now > visible_at"), so a clock that returned the same
+instant twice would keep a released message hidden forever.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from typing import Literal
 
 ClockMode = Literal["real", "manual"]
+_TICK = 1e-6  # how far a manual clock moves per reading
 
 
 class BrokerClock:
@@ -25,6 +29,7 @@ class BrokerClock:
             raise ValueError(f"Clock mode must be 'real' or 'manual', not {mode!r}.")
         self._lock = threading.Lock()
         self._offset = 0.0
+        self._readings = 0
         self._frozen_at: float | None = time.time() if mode == "manual" else None
         self._on_advance = on_advance
 
@@ -35,7 +40,11 @@ class BrokerClock:
     def now(self) -> float:
         """The broker's current time, in epoch seconds."""
         frozen = self._frozen_at
-        return (frozen if frozen is not None else time.time()) + self._offset
+        if frozen is None:
+            return time.time() + self._offset
+        with self._lock:
+            self._readings += 1
+            return frozen + self._offset + self._readings * _TICK
 
     def advance(self, seconds: float) -> float:
         """Moves broker time forward: timeouts, delays and retention expire as if it had passed."""
