@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from melange_lab.models import Message, MessageDto, QueueWrapper, TopicWrapper
 from melange_lab.serializers import SerializerRegistry
 
+if TYPE_CHECKING:
+    from melange_lab.faults import FaultInjector
+
 
 class MessagingBackend(abc.ABC):
     """Declares topics and queues, publishes, receives and acknowledges messages."""
+
+    faults: FaultInjector | None = None  # set by broker.faults(...): faults on the receive path
 
     @abc.abstractmethod
     def declare_topic(self, topic_name: str) -> TopicWrapper:
@@ -58,6 +63,13 @@ class MessagingBackend(abc.ABC):
     @abc.abstractmethod
     def acknowledge(self, message: Message) -> None:
         """Deletes a received message: it was processed and must not come back."""
+
+    def release(self, message: Message, reason: str | None = None) -> None:  # noqa: B027
+        """Hands a received message back unacknowledged, visible again at once.
+
+        A backend that cannot do that leaves the message to its visibility timeout, which
+        ends the same way: the message is delivered again.
+        """
 
     @abc.abstractmethod
     def delete_queue(self, queue: QueueWrapper) -> None: ...

@@ -631,6 +631,8 @@ class SQSBackend(MessagingBackend):
                 message_id=message.message_id,
                 detail={"receive_count": int(entry.get("Attributes", {}).get("ApproximateReceiveCount", 0))},
             )
+        if self.faults is not None:
+            messages = self.faults.on_receive(queue, messages)
         return messages
 
     def yield_messages(
@@ -674,6 +676,82 @@ class SQSBackend(MessagingBackend):
                 QueueUrl=metadata["queue_url"], ReceiptHandle=metadata["ReceiptHandle"], VisibilityTimeout=0
             )
         self.events.emit(EventKind.RELEASED, queue=queue, message_id=message.message_id, reason=reason)
+
+    # -- dead letters ---------------------------------------------------------------------------
+
+    def redrive(
+        self, dead_letter_queue: QueueWrapper, to_queue: QueueWrapper | None = None
+    ) -> list[str]:
+        """Moves every message of a dead-letter queue back to its source queue; returns new ids.
+
+        Body and message attributes are kept; a FIFO message keeps its group and gets a fresh
+        deduplication id (its old one may still be inside the 5-minute window). Each message is
+        sent before it is deleted from the DLQ, so a failure never loses one. The source is the
+        queue whose redrive policy names this DLQ; pass ``to_queue`` when several queues do.
+        """
+        target = to_queue if to_queue is not None else self._redrive_source(dead_letter_queue)
+        moved: list[str] = []
+        while True:
+            with self._call("ReceiveMessage", queue=dead_letter_queue.name):
+                received = self._sqs.receive_message(
+                    QueueUrl=dead_letter_queue.url,
+                    MaxNumberOfMessages=SQS_BATCH_SIZE,
+                    WaitTimeSeconds=0,
+                    MessageAttributeNames=["All"],
+                    MessageSystemAttributeNames=["All"],
+                ).get("Messages", [])
+            if not received:
+                return moved
+            for entry in received:
+                moved.append(self._redrive_one(entry, dead_letter_queue, target))
+
+    def _redrive_one(
+        self, entry: dict[str, Any], dead_letter_queue: QueueWrapper, target: QueueWrapper
+    ) -> str:
+        request: dict[str, Any] = {"QueueUrl": target.url, "MessageBody": entry["Body"]}
+        kept = ("DataType", "StringValue", "BinaryValue")
+        attributes = {
+            name: {k: v for k, v in value.items() if k in kept}
+            for name, value in entry.get("MessageAttributes", {}).items()
+        }
+        if attributes:
+            request["MessageAttributes"] = attributes
+        if target.is_fifo:
+            group = entry.get("Attributes", {}).get("MessageGroupId", "redriven")
+            request["MessageGroupId"] = group
+            request["MessageDeduplicationId"] = str(uuid.uuid4())
+        with self._call("SendMessage", queue=target.name):
+            message_id = str(self._sqs.send_message(**request)["MessageId"])
+        with self._call("DeleteMessage", queue=dead_letter_queue.name):
+            self._sqs.delete_message(
+                QueueUrl=dead_letter_queue.url, ReceiptHandle=entry["ReceiptHandle"]
+            )
+        self.events.emit(
+            EventKind.REDRIVEN,
+            queue=target.name,
+            message_id=message_id,
+            reason=f"moved back from dead-letter queue '{dead_letter_queue.name}'",
+            detail={
+                "dead_letter_queue": dead_letter_queue.name,
+                "original_message_id": entry["MessageId"],
+            },
+        )
+        return message_id
+
+    def _redrive_source(self, dead_letter_queue: QueueWrapper) -> QueueWrapper:
+        arn = self.queue_attributes(dead_letter_queue).get("QueueArn")
+        sources = []
+        for name in sorted(self.queue_names()):
+            policy = self.queue_attributes(self.get_queue(name)).get("RedrivePolicy")
+            if policy and json.loads(policy).get("deadLetterTargetArn") == arn:
+                sources.append(name)
+        if len(sources) != 1:
+            found = ", ".join(f"'{n}'" for n in sources) or "none"
+            raise MelangeLabError(
+                f"Cannot tell where to redrive '{dead_letter_queue.name}': the queues using it as "
+                f"their dead-letter queue are {found}. Name the target: redrive(..., to_queue=...)."
+            )
+        return self.get_queue(sources[0])
 
     @staticmethod
     def _metadata_of(message: Message) -> dict[str, Any]:
