@@ -78,6 +78,7 @@ class SerializationFailed(MelangeLabError):
 class DeserializationFailed(MelangeLabError):
     def __init__(self, message_id: str | None, reason: str) -> None:
         self.message_id = message_id
+        self.reason = reason
         super().__init__(
             f"Message {message_id} could not be decoded: {reason}. It was not acknowledged, so "
             f"it will be retried and, after the queue's maxReceiveCount, moved to its dead-letter "

@@ -28,9 +28,10 @@ class EventKind(str, enum.Enum):
     ACKNOWLEDGED = "acknowledged"
     RELEASED = "released"  # handed back unacknowledged, visible again at once
     DEAD_LETTERED = "dead_lettered"
-    REDRIVEN = "redriven"
+    REDRIVEN = "redriven"  # moved from a dead-letter queue back to its source queue
     PROCESSED = "processed"
-    FAILED = "failed"
+    FAILED = "failed"  # a consumer raised, or the message could not be decoded: not acknowledged
+    UNHANDLED = "unhandled"  # no attached consumer accepts the message; acknowledged as in melange
     SKIPPED_DUPLICATE = "skipped_duplicate"
     FAULT_INJECTED = "fault_injected"
     CLOCK_ADVANCED = "clock_advanced"

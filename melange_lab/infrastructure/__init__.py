@@ -1,0 +1,1 @@
+"""Supporting pieces with melange's module paths (``melange.infrastructure.cache``)."""

@@ -1,0 +1,462 @@
+"""The dispatcher: receives messages from a queue, decodes them and hands them to consumers.
+
+melange's rules: each message goes to every attached consumer that accepts it; it is
+acknowledged when all of them succeeded (``always_ack``: even when one failed;
+``early_ack``: before processing); a dedup cache skips a consumer that already processed
+the message id. Where the lab differs, on purpose:
+
+- Loops end. ``consume_loop`` returns when the queue has no visible message left, or after
+  ``max_messages`` or ``time_limit`` (real seconds), with a ``ConsumeSummary``.
+  ``start()``/``stop()`` run it in a daemon thread that polls in real time.
+- A message that cannot be decoded is never acknowledged, whatever the ack mode: it stays
+  invisible for its visibility timeout, comes back, and after ``maxReceiveCount`` receives
+  moves to the dead-letter queue. A ``failed`` event says why.
+- A failed message is left to its visibility timeout (not released at once), as on AWS.
+  A message received but not handed to a consumer (a limit was hit, or ``stop()`` was
+  called) is released, so it is visible again at once; none is ever half-acknowledged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from melange_lab.backends.backend_manager import resolve_backend
+from melange_lab.backends.base import MessagingBackend
+from melange_lab.consumers import Consumer
+from melange_lab.errors import DeserializationFailed, MelangeLabError
+from melange_lab.events import EventKind, EventLog
+from melange_lab.infrastructure.cache import NullCache, ProcessedCache, cache_key
+from melange_lab.models import Message, QueueWrapper
+from melange_lab.serializers import SerializerRegistry
+
+logger = logging.getLogger(__name__)
+
+OnException = Callable[[BaseException], Any]
+AfterConsume = Callable[[], Any]
+
+
+class Outcome(str, enum.Enum):
+    """What became of one delivered message."""
+
+    PROCESSED = "processed"  # every accepting consumer succeeded (or had already)
+    FAILED = "failed"  # a consumer raised, or the message could not be decoded
+    UNHANDLED = "unhandled"  # no consumer accepts it
+    CRASHED = "crashed"  # an injected crash between processing and acknowledging
+
+
+@dataclasses.dataclass
+class ConsumeSummary:
+    """Counts for one loop, batch or background run; ``stopped_because`` says why it ended."""
+
+    received: int = 0
+    processed: int = 0
+    failed: int = 0
+    unhandled: int = 0
+    crashed: int = 0
+    acknowledged: int = 0
+    duplicates_skipped: int = 0
+    released: int = 0
+    stopped_because: str = ""
+
+    def count(self, outcome: Outcome) -> None:
+        setattr(self, outcome.value, getattr(self, outcome.value) + 1)
+
+    def add(self, other: ConsumeSummary) -> None:
+        for field in dataclasses.fields(self):
+            mine = getattr(self, field.name)
+            if isinstance(mine, int):
+                setattr(self, field.name, mine + getattr(other, field.name))
+        self.stopped_because = other.stopped_because
+
+
+class _Hooks:
+    """The caller's callbacks: ``on_exception(error)`` per failure, ``after_consume()`` per
+    message handled."""
+
+    def __init__(self, on_exception: OnException | None, after_consume: AfterConsume | None):
+        self.on_exception = on_exception
+        self.after_consume = after_consume
+
+
+class MessageDispatcher:
+    """Feeds the messages of a queue to the attached consumers (melange's dispatcher)."""
+
+    def __init__(
+        self,
+        serializer_registry: SerializerRegistry,
+        cache: ProcessedCache | None = None,
+        backend: MessagingBackend | None = None,
+        always_ack: bool = False,
+        early_ack: bool = False,
+    ) -> None:
+        if always_ack and early_ack:
+            raise MelangeLabError(
+                "Choose one of always_ack (acknowledge after processing, even on failure) and "
+                "early_ack (acknowledge before processing), not both."
+            )
+        self.serializer_registry = serializer_registry
+        self.cache: ProcessedCache = cache if cache is not None else NullCache()
+        self._backend = resolve_backend(backend)
+        self._backend.remember_registry(serializer_registry)
+        self.always_ack = always_ack
+        self.early_ack = early_ack
+        events = getattr(self._backend, "events", None)
+        self.events: EventLog = events if isinstance(events, EventLog) else EventLog(time.time)
+        self._consumers: list[Consumer] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._background = ConsumeSummary()
+
+    # -- consumers ----------------------------------------------------------------------------
+
+    def attach_consumer(self, consumer: Consumer) -> None:
+        with self._lock:
+            if consumer not in self._consumers:
+                self._consumers.append(consumer)
+
+    def unattach_consumer(self, consumer: Consumer) -> None:
+        with self._lock:
+            if consumer in self._consumers:
+                self._consumers.remove(consumer)
+
+    @property
+    def consumers(self) -> list[Consumer]:
+        with self._lock:
+            return list(self._consumers)
+
+    # -- consuming until done -----------------------------------------------------------------
+
+    def consume_loop(
+        self,
+        queue_name: str,
+        on_exception: OnException | None = None,
+        after_consume: AfterConsume | None = None,
+        *,
+        max_messages: int | None = None,
+        time_limit: float | None = None,
+    ) -> ConsumeSummary:
+        """Consumes until no message is visible, or ``max_messages`` were handled, or
+        ``time_limit`` real seconds passed; returns what happened.
+
+        Messages left invisible by a failure do not keep it running: they come back after
+        their visibility timeout (on a manual clock: after ``broker.clock.advance``).
+        """
+        queue = self._backend.get_queue(queue_name)
+        hooks = _Hooks(on_exception, after_consume)
+        deadline = None if time_limit is None else time.monotonic() + time_limit
+        summary = ConsumeSummary()
+        while True:
+            if max_messages is not None and summary.received >= max_messages:
+                summary.stopped_because = "max_messages"
+                return summary
+            if deadline is not None and time.monotonic() >= deadline:
+                summary.stopped_because = "time_limit"
+                return summary
+            remaining = None if max_messages is None else max_messages - summary.received
+            batch = self._consume_batch(queue, hooks, remaining, None, deadline)
+            summary.add(batch)
+            if batch.stopped_because == "drained":
+                return summary
+
+    def consume_once(
+        self,
+        queue_name: str,
+        on_exception: OnException | None = None,
+        after_consume: AfterConsume | None = None,
+        *,
+        max_messages: int | None = None,
+    ) -> ConsumeSummary:
+        """Receives one batch (up to ``max_messages``, at most 10) and handles it."""
+        queue = self._backend.get_queue(queue_name)
+        return self._consume_batch(queue, _Hooks(on_exception, after_consume), max_messages, None)
+
+    # -- consuming in the background ----------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(
+        self,
+        queue_name: str,
+        on_exception: OnException | None = None,
+        after_consume: AfterConsume | None = None,
+        *,
+        poll_interval: float = 0.2,
+    ) -> None:
+        """Consumes ``queue_name`` in a daemon thread until ``stop()``.
+
+        It polls without long polling (so it never blocks on the broker clock) and sleeps
+        ``poll_interval`` real seconds whenever the queue has nothing visible.
+        """
+        if self.running:
+            raise MelangeLabError(
+                "This dispatcher is already consuming in the background; call stop() first."
+            )
+        queue = self._backend.get_queue(queue_name)
+        hooks = _Hooks(on_exception, after_consume)
+        self._stop.clear()
+        self._background = ConsumeSummary()
+        self._thread = threading.Thread(
+            target=self._run, args=(queue, hooks, poll_interval), name=f"dispatcher:{queue_name}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> ConsumeSummary:
+        """Stops the background consumer and returns what it did.
+
+        The message being processed finishes (and is acknowledged or not as usual); messages
+        received but not started are released. Raises if the consumer is still busy after
+        ``timeout`` real seconds (it will still stop after that message).
+        """
+        thread = self._thread
+        self._stop.set()
+        if thread is None:
+            return self._background
+        thread.join(timeout)
+        if thread.is_alive():
+            raise MelangeLabError(
+                f"The background consumer is still processing a message after {timeout}s; it "
+                "stops as soon as that message is done. Call stop() again to wait longer."
+            )
+        self._thread = None
+        return self._background
+
+    @property
+    def background_summary(self) -> ConsumeSummary:
+        """What the background consumer has done so far."""
+        return self._background
+
+    def _run(self, queue: QueueWrapper, hooks: _Hooks, poll_interval: float) -> None:
+        summary = self._background
+        try:
+            while not self._stop.is_set():
+                batch = self._consume_batch(queue, hooks, None, 0, stop=self._stop)
+                summary.add(batch)
+                if batch.stopped_because == "drained":
+                    self._stop.wait(poll_interval)
+            summary.stopped_because = "stopped"
+        except Exception as error:  # the thread's last word: report it instead of dying silently
+            logger.exception("background consumer of '%s' stopped", queue.name)
+            summary.stopped_because = f"error: {error}"
+
+    # -- one batch ----------------------------------------------------------------------------
+
+    def _consume_batch(
+        self,
+        queue: QueueWrapper,
+        hooks: _Hooks,
+        max_messages: int | None,
+        wait_time_seconds: float | None,
+        deadline: float | None = None,
+        stop: threading.Event | None = None,
+    ) -> ConsumeSummary:
+        summary = ConsumeSummary(stopped_because="batch")
+        batch = self._backend.retrieve_messages(
+            queue, max_messages=max_messages, wait_time_seconds=wait_time_seconds
+        )
+        if not batch:
+            summary.stopped_because = "drained"
+            return summary
+        for index, message in enumerate(batch):
+            limit = self._limit_reached(summary, max_messages, deadline, stop)
+            if limit is not None:
+                self._release_unstarted(batch[index:], batch[:index], summary, limit)
+                summary.stopped_because = limit
+                return summary
+            summary.received += 1
+            summary.count(self._handle(queue, message, hooks, summary))
+            if hooks.after_consume is not None:
+                hooks.after_consume()
+        return summary
+
+    @staticmethod
+    def _limit_reached(
+        summary: ConsumeSummary,
+        max_messages: int | None,
+        deadline: float | None,
+        stop: threading.Event | None,
+    ) -> str | None:
+        if stop is not None and stop.is_set():
+            return "stopped"
+        if max_messages is not None and summary.received >= max_messages:
+            return "max_messages"
+        if deadline is not None and time.monotonic() >= deadline:
+            return "time_limit"
+        return None
+
+    def _release_unstarted(
+        self,
+        unstarted: Iterable[Message],
+        handled: Iterable[Message],
+        summary: ConsumeSummary,
+        why: str,
+    ) -> None:
+        """Hands back messages nobody started; a copy of a handled one (an injected duplicate)
+        needs nothing: the handled copy already decided its fate."""
+        done = {message.message_id for message in handled}
+        for message in unstarted:
+            if message.message_id in done:
+                continue
+            done.add(message.message_id)
+            self._backend.release(message, reason=f"received but not processed ({why})")
+            summary.released += 1
+
+    def _handle(
+        self, queue: QueueWrapper, message: Message, hooks: _Hooks, summary: ConsumeSummary
+    ) -> Outcome:
+        try:
+            data = self._decode(message)
+        except DeserializationFailed as error:
+            self._emit(
+                EventKind.FAILED,
+                queue,
+                message,
+                f"could not be decoded: {error.reason}; not acknowledged, so it is retried after "
+                "its visibility timeout and dead-lettered after maxReceiveCount receives",
+                {"stage": "decode", "error": type(error).__name__},
+            )
+            self._report(hooks, error)
+            return Outcome.FAILED
+        accepting = [consumer for consumer in self.consumers if consumer.accepts(data)]
+        if not accepting:
+            self._emit(
+                EventKind.UNHANDLED,
+                queue,
+                message,
+                f"no attached consumer accepts a {type(data).__qualname__} "
+                f"(manifest {message.manifest!r}); acknowledged, as melange does",
+            )
+            self._acknowledge(message, summary)
+            return Outcome.UNHANDLED
+        if self.early_ack:
+            self._acknowledge(message, summary)
+        succeeded = all([self._process(queue, consumer, data, message, hooks, summary)
+                         for consumer in accepting])
+        if self.early_ack:
+            return Outcome.PROCESSED if succeeded else Outcome.FAILED
+        if succeeded or self.always_ack:
+            faults = self._backend.faults
+            if faults is not None and faults.crash_before_ack(queue.name, message):
+                return Outcome.CRASHED
+            self._acknowledge(message, summary)
+        return Outcome.PROCESSED if succeeded else Outcome.FAILED
+
+    def _process(
+        self,
+        queue: QueueWrapper,
+        consumer: Consumer,
+        data: Any,
+        message: Message,
+        hooks: _Hooks,
+        summary: ConsumeSummary,
+    ) -> bool:
+        name = consumer.qualified_name
+        key = cache_key(name, message.message_id)
+        if key in self.cache:
+            summary.duplicates_skipped += 1
+            self._emit(
+                EventKind.SKIPPED_DUPLICATE,
+                queue,
+                message,
+                f"{name} already processed this message id (deduplication cache)",
+                {"consumer": name},
+            )
+            return True
+        try:
+            consumer.process(data, message_id=message.message_id)
+        except Exception as error:  # any consumer failure is this message's failure, reported
+            self._emit(
+                EventKind.FAILED,
+                queue,
+                message,
+                f"{name} raised {type(error).__name__}: {error}",
+                {"stage": "process", "consumer": name, "error": type(error).__name__},
+            )
+            self._report(hooks, error)
+            return False
+        self.cache.store(key)
+        self._emit(EventKind.PROCESSED, queue, message, None, {"consumer": name})
+        return True
+
+    def _decode(self, message: Message) -> Any:
+        """The message's object, by its serializer id, else by the registry's default."""
+        registry = self.serializer_registry
+        if message.serializer_id is not None:
+            serializer = registry.get_serializer_by_id(message.serializer_id)
+        else:
+            default = registry.default_serializer()
+            if default is None:
+                raise DeserializationFailed(
+                    message.message_id,
+                    "it has no serializer_id attribute and the registry names no default "
+                    "serializer",
+                )
+            serializer = default
+        content = message.content
+        # a body that is itself JSON (raw delivery of JSON content) arrives already parsed
+        text = content if isinstance(content, str) else json.dumps(content)
+        try:
+            return serializer.deserialize(text, message.manifest)
+        except DeserializationFailed:
+            raise
+        except Exception as error:  # a user's serializer may raise anything on bad input
+            raise DeserializationFailed(
+                message.message_id, f"{type(serializer).__name__} raised {error!r}"
+            ) from error
+
+    def _acknowledge(self, message: Message, summary: ConsumeSummary) -> None:
+        self._backend.acknowledge(message)
+        summary.acknowledged += 1
+
+    @staticmethod
+    def _report(hooks: _Hooks, error: BaseException) -> None:
+        if hooks.on_exception is not None:
+            hooks.on_exception(error)
+
+    def _emit(
+        self,
+        kind: EventKind,
+        queue: QueueWrapper,
+        message: Message,
+        reason: str | None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        metadata = message.metadata if isinstance(message.metadata, dict) else {}
+        attributes = metadata.get("Attributes", {})
+        self.events.emit(
+            kind,
+            queue=queue.name,
+            message_id=message.message_id,
+            reason=reason,
+            detail={
+                "receive_count": int(attributes.get("ApproximateReceiveCount", 0)),
+                "manifest": message.manifest,
+                **(detail or {}),
+            },
+        )
+
+
+class SimpleMessageDispatcher(MessageDispatcher):
+    """A dispatcher with exactly one consumer, given up front."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        serializer_registry: SerializerRegistry,
+        cache: ProcessedCache | None = None,
+        backend: MessagingBackend | None = None,
+        always_ack: bool = False,
+        early_ack: bool = False,
+    ) -> None:
+        super().__init__(serializer_registry, cache, backend, always_ack, early_ack)
+        self.attach_consumer(consumer)
