@@ -6,19 +6,26 @@ Port a melange program by writing ``melange_lab`` for ``melange`` in its imports
 
 from melange_lab.backends.factory import MessagingBackendFactory
 from melange_lab.broker import SimulatedBroker
+from melange_lab.consumers import Consumer, SingleDispatchConsumer, consumer
 from melange_lab.errors import MelangeLabError
 from melange_lab.filter_policies import FilterPolicy, FilterPolicyScope
+from melange_lab.message_dispatcher import MessageDispatcher, SimpleMessageDispatcher
 from melange_lab.publishers import QueuePublisher, TopicPublisher
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Consumer",
     "FilterPolicy",
     "FilterPolicyScope",
     "MelangeLabError",
+    "MessageDispatcher",
     "MessagingBackendFactory",
     "QueuePublisher",
+    "SimpleMessageDispatcher",
     "SimulatedBroker",
+    "SingleDispatchConsumer",
     "TopicPublisher",
     "__version__",
+    "consumer",
 ]
