@@ -230,9 +230,7 @@ def dead_lettered_after(broker: SimulatedBroker, queue: str, receives: int) -> s
             if info.dead_letter_queue is None
             else f"its maxReceiveCount is {info.max_receive_count}; was the consumer run?"
         )
-        raise CheckFailed(
-            f"no message was moved from `{queue}` to a dead-letter queue: {hint}."
-        )
+        raise CheckFailed(f"no message was moved from `{queue}` to a dead-letter queue: {hint}.")
     received = _events(broker, EventKind.RECEIVED)
     for move in moves:
         tries = sum(1 for e in received if e.message_id == move.message_id and e.seq < move.seq)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,9 +92,7 @@ def _write(notebook: Any, path: Path) -> None:
 
 
 def _exercise_paths(folder: Path) -> list[Path]:
-    return sorted(
-        path for path in folder.glob("*.ipynb") if not path.name.startswith(".")
-    )
+    return sorted(path for path in folder.glob("*.ipynb") if not path.name.startswith("."))
 
 
 def write_student_version(source: Path, out: Path) -> list[Path]:
@@ -254,8 +253,12 @@ class _Run:
         return None
 
 
-def _grade_notebook(
-    path: Path, exercise: str, source: Any | None, timeout: float, kernel: str,
+async def _grade_notebook(
+    path: Path,
+    exercise: str,
+    source: Any | None,
+    timeout: float,
+    kernel: str,
     executed: Path | None,
 ) -> list[CheckResult]:
     """Runs a copy of one submitted notebook and scores its check cells."""
@@ -271,7 +274,7 @@ def _grade_notebook(
         if source is not None:
             _restore_checks(notebook, source)
         run = _Run(notebook, Path(folder), timeout, kernel)
-        stopped = asyncio.run(run.execute())
+        stopped = await run.execute()
     if executed is not None:
         executed.parent.mkdir(parents=True, exist_ok=True)
         _write(notebook, executed)
@@ -300,6 +303,22 @@ class GradeReport:
         return sum(check.points for check in self.checks)
 
 
+def default_jobs() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+async def _limited(
+    jobs: int, work: list[Coroutine[Any, Any, list[CheckResult]]]
+) -> list[list[CheckResult]]:
+    gate = asyncio.Semaphore(jobs)
+
+    async def one(job: Coroutine[Any, Any, list[CheckResult]]) -> list[CheckResult]:
+        async with gate:
+            return await job
+
+    return await asyncio.gather(*(one(job) for job in work))
+
+
 def grade_submissions(
     submissions: Path,
     *,
@@ -307,34 +326,39 @@ def grade_submissions(
     timeout: float = DEFAULT_TIMEOUT,
     kernel: str = "python3",
     executed_dir: Path | None = None,
+    jobs: int | None = None,
 ) -> GradeReport:
     """Grades ``submissions/<student>/<exercise>.ipynb``; never changes a submission.
 
     With ``source`` (the solution notebooks) the checks and their points come from there and a
     student's check cells are replaced by the originals; otherwise they come from the notebooks
-    submitted.
+    submitted. ``jobs`` notebooks run at once, each in its own kernel.
     """
     sources = {p.stem: _read(p) for p in _exercise_paths(source)} if source else {}
     columns: dict[str, Check] = {}
     for exercise, notebook in sources.items():
         columns.update((c.column, c) for c in checks_of(notebook, exercise))
-    students = []
     folders = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for folder in folders:
-        grades = StudentGrades(folder.name)
+    students = [StudentGrades(folder.name) for folder in folders]
+    owners: list[StudentGrades] = []
+    work = []
+    for grades, folder in zip(students, folders, strict=True):
         for path in _exercise_paths(folder):
             if sources and path.stem not in sources:
                 continue
-            results = _grade_notebook(
-                path, path.stem, sources.get(path.stem), timeout, kernel,
-                None if executed_dir is None else executed_dir / folder.name / path.name,
+            executed = None if executed_dir is None else executed_dir / folder.name / path.name
+            owners.append(grades)
+            work.append(
+                _grade_notebook(path, path.stem, sources.get(path.stem), timeout, kernel, executed)
             )
-            for result in results:
-                grades.results[result.check.column] = result
-                known = columns.get(result.check.column)
-                if source is None and (known is None or known.points < result.check.points):
-                    columns[result.check.column] = result.check
-        students.append(grades)
+    for grades, results in zip(
+        owners, asyncio.run(_limited(jobs or default_jobs(), work)), strict=True
+    ):
+        for result in results:
+            grades.results[result.check.column] = result
+            known = columns.get(result.check.column)
+            if source is None and (known is None or known.points < result.check.points):
+                columns[result.check.column] = result.check
     for grades in students:
         for column, check in columns.items():
             if column not in grades.results:
@@ -376,10 +400,17 @@ def write_reports(report: GradeReport, out: Path) -> list[Path]:
         for grades in report.students:
             for check in report.checks:
                 result = grades.results[check.column]
-                writer.writerow([
-                    grades.student, check.exercise, check.grade_id, _points(result.score),
-                    _points(check.points), "yes" if result.passed else "no", result.message,
-                ])
+                writer.writerow(
+                    [
+                        grades.student,
+                        check.exercise,
+                        check.grade_id,
+                        _points(result.score),
+                        _points(check.points),
+                        "yes" if result.passed else "no",
+                        result.message,
+                    ]
+                )
     return [scores_csv, scores_md, details_csv]
 
 
@@ -400,16 +431,26 @@ def grade_main(args: list[str]) -> int:
         "--out", type=Path, default=Path("grades"), help="where to write the reports (./grades)"
     )
     parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT,
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
         help=f"seconds each notebook may run (default {DEFAULT_TIMEOUT:g}); a cell still "
         "running then is interrupted, and each later cell gets a few seconds",
     )
     parser.add_argument(
-        "--source", type=Path, default=None,
+        "--source",
+        type=Path,
+        default=None,
         help="the solution notebooks: take the checks and points from them, and restore any "
         "check cell a student edited or deleted (recommended)",
     )
     parser.add_argument("--kernel", default="python3", help="Jupyter kernel name (python3)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        help=f"notebooks to run at once, each in its own kernel (default {default_jobs()})",
+    )
     options = parser.parse_args(args)
     if not options.submissions.is_dir():
         print(f"error: {options.submissions} is not a folder of student folders")
@@ -421,6 +462,7 @@ def grade_main(args: list[str]) -> int:
         timeout=options.timeout,
         kernel=options.kernel,
         executed_dir=options.out / "executed",
+        jobs=options.jobs,
     )
     for path in write_reports(report, options.out):
         print(f"wrote {path}")
@@ -428,4 +470,3 @@ def grade_main(args: list[str]) -> int:
         print(f"{grades.student}: {_points(grades.total)} / {_points(report.max_total)}")
     print(f"graded {len(report.students)} student(s) in {time.monotonic() - started:.1f} s")
     return 0
-
