@@ -267,6 +267,7 @@ class MessageDispatcher:
         if not batch:
             summary.stopped_because = "drained"
             return summary
+        held_groups: set[str] = set()
         for index, message in enumerate(batch):
             limit = self._limit_reached(summary, max_messages, deadline, stop)
             if limit is not None:
@@ -274,7 +275,19 @@ class MessageDispatcher:
                 summary.stopped_because = limit
                 return summary
             summary.received += 1
-            summary.count(self._handle(queue, message, hooks, summary))
+            group = _group_of(message) if queue.is_fifo else None
+            if group in held_groups:
+                # A FIFO batch can hold several messages of one group: once one failed, the
+                # rest must wait for its retry, or the group's order would be broken.
+                self._backend.release(
+                    message, reason=f"an earlier message of group '{group}' failed; kept in order"
+                )
+                summary.released += 1
+                continue
+            outcome = self._handle(queue, message, hooks, summary)
+            summary.count(outcome)
+            if group is not None and outcome in (Outcome.FAILED, Outcome.CRASHED):
+                held_groups.add(group)
             if hooks.after_consume is not None:
                 hooks.after_consume()
         return summary
@@ -444,6 +457,12 @@ class MessageDispatcher:
                 **(detail or {}),
             },
         )
+
+
+def _group_of(message: Message) -> str | None:
+    metadata = message.metadata if isinstance(message.metadata, dict) else {}
+    group = metadata.get("Attributes", {}).get("MessageGroupId")
+    return None if group is None else str(group)
 
 
 class SimpleMessageDispatcher(MessageDispatcher):
