@@ -232,6 +232,11 @@ class MessageDispatcher:
         return self._background
 
     @property
+    def stop_requested(self) -> bool:
+        """True from ``stop()`` until the next ``start()``."""
+        return self._stop.is_set()
+
+    @property
     def background_summary(self) -> ConsumeSummary:
         """What the background consumer has done so far."""
         return self._background
