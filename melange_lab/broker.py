@@ -97,6 +97,7 @@ class SimulatedBroker:
             self._mock.start()
             moto_internals.install_clock(self.clock.now)
             moto_internals.install_fast_counts()
+            moto_internals.install_fast_signing()
             self._stop_listening = moto_internals.add_dead_letter_listener(self._dead_lettered)
             self._backend = self._new_backend()
             self._inspector = SimulatedInspector(self._backend, self.account_id, self.region)
@@ -128,6 +129,7 @@ class SimulatedBroker:
             if self._stop_listening is not None:
                 self._stop_listening()
             moto_internals.uninstall_fast_counts()
+            moto_internals.uninstall_fast_signing()
             moto_internals.uninstall_clock()
             self._mock.stop()
             self._mock = None

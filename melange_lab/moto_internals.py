@@ -3,7 +3,7 @@
 Why it exists: a teaching broker must show what boto3 cannot (a queue's messages without
 receiving them, the moment moto moves a message to a dead-letter queue inside ReceiveMessage),
 must run moto on the broker's clock instead of the kernel's, and must not slow to a crawl as a
-queue fills (see ``install_fast_counts``).
+queue fills or a topic fans out (see ``install_fast_counts`` and ``install_fast_signing``).
 
 Checked against moto 5.2.1 and 5.2.5: every moto function patched or read here has the same
 source in both. ``check_supported`` checks the version and fingerprints that source, so a newer
@@ -13,6 +13,7 @@ moto fails loudly here instead of misbehaving quietly. Every install is undone b
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import datetime
 import functools
@@ -31,6 +32,12 @@ from typing import Any
 import moto.core.utils as moto_utils
 import moto.sns.models as sns_models
 import moto.sqs.models as sqs_models
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_api._internal import mock_random
 from moto.sns.exceptions import SNSException
 from moto.sns.models import SNSBackend, Subscription
 from moto.sns.utils import FilterPolicyMatcher
@@ -72,6 +79,13 @@ _FINGERPRINTS: dict[str, str] = {
     "SQSBackend.receive_message": "79cac41881a077fd",
     "SQSBackend.is_message_valid_based_on_retention_period": "9c430561cf6d7cb4",
     "Subscription.get_post_data": "dc591399b4d078f5",
+    "Subscription.publish": "0542364934c7e398",
+}
+
+# moto.core.utils functions that moto's modules imported by name and that we replace there.
+_PATCHED_GLOBALS: dict[ModuleType, tuple[str, ...]] = {
+    sqs_models: ("unix_time", "unix_time_millis", "camelcase_to_underscores"),
+    sns_models: ("unix_time", "iso_8601_datetime_with_milliseconds"),
 }
 
 
@@ -115,13 +129,14 @@ def check_supported(installed: str | None = None) -> None:
             f"moto {version} is installed, but melange-lab supports moto{SUPPORTED_MOTO} only "
             f"(it patches moto's SQS internals). Fix: pip install 'moto[sns,sqs]{SUPPORTED_MOTO}'."
         )
-    for global_name in ("unix_time", "unix_time_millis", "camelcase_to_underscores"):
-        if _stock(sqs_models, global_name) is not getattr(moto_utils, global_name, None):
-            raise UnsupportedMotoVersion(
-                f"moto {version}: moto.sqs.models no longer calls "
-                f"moto.core.utils.{global_name}, which melange-lab replaces there. "
-                f"Fix: pip install 'moto[sns,sqs]{SUPPORTED_MOTO}'."
-            )
+    for module, global_names in _PATCHED_GLOBALS.items():
+        for global_name in global_names:
+            if _stock(module, global_name) is not getattr(moto_utils, global_name, None):
+                raise UnsupportedMotoVersion(
+                    f"moto {version}: {module.__name__} no longer calls "
+                    f"moto.core.utils.{global_name}, which melange-lab replaces there. "
+                    f"Fix: pip install 'moto[sns,sqs]{SUPPORTED_MOTO}'."
+                )
     changed = sorted(name for name, digest in _FINGERPRINTS.items() if _fingerprint(name) != digest)
     if changed:
         raise UnsupportedMotoVersion(
@@ -138,7 +153,7 @@ def check_supported(installed: str | None = None) -> None:
 # layers; wrap turns the object below it into its replacement. Layers on the same attribute
 # stack in a fixed order, and removing the last layer puts moto's own object back.
 _Layer = tuple[type | ModuleType, str, Callable[[Any], Any]]
-_FEATURE_ORDER = ("fast_counts", "dead_letters", "clock")
+_FEATURE_ORDER = ("fast_counts", "fast_signing", "dead_letters", "clock")
 _features: dict[str, list[_Layer]] = {}
 _originals: dict[tuple[type | ModuleType, str], Any] = {}
 _lock = threading.RLock()
@@ -496,6 +511,131 @@ def install_fast_counts() -> None:
 def uninstall_fast_counts() -> None:
     """Put moto's own depth-proportional code back."""
     _set_feature("fast_counts", None)
+
+
+# --- SNS deliveries without a new certificate each ---------------------------------------
+#
+# Stock moto 5.2's Subscription.get_post_data, which builds the JSON envelope of every
+# non-raw delivery to an SQS (or HTTP) subscriber, generates a 2048-bit RSA key per
+# subscription (an lru_cache on the method, which also keeps every subscription alive), and
+# for every delivery builds and signs a new X.509 certificate, signs the message, and stores
+# the certificate's PEM under a new name in the default account's
+# SNSBackend._message_public_keys, never removed. Two RSA signatures (~2 ms each here) made
+# SNS publish the slowest call in the lab, growing with the subscriber count, and the stored
+# PEMs grow memory without limit over a long notebook session.
+#
+# The replacement returns the same envelope (same fields, same Timestamp from moto's clock
+# global, same string to sign, SignatureVersion "2", RSA PKCS#1 v1.5 with SHA-256) but signs
+# with one key and one certificate per installation, stored under one SigningCertURL (put
+# back if a reset emptied the store), as real SNS signs with one certificate at a time.
+# PKCS#1 v1.5 signatures are deterministic, so deliveries of one publish that share a
+# Timestamp reuse the last signature instead of computing the same bytes again. The
+# signature still verifies against the certificate at SigningCertURL. It draws one uuid4 per
+# delivery from moto's random source, as stock does for its key name, so seeded message ids
+# stay what stock gives. Routing, filtering, raw delivery and the SQS send are moto's own.
+
+
+@dataclass(frozen=True)
+class _Signer:
+    key: rsa.RSAPrivateKey
+    certificate_pem: bytes
+    certificate_name: str
+
+
+_signer: _Signer | None = None
+_last_signature: tuple[str, str] = ("", "")  # (string signed, base64 signature)
+
+
+def _new_signer() -> _Signer:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    issuer = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Amazon"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "Amazon RSA 2048 M01"),
+    ]
+    now = moto_utils.utcnow()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")]))
+        .issuer_name(x509.Name(issuer))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    name = f"SimpleNotificationService-{hashlib.sha256(certificate.signature).hexdigest()[:32]}.pem"
+    return _Signer(key, certificate.public_bytes(serialization.Encoding.PEM), name)
+
+
+def _sign(text: str) -> tuple[_Signer, str]:
+    global _signer, _last_signature
+    with _lock:
+        if _signer is None:
+            _signer = _new_signer()
+        signer, (signed, signature) = _signer, _last_signature
+    if signed != text:
+        raw = signer.key.sign(text.encode("UTF-8"), padding.PKCS1v15(), hashes.SHA256())
+        signature = base64.b64encode(raw).decode("utf-8")
+        with _lock:
+            if _signer is signer:
+                _last_signature = (text, signature)
+    return signer, signature
+
+
+def _post_data_signed_once(
+    self: Subscription,
+    message: str,
+    message_id: str,
+    subject: str | None,
+    message_attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    mock_random.uuid4()  # stock's draw for its per-delivery key name
+    now_iso: Callable[[], str] = vars(sns_models)["iso_8601_datetime_with_milliseconds"]
+    timestamp = now_iso()
+    topic_arn = self.topic.arn
+    signer, signature = _sign(
+        f"Message\n{message}\nMessageId\n{message_id}\nTimestamp\n{timestamp}\n"
+        f"TopicArn\n{topic_arn}\nType\nNotification\n"
+    )
+    region = self.topic.sns_backend.region_name
+    public_keys = sns_models.sns_backends[DEFAULT_ACCOUNT_ID][region]._message_public_keys
+    public_keys.setdefault(signer.certificate_name, signer.certificate_pem)
+    post_data: dict[str, Any] = {
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": topic_arn,
+        "Message": message,
+        "Timestamp": timestamp,
+        "SignatureVersion": "2",
+        "Signature": signature,
+        "SigningCertURL": f"https://sns.{region}.amazonaws.com/{signer.certificate_name}",
+        "UnsubscribeURL": (
+            "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn="
+            f"arn:aws:sns:us-east-1:{self.account_id}:{self.topic.name}:"
+            "2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"
+        ),
+    }
+    if subject:
+        post_data["Subject"] = subject
+    if message_attributes:
+        post_data["MessageAttributes"] = message_attributes
+    return post_data
+
+
+def install_fast_signing() -> None:
+    """Sign SNS envelopes with one cached key and certificate, not new ones each. Idempotent."""
+    _set_feature(
+        "fast_signing", [(Subscription, "get_post_data", lambda _: _post_data_signed_once)]
+    )
+
+
+def uninstall_fast_signing() -> None:
+    """Put moto's own per-delivery certificates back and forget the cached key."""
+    global _signer, _last_signature
+    with _lock:
+        _set_feature("fast_signing", None)
+        _signer, _last_signature = None, ("", "")
 
 
 # -- filter policies -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -12,7 +13,12 @@ import boto3
 import moto.sns.models as sns_models
 import moto.sqs.models as sqs_models
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from moto import mock_aws
+from moto.moto_api._internal import mock_random
+from moto.sns.models import Subscription
 from moto.sqs.models import Queue, SQSBackend
 
 from melange_lab import moto_internals as mi
@@ -41,6 +47,7 @@ def sqs() -> Iterator[Any]:
         yield boto3.client("sqs", region_name=REGION, **CREDENTIALS)
     mi.uninstall_clock()
     mi.uninstall_fast_counts()
+    mi.uninstall_fast_signing()
 
 
 @pytest.fixture
@@ -103,8 +110,46 @@ def test_check_supported_still_fingerprints_stock_moto_while_patches_are_install
     sqs: Any,
 ) -> None:
     mi.install_fast_counts()
+    mi.install_fast_signing()
     mi.install_clock(FakeClock())
     mi.check_supported()
+
+
+def test_every_moto_object_a_fix_replaces_is_fingerprinted_or_checked(sqs: Any) -> None:
+    mi.install_fast_counts()
+    mi.install_fast_signing()
+    remove = mi.add_dead_letter_listener(lambda move: None)
+    mi.install_clock(FakeClock())
+    try:
+        assert sorted(mi._features) == sorted(mi._FEATURE_ORDER)  # every fix is installed
+        patched = {(owner, name) for layers in mi._features.values() for owner, name, _ in layers}
+    finally:
+        remove()
+    for owner, name in patched:
+        if isinstance(owner, type):
+            assert f"{owner.__name__}.{name}" in mi._FINGERPRINTS
+        else:
+            assert name in mi._PATCHED_GLOBALS[owner]
+
+
+def test_check_supported_fails_loudly_when_moto_stops_calling_a_replaced_global(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sns_models, "iso_8601_datetime_with_milliseconds", lambda: "renamed")
+    with pytest.raises(mi.UnsupportedMotoVersion, match=r"moto\.sns\.models no longer calls"):
+        mi.check_supported()
+
+
+def test_a_simulated_broker_refuses_to_start_on_moto_code_it_does_not_know(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from melange_lab import SimulatedBroker
+
+    changed = dict(mi._FINGERPRINTS, **{"Subscription.get_post_data": "0" * 16})
+    monkeypatch.setattr(mi, "_FINGERPRINTS", changed)
+    with pytest.raises(mi.UnsupportedMotoVersion, match=r"Subscription\.get_post_data.*Fix:"):
+        SimulatedBroker()
+    assert mi._features == {}
 
 
 # --- peeking --------------------------------------------------------------------------------
@@ -311,16 +356,20 @@ def test_uninstalling_puts_moto_own_objects_back(sqs: Any) -> None:
         (SQSBackend, "receive_message"),
         (SQSBackend, "_validate_message"),
         (SQSBackend, "is_message_valid_based_on_retention_period"),
+        (Subscription, "get_post_data"),
     ]
     stock = [vars(owner)[name] for owner, name in patched]
     mi.install_fast_counts()
     mi.install_fast_counts()  # idempotent
+    mi.install_fast_signing()
+    mi.install_fast_signing()
     remove = mi.add_dead_letter_listener(lambda move: None)
     mi.install_clock(FakeClock())
     assert all(vars(o)[n] is not s for (o, n), s in zip(patched, stock, strict=True))
 
     mi.uninstall_fast_counts()  # in a different order than installed
     remove()
+    mi.uninstall_fast_signing()
     mi.uninstall_clock()
 
     assert all(vars(o)[n] is s for (o, n), s in zip(patched, stock, strict=True))
@@ -403,18 +452,69 @@ def fifo_scenario(sqs: Any, clock: FakeClock) -> list[Any]:
     return seen
 
 
+def verified(envelope: dict[str, Any]) -> bool:
+    """Whether the envelope's Signature verifies against the certificate at SigningCertURL."""
+    name = envelope["SigningCertURL"].rsplit("/", 1)[-1]
+    pem = sns_models.sns_backends[ACCOUNT][REGION]._message_public_keys[name]
+    public_key = x509.load_pem_x509_certificate(pem).public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    signed = "".join(
+        f"{field}\n{envelope[field]}\n"
+        for field in ("Message", "MessageId", "Timestamp", "TopicArn", "Type")
+    )
+    signature = base64.b64decode(envelope["Signature"])
+    public_key.verify(signature, signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return True
+
+
+def sns_scenario(sqs: Any, clock: FakeClock) -> list[Any]:
+    """Envelope and raw delivery, subject, attributes, a filter policy, two deliveries a publish."""
+    seen: list[Any] = []
+    sns = boto3.client("sns", region_name=REGION, **CREDENTIALS)
+    topic = sns.create_topic(Name="events")["TopicArn"]
+    urls = {name: make_queue(sqs, name) for name in ("wrapped", "raw", "picky")}
+    for name, url in urls.items():
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        attributes = {
+            "raw": {"RawMessageDelivery": "true"},
+            "picky": {"FilterPolicy": json.dumps({"kind": ["paid"]})},
+        }.get(name, {})
+        sns.subscribe(
+            TopicArn=topic, Protocol="sqs", Endpoint=arn["QueueArn"], Attributes=attributes
+        )
+    paid = {"kind": {"DataType": "String", "StringValue": "paid"}}
+    seen.append(("id", sns.publish(TopicArn=topic, Message="one")["MessageId"]))
+    clock.advance(1.5)
+    published = sns.publish(TopicArn=topic, Message="two", Subject="s", MessageAttributes=paid)
+    seen.append(("id", published["MessageId"]))
+    for name, url in urls.items():
+        for message in receive(sqs, url):
+            if name == "raw":
+                seen.append((name, message["Body"], message.get("MessageAttributes")))
+                continue
+            envelope = json.loads(message["Body"])
+            seen.append((name, "verified", verified(envelope)))
+            envelope.pop("Signature")
+            envelope.pop("SigningCertURL")
+            seen.append((name, envelope))
+    return seen
+
+
 def run_scenario(scenario: Any, fast: bool) -> list[Any]:
     config: Any = {"core": {"mock_credentials": False, "reset_boto3_session": False}}
     with mock_aws(config=config):
+        mock_random.seed(7)  # the same ids with and without the fixes
         clock = FakeClock()
         mi.install_clock(clock)
         if fast:
             mi.install_fast_counts()
+            mi.install_fast_signing()
         try:
             sqs = boto3.client("sqs", region_name=REGION, **CREDENTIALS)
             seen: list[Any] = scenario(sqs, clock)
         finally:
             mi.uninstall_fast_counts()
+            mi.uninstall_fast_signing()
             mi.uninstall_clock()
     for entry in seen:  # response metadata holds random request ids
         if isinstance(entry[1], dict):
@@ -422,8 +522,10 @@ def run_scenario(scenario: Any, fast: bool) -> list[Any]:
     return seen
 
 
-@pytest.mark.parametrize("scenario", [standard_scenario, fifo_scenario], ids=["standard", "fifo"])
-def test_fast_counts_give_the_same_results_as_stock_moto(scenario: Any) -> None:
+@pytest.mark.parametrize(
+    "scenario", [standard_scenario, fifo_scenario, sns_scenario], ids=["standard", "fifo", "sns"]
+)
+def test_the_fixes_give_the_same_results_as_stock_moto(scenario: Any) -> None:
     stock = run_scenario(scenario, fast=False)
     fast = run_scenario(scenario, fast=True)
     assert fast == stock
@@ -440,3 +542,61 @@ def test_the_scenarios_exercise_what_they_claim() -> None:
     assert fifo[2][1] == []  # both groups locked while in flight
     # x and z were accepted again after the window; the four in flight are visible again
     assert dict(fifo)["counts"] == (6, 0, 0)
+    sns = run_scenario(sns_scenario, fast=True)
+    envelopes = [(entry[0], entry[1]) for entry in sns if isinstance(entry[1], dict)]
+    assert [(queue, e["Message"], e.get("Subject")) for queue, e in envelopes] == [
+        ("wrapped", "one", None),
+        ("wrapped", "two", "s"),
+        ("picky", "two", "s"),  # only the paid one passed the filter
+    ]
+    assert [entry[1] for entry in sns if entry[0] == "raw"] == ["one", "two"]
+    assert [entry[2] for entry in sns if entry[1] == "verified"] == [True, True, True]
+
+
+# --- SNS signing --------------------------------------------------------------------------
+
+
+def subscribed_topic(sqs: Any, queues: int) -> tuple[Any, str, list[str]]:
+    sns = boto3.client("sns", region_name=REGION, **CREDENTIALS)
+    topic = sns.create_topic(Name="fanout")["TopicArn"]
+    urls = [make_queue(sqs, f"q{i}") for i in range(queues)]
+    for url in urls:
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["QueueArn"])
+    return sns, topic, urls
+
+
+def test_fast_signing_stores_one_certificate_however_many_deliveries(sqs: Any) -> None:
+    mi.install_fast_signing()
+    sns, topic, urls = subscribed_topic(sqs, queues=3)
+    for body in ("a", "b", "c", "d"):
+        sns.publish(TopicArn=topic, Message=body)
+    public_keys = sns_models.sns_backends[ACCOUNT][REGION]._message_public_keys
+    assert len(public_keys) == 1
+    envelopes = [json.loads(m["Body"]) for url in urls for m in receive(sqs, url)]
+    assert len(envelopes) == 12
+    assert len({e["SigningCertURL"] for e in envelopes}) == 1
+    assert all(verified(e) for e in envelopes)
+
+
+def test_fast_signing_puts_the_certificate_back_after_a_reset_emptied_the_store(
+    sqs: Any,
+) -> None:
+    mi.install_fast_signing()
+    sns, topic, urls = subscribed_topic(sqs, queues=1)
+    sns.publish(TopicArn=topic, Message="before")
+    sns_models.sns_backends[ACCOUNT][REGION]._message_public_keys.clear()
+    sns.publish(TopicArn=topic, Message="after")
+    assert [verified(json.loads(m["Body"])) for m in receive(sqs, urls[0])] == [True, True]
+
+
+def test_each_fast_signing_installation_signs_with_a_new_key(sqs: Any) -> None:
+    mi.install_fast_signing()
+    sns, topic, urls = subscribed_topic(sqs, queues=1)
+    sns.publish(TopicArn=topic, Message="first")
+    mi.uninstall_fast_signing()
+    mi.install_fast_signing()
+    sns.publish(TopicArn=topic, Message="second")
+    envelopes = [json.loads(m["Body"]) for m in receive(sqs, urls[0])]
+    assert len({e["SigningCertURL"] for e in envelopes}) == 2
+    assert all(verified(e) for e in envelopes)
