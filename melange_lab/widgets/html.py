@@ -1,0 +1,538 @@
+"""HTML for everything the broker view shows, as plain strings (no ipywidgets import).
+
+The live widgets and the static fallback (``_repr_html_`` for GitHub's preview, nbconvert and
+kernels without widgets) draw from these same functions, so both always look alike. Colours
+are JupyterLab's CSS variables (with fallbacks for pages outside JupyterLab), so the view
+follows the light and dark themes; message states also differ by symbol, label and border
+style, never by colour alone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from melange_lab.backends.sqs import Subscription
+from melange_lab.events import Event, EventKind
+from melange_lab.inspection import PeekedMessage, PeekNotSupported, QueueInfo, TopicInfo
+from melange_lab.widgets.source import BrokerSource
+
+PAGE_SIZE = 20
+PREVIEW_CHARS = 90
+
+# state -> (symbol, label); the CSS gives each its own border style too.
+STATES: dict[str, tuple[str, str]] = {
+    "visible": ("\u25cf", "visible"),
+    "in_flight": ("\u25d0", "in flight"),
+    "delayed": ("\u25f7", "delayed"),
+    "dead_lettered": ("\u2716", "dead-lettered"),
+}
+
+STYLE = """
+.ml-view { font-family: var(--jp-ui-font-family, sans-serif);
+  font-size: var(--jp-ui-font-size1, 13px); color: var(--jp-ui-font-color1, #212121);
+  line-height: 1.35; }
+.ml-view code, .ml-view pre, .ml-mono { font-family: var(--jp-code-font-family, monospace);
+  font-size: var(--jp-code-font-size, 12px); }
+.ml-view pre { background: var(--jp-layout-color2, #eee); color: var(--jp-content-font-color1,
+  #212121); padding: 6px 8px; border-radius: 4px; white-space: pre-wrap; word-break: break-all;
+  margin: 2px 0 8px 0; max-height: 260px; overflow: auto; }
+.ml-title { font-weight: 600; font-size: var(--jp-ui-font-size2, 15px); margin: 2px 0 4px 0; }
+.ml-muted { color: var(--jp-ui-font-color2, #616161); }
+.ml-tag { display: inline-block; border: 1px solid var(--jp-border-color1, #bdbdbd);
+  border-radius: 3px; padding: 0 4px; margin-left: 4px; font-size: 11px;
+  color: var(--jp-ui-font-color2, #616161); }
+.ml-panel { border: 1px solid var(--jp-border-color1, #bdbdbd); border-radius: 6px;
+  padding: 6px 8px; background: var(--jp-layout-color1, #fff); }
+.ml-cards { display: flex; flex-direction: column; gap: 4px; margin-top: 4px; }
+.ml-card { border: 1px solid var(--jp-border-color1, #bdbdbd); border-left-width: 5px;
+  border-radius: 4px; padding: 3px 6px; background: var(--jp-layout-color0, #fff); }
+.ml-card-top { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
+.ml-state { font-weight: 600; white-space: nowrap; }
+.ml-card.ml-visible { border-left-color: var(--jp-success-color1, #388e3c); }
+.ml-card.ml-in_flight { border-style: dashed; border-left-style: solid;
+  border-left-color: var(--jp-warn-color1, #f57c00); }
+.ml-card.ml-delayed { border-style: dotted; border-left-style: solid;
+  border-left-color: var(--jp-info-color1, #0288d1); }
+.ml-card.ml-dead_lettered { border-style: double; border-width: 3px; border-left-width: 6px;
+  border-left-color: var(--jp-error-color1, #d32f2f); }
+.ml-visible .ml-state { color: var(--jp-success-color1, #388e3c); }
+.ml-in_flight .ml-state { color: var(--jp-warn-color1, #f57c00); }
+.ml-delayed .ml-state { color: var(--jp-info-color1, #0288d1); }
+.ml-dead_lettered .ml-state { color: var(--jp-error-color1, #d32f2f); }
+.ml-payload { white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+  color: var(--jp-content-font-color1, #212121); }
+.ml-note { border-left: 3px solid var(--jp-warn-color1, #f57c00); padding: 2px 6px;
+  margin-top: 4px; background: var(--jp-layout-color2, #eee); }
+.ml-error { border-left: 3px solid var(--jp-error-color1, #d32f2f); padding: 4px 8px;
+  background: var(--jp-layout-color2, #eee); white-space: pre-wrap; }
+.ml-ok { border-left: 3px solid var(--jp-success-color1, #388e3c); padding: 4px 8px;
+  background: var(--jp-layout-color2, #eee); }
+.ml-empty { color: var(--jp-ui-font-color2, #616161); font-style: italic; }
+.ml-table { border-collapse: collapse; }
+.ml-table td, .ml-table th { text-align: left; padding: 1px 10px 1px 0; vertical-align: top; }
+.ml-table th { color: var(--jp-ui-font-color2, #616161); font-weight: normal; }
+.ml-events { display: grid; grid-template-columns: max-content max-content max-content 1fr;
+  column-gap: 10px; row-gap: 1px; }
+.ml-svg text { fill: var(--jp-ui-font-color1, #212121); font-size: 12px;
+  font-family: var(--jp-ui-font-family, sans-serif); }
+.ml-svg text.ml-small { fill: var(--jp-ui-font-color2, #616161); font-size: 11px; }
+.ml-svg text.ml-kind { fill: var(--jp-ui-font-color2, #616161); font-size: 10px;
+  letter-spacing: 0.05em; }
+.ml-svg rect { fill: var(--jp-layout-color1, #fff); stroke: var(--jp-border-color1, #9e9e9e);
+  stroke-width: 1.2; }
+.ml-svg rect.ml-topic { stroke: var(--jp-brand-color1, #1976d2); stroke-width: 2; }
+.ml-svg rect.ml-subscription { stroke-dasharray: 4 2; }
+.ml-svg rect.ml-dlq { stroke: var(--jp-error-color1, #d32f2f); stroke-width: 2;
+  stroke-dasharray: 6 3; }
+.ml-svg path { fill: none; stroke: var(--jp-ui-font-color2, #757575); stroke-width: 1.4; }
+.ml-svg path.ml-dlq-edge { stroke: var(--jp-error-color1, #d32f2f); stroke-dasharray: 5 3; }
+.ml-svg marker path { fill: var(--jp-ui-font-color2, #757575); stroke: none; }
+"""
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def style_tag() -> str:
+    return f"<style>{STYLE}</style>"
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def clock_time(at: float | None) -> str:
+    """Broker time as ``HH:MM:SS.mmm`` (UTC), or an em dash."""
+    if at is None:
+        return "\u2014"
+    moment = datetime.datetime.fromtimestamp(at, tz=datetime.timezone.utc)
+    return moment.strftime("%H:%M:%S.%f")[:-3]
+
+
+def to_text(value: Any, indent: int | None = None) -> str:
+    """JSON where the value is JSON, its repr otherwise (e.g. a pickled message object)."""
+    try:
+        return json.dumps(value, indent=indent, ensure_ascii=False, sort_keys=indent is not None)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+# -- message cards ----------------------------------------------------------------------------
+
+
+def card_state(message: PeekedMessage, in_dead_letter_queue: bool) -> str:
+    """A message in a dead-letter queue shows as dead-lettered, whatever its SQS state."""
+    return "dead_lettered" if in_dead_letter_queue else message.state
+
+
+def card_html(message: PeekedMessage, in_dead_letter_queue: bool = False) -> str:
+    state = card_state(message, in_dead_letter_queue)
+    symbol, label = STATES.get(state, ("?", state))
+    preview = shorten(to_text(message.payload), PREVIEW_CHARS)
+    if message.decode_error:
+        preview = f"cannot decode: {message.decode_error}"
+    manifest = message.manifest or "no manifest"
+    receives = f"received {message.receive_count}\u00d7"
+    return (
+        f'<div class="ml-card ml-{esc(state)}" data-message-id="{esc(message.message_id)}" '
+        f'data-state="{esc(state)}">'
+        f'<div class="ml-card-top"><span class="ml-state">{symbol} {esc(label)}</span>'
+        f'<code class="ml-id">{esc(message.short_id)}</code>'
+        f'<span class="ml-manifest">{esc(manifest)}</span>'
+        f'<span class="ml-muted">{esc(receives)}</span></div>'
+        f'<div class="ml-payload ml-mono" title="{esc(shorten(to_text(message.payload), 2000))}">'
+        f"{esc(preview)}</div></div>"
+    )
+
+
+def cards_html(messages: Sequence[PeekedMessage], in_dead_letter_queue: bool = False) -> str:
+    if not messages:
+        return '<div class="ml-cards"><div class="ml-empty">no messages</div></div>'
+    cards = "".join(card_html(message, in_dead_letter_queue) for message in messages)
+    return f'<div class="ml-cards">{cards}</div>'
+
+
+def page_summary(total: int, start: int, shown: int) -> str:
+    """E.g. "messages 1-20 of 10,000 (9,980 not shown)"."""
+    if total == 0:
+        return "no messages"
+    if shown == total:
+        return "1 message" if total == 1 else f"{total:,} messages"
+    rest = total - shown
+    summary = f"messages {start + 1:,}\u2013{start + shown:,} of {total:,}"
+    return summary if rest == 0 else f"{summary} ({rest:,} not shown)"
+
+
+# -- queue panels -----------------------------------------------------------------------------
+
+
+def counts_text(info: QueueInfo) -> str:
+    counts = (
+        f"{info.visible:,} visible",
+        f"{info.in_flight:,} in flight",
+        f"{info.delayed:,} delayed",
+    )
+    return " \u00b7 ".join(counts)
+
+
+def queue_header_html(info: QueueInfo) -> str:
+    tags = '<span class="ml-tag">FIFO</span>' if info.fifo else ""
+    if info.is_dead_letter_queue:
+        tags += '<span class="ml-tag">dead-letter queue</span>'
+    links = []
+    if info.dead_letter_queue:
+        after = f" after {info.max_receive_count} receives" if info.max_receive_count else ""
+        links.append(f"dead letters go to <b>{esc(info.dead_letter_queue)}</b>{esc(after)}")
+    if info.dead_letter_sources:
+        links.append(
+            "takes dead letters of "
+            + ", ".join(f"<b>{esc(s)}</b>" for s in info.dead_letter_sources)
+        )
+    link_html = "".join(f'<div class="ml-muted">{link}</div>' for link in links)
+    return (
+        f'<div class="ml-title" data-queue="{esc(info.name)}">{esc(info.name)}{tags}</div>'
+        f'<div class="ml-muted">{esc(counts_text(info))}</div>{link_html}'
+    )
+
+
+def filtered_html(filtered: Sequence[Event], total: int) -> str:
+    """What this queue's subscription kept out, newest first, with the filter's reason."""
+    if total == 0:
+        return ""
+    noun = "message" if total == 1 else "messages"
+    lines = "".join(
+        f"<div><code>{esc((event.message_id or '')[:8])}</code> from topic "
+        f"<b>{esc(event.topic)}</b>: {esc(event.reason or 'the filter policy did not match')}</div>"
+        for event in reversed(filtered)
+    )
+    more = total - len(filtered)
+    older = f'<div class="ml-muted">and {more:,} earlier</div>' if more > 0 else ""
+    return (
+        f'<div class="ml-note ml-filtered"><b>Filtered out {total:,} {noun}</b> '
+        f"(this queue's subscription filter did not match):{lines}{older}</div>"
+    )
+
+
+def peek_unavailable_html(error: PeekNotSupported) -> str:
+    return (
+        '<div class="ml-note ml-no-peek"><b>Peeking is not possible on a real endpoint.</b> '
+        f"The counts above are all SQS tells without changing messages. {esc(error)}</div>"
+    )
+
+
+def queue_panel_html(
+    info: QueueInfo,
+    messages: Sequence[PeekedMessage] | PeekNotSupported,
+    filtered: Sequence[Event] = (),
+    filtered_total: int = 0,
+) -> str:
+    """One queue's panel as static HTML: header, the first page of cards, filter notes."""
+    if isinstance(messages, PeekNotSupported):
+        body = peek_unavailable_html(messages)
+    else:
+        shown = messages[:PAGE_SIZE]
+        body = (
+            f'<div class="ml-muted">{esc(page_summary(len(messages), 0, len(shown)))}</div>'
+            + cards_html(shown, info.is_dead_letter_queue)
+        )
+    return (
+        f'<div class="ml-panel">{queue_header_html(info)}{body}'
+        f"{filtered_html(filtered, filtered_total)}</div>"
+    )
+
+
+def queue_info_html(info: QueueInfo) -> str:
+    """A queue's counts and dead-letter links (``QueueInfo._repr_html_``)."""
+    panel = f'<div class="ml-panel">{queue_header_html(info)}</div>'
+    return f'{style_tag()}<div class="ml-view">{panel}</div>'
+
+
+# -- topology ---------------------------------------------------------------------------------
+
+_NODE_H = 42
+_GAP_Y = 12
+_GAP_X = 48
+_WIDTHS = {"topic": 150, "subscription": 230, "queue": 190, "dlq": 190}
+
+
+@dataclass(frozen=True)
+class _Node:
+    key: str
+    kind: str
+    kind_label: str
+    title: str
+    detail: str
+    tooltip: str
+
+
+def _policy_text(subscription: Subscription) -> str:
+    policy = subscription.filter_policy
+    if policy is None:
+        return "no filter: every message"
+    scope = "" if policy.scope.value == "MessageAttributes" else " (body)"
+    return f"filter{scope}: {json.dumps(policy.rules, separators=(',', ':'))}"
+
+
+def _delivery_text(subscription: Subscription) -> str:
+    return "raw delivery" if subscription.raw_message_delivery else "in SNS envelope"
+
+
+def _columns(
+    topics: Sequence[TopicInfo], subscriptions: Sequence[Subscription], queues: Sequence[QueueInfo]
+) -> list[list[_Node]]:
+    ordered = sorted(subscriptions, key=lambda s: (s.topic, s.queue))
+    queue_order = list(dict.fromkeys([s.queue for s in ordered] + [q.name for q in queues]))
+    by_name = {q.name: q for q in queues}
+    topic_nodes = [
+        _Node(f"t:{t.name}", "topic", "TOPIC", t.name, f"{t.subscriptions} subscriptions", t.arn)
+        for t in topics
+    ]
+    sub_nodes = [
+        _Node(
+            f"s:{s.topic}>{s.queue}", "subscription", "SUBSCRIPTION", _policy_text(s),
+            _delivery_text(s),
+            f"{s.topic} \u2192 {s.queue}: {_policy_text(s)}; {_delivery_text(s)}",
+        )
+        for s in ordered
+    ]  # fmt: skip
+    queue_nodes: list[_Node] = []
+    dlq_nodes: list[_Node] = []
+    for name in queue_order:
+        info = by_name.get(name)
+        detail = "" if info is None else f"{info.total:,} messages"
+        is_dlq = info is not None and info.is_dead_letter_queue
+        kind, label = ("dlq", "DEAD-LETTER QUEUE") if is_dlq else ("queue", "QUEUE")
+        node = _Node(
+            f"q:{name}", kind, label, name, detail, "" if info is None else counts_text(info)
+        )
+        (dlq_nodes if is_dlq else queue_nodes).append(node)
+    return [column for column in (topic_nodes, sub_nodes, queue_nodes, dlq_nodes) if column]
+
+
+def _node_svg(node: _Node, x: int, y: int) -> str:
+    width = _WIDTHS[node.kind]
+    chars = width // 7
+    return (
+        f'<g class="ml-node" data-node="{esc(node.key)}">'
+        f"<title>{esc(node.tooltip or node.title)}</title>"
+        f'<rect class="ml-{node.kind}" x="{x}" y="{y}" width="{width}" height="{_NODE_H}" rx="6"/>'
+        f'<text class="ml-kind" x="{x + 8}" y="{y + 12}">{esc(node.kind_label)}</text>'
+        f'<text x="{x + 8}" y="{y + 25}">{esc(shorten(node.title, chars))}</text>'
+        f'<text class="ml-small" x="{x + 8}" y="{y + 37}">'
+        f"{esc(shorten(node.detail, chars + 4))}</text></g>"
+    )
+
+
+def _edge_svg(start: tuple[int, int], end: tuple[int, int], css: str = "", label: str = "") -> str:
+    (x1, y1), (x2, y2) = start, end
+    bend = (x2 - x1) // 2
+    title = f"<title>{esc(label)}</title>" if label else ""
+    cls = f' class="{css}"' if css else ""
+    return (
+        f'<path{cls} d="M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2 - 2},{y2}" '
+        f'marker-end="url(#ml-arrow)">{title}</path>'
+    )
+
+
+def topology_svg(
+    topics: Sequence[TopicInfo], subscriptions: Sequence[Subscription], queues: Sequence[QueueInfo]
+) -> str:
+    """Topics -> subscriptions (filter policy, raw flag) -> queues -> dead-letter queues."""
+    columns = _columns(topics, subscriptions, queues)
+    if not columns:
+        return '<div class="ml-empty">No topics or queues yet: declare some.</div>'
+    height = max(len(column) for column in columns) * (_NODE_H + _GAP_Y) - _GAP_Y + 4
+    places: dict[str, tuple[int, int, int]] = {}  # key -> x, y, width
+    x = 2
+    parts: list[str] = []
+    for column in columns:
+        column_height = len(column) * (_NODE_H + _GAP_Y) - _GAP_Y
+        y = 2 + (height - 4 - column_height) // 2
+        width = max(_WIDTHS[node.kind] for node in column)
+        for node in column:
+            places[node.key] = (x, y, _WIDTHS[node.kind])
+            parts.append(_node_svg(node, x, y))
+            y += _NODE_H + _GAP_Y
+        x += width + _GAP_X
+
+    def right(key: str) -> tuple[int, int]:
+        nx, ny, nw = places[key]
+        return nx + nw, ny + _NODE_H // 2
+
+    def left(key: str) -> tuple[int, int]:
+        nx, ny, _ = places[key]
+        return nx, ny + _NODE_H // 2
+
+    edges: list[str] = []
+    for s in subscriptions:
+        sub, topic, queue = f"s:{s.topic}>{s.queue}", f"t:{s.topic}", f"q:{s.queue}"
+        if topic in places and sub in places:
+            edges.append(_edge_svg(right(topic), left(sub)))
+        if queue in places and sub in places:
+            edges.append(_edge_svg(right(sub), left(queue)))
+    for q in queues:
+        if q.dead_letter_queue and f"q:{q.name}" in places and f"q:{q.dead_letter_queue}" in places:
+            label = (
+                f"after {q.max_receive_count} receives" if q.max_receive_count else "dead letters"
+            )
+            edges.append(
+                _edge_svg(
+                    right(f"q:{q.name}"), left(f"q:{q.dead_letter_queue}"), "ml-dlq-edge", label
+                )
+            )
+    marker = (
+        '<defs><marker id="ml-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto-start-reverse">'
+        '<path d="M0,0 L10,5 L0,10 z"/></marker></defs>'
+    )
+    width = x - _GAP_X + 4
+    return (
+        f'<svg class="ml-svg" role="img" aria-label="broker topology" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}">'
+        f"{marker}{''.join(edges)}{''.join(parts)}</svg>"
+    )
+
+
+# -- one message, whole -----------------------------------------------------------------------
+
+
+def _rows(pairs: Iterable[tuple[str, object]]) -> str:
+    rows = "".join(
+        f"<tr><th>{esc(name)}</th><td>{esc(value)}</td></tr>"
+        for name, value in pairs
+        if value is not None
+    )
+    return f'<table class="ml-table">{rows}</table>'
+
+
+def message_html(queue: str, message: PeekedMessage, in_dead_letter_queue: bool = False) -> str:
+    """Everything the broker holds about one message, for the inspector."""
+    state = card_state(message, in_dead_letter_queue)
+    symbol, label = STATES.get(state, ("?", state))
+    facts = _rows(
+        [
+            ("message id", message.message_id),
+            ("queue", queue),
+            ("state", f"{symbol} {label}"),
+            ("receive count", message.receive_count),
+            ("sent at", clock_time(message.sent_at)),
+            ("visible again at", clock_time(message.visible_at) if message.visible_at else None),
+            ("delayed until", clock_time(message.delayed_until) if message.delayed_until else None),
+            ("manifest", message.manifest),
+            ("serializer id", message.serializer_id),
+            ("message group id", message.message_group_id),
+            ("deduplication id", message.deduplication_id),
+        ]
+    )
+    payload = (
+        f'<div class="ml-error">{esc(message.decode_error)}</div>'
+        if message.decode_error
+        else f"<pre>{esc(to_text(message.payload, indent=2))}</pre>"
+    )
+    attributes = (
+        _rows(
+            (name, value.get("StringValue", value.get("BinaryValue", "")))
+            for name, value in message.attributes.items()
+        )
+        if message.attributes
+        else '<div class="ml-empty">none</div>'
+    )
+    envelope = (
+        f"<pre>{esc(to_text(message.envelope, indent=2))}</pre>"
+        if message.envelope is not None
+        else '<div class="ml-empty">none: sent straight to the queue, or raw delivery</div>'
+    )
+    return (
+        f'<div class="ml-inspected" data-message-id="{esc(message.message_id)}">'
+        f'<div class="ml-title">Message <code>{esc(message.short_id)}</code> in {esc(queue)}</div>'
+        f'{facts}<div class="ml-title">Decoded payload</div>{payload}'
+        f'<div class="ml-title">Message attributes</div>{attributes}'
+        f'<div class="ml-title">SNS envelope</div><div class="ml-envelope">{envelope}</div>'
+        f'<div class="ml-title">Stored body</div><pre>{esc(message.body)}</pre></div>'
+    )
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+def event_row(event: Event) -> str:
+    where = " ".join(
+        part
+        for part in (
+            f"topic {event.topic}" if event.topic else "",
+            f"queue {event.queue}" if event.queue else "",
+            f"id {event.message_id[:8]}" if event.message_id else "",
+        )
+        if part
+    )
+    why = event.reason or ""
+    if event.kind is EventKind.CLOCK_ADVANCED:
+        why = f"+{event.detail.get('seconds', 0)} s"
+    return (
+        f'<span class="ml-muted ml-mono">#{event.seq} {esc(clock_time(event.at))}</span>'
+        f'<b class="ml-event-kind">{esc(event.kind.value)}</b><span>{esc(where)}</span>'
+        f'<span class="ml-muted">{esc(why)}</span>'
+    )
+
+
+def events_html(events: Sequence[Event], hidden: int) -> str:
+    """Events oldest first (newest last); ``hidden`` older matches are counted, not drawn."""
+    if not events:
+        return '<div class="ml-empty">no events match</div>'
+    older = f'<div class="ml-muted">{hidden:,} earlier events not shown</div>' if hidden else ""
+    return f'{older}<div class="ml-events">{"".join(event_row(e) for e in events)}</div>'
+
+
+# -- the whole broker, static -----------------------------------------------------------------
+
+
+def filtered_by_queue(events: Iterable[Event]) -> dict[str, list[Event]]:
+    found: dict[str, list[Event]] = {}
+    for event in events:
+        if event.kind is EventKind.FILTERED and event.queue:
+            found.setdefault(event.queue, []).append(event)
+        elif event.kind in (EventKind.RESET,):
+            found.clear()
+    return found
+
+
+def broker_html(
+    topics: Sequence[TopicInfo],
+    subscriptions: Sequence[Subscription],
+    queues: Sequence[QueueInfo],
+    messages: dict[str, Sequence[PeekedMessage] | PeekNotSupported],
+    filtered: dict[str, list[Event]],
+) -> str:
+    """The whole broker as one static page: topology, then each queue's first page of cards."""
+    panels = "".join(
+        queue_panel_html(
+            info, messages.get(info.name, []), filtered.get(info.name, [])[-5:],
+            len(filtered.get(info.name, [])),
+        )
+        for info in queues
+    )  # fmt: skip
+    return (
+        f'{style_tag()}<div class="ml-view"><div class="ml-title">Broker</div>'
+        f"{topology_svg(topics, subscriptions, queues)}"
+        f'<div style="display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));'
+        f'gap:8px;margin-top:8px">{panels}</div></div>'
+    )
+
+
+def render_broker(source: BrokerSource) -> str:
+    """The static page for any broker source (``SimulatedBroker._repr_html_``)."""
+    queues = source.queues()
+    messages: dict[str, Sequence[PeekedMessage] | PeekNotSupported] = {}
+    for info in queues:
+        try:
+            messages[info.name] = source.peek(info.name)
+        except PeekNotSupported as error:
+            messages[info.name] = error
+    filtered = filtered_by_queue(source.events)
+    return broker_html(source.topics(), source.subscriptions(), queues, messages, filtered)
