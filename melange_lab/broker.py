@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -26,6 +26,9 @@ from melange_lab.events import EventKind, EventLog, Observer
 from melange_lab.faults import FaultInjector
 from melange_lab.inspection import PeekedMessage, QueueInfo, SimulatedInspector, TopicInfo
 from melange_lab.serializers import SerializerRegistry
+
+if TYPE_CHECKING:
+    from melange_lab.widgets.broker_view import BrokerView
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +198,26 @@ class SimulatedBroker:
         backend = self.backend
         target = None if to_queue is None else backend.get_queue(to_queue)
         return backend.redrive(backend.get_queue(dead_letter_queue), target)
+
+    # -- seeing it ----------------------------------------------------------------------------
+
+    def view(self, registry: SerializerRegistry | None = None, **options: Any) -> BrokerView:
+        """A live widget of this broker: topology, queue panels, publish, consume, timeline.
+
+        ``registry`` decodes payloads and lists message classes to publish; ``options`` go to
+        ``melange_lab.widgets.BrokerView`` (``page_size``, ``refresh_interval``, ...).
+        """
+        from melange_lab.widgets.broker_view import BrokerView  # ipywidgets only when asked
+
+        return BrokerView(self, registry=registry, **options)
+
+    def _repr_html_(self) -> str:
+        """Static HTML of the broker, for notebook previews and kernels without widgets."""
+        from melange_lab.widgets.html import esc, render_broker
+
+        if not self.running:
+            return f"<p>{esc(self)}: stopped</p>"
+        return render_broker(self)
 
     # -- faults on purpose --------------------------------------------------------------------
 

@@ -149,6 +149,10 @@ class BrokerStopped(MelangeLabError):
         )
 
 
+class InvalidInput(MelangeLabError):
+    """What a learner typed into a widget cannot be used as it is; the message says the fix."""
+
+
 class BrokerRequestFailed(MelangeLabError):
     """A broker call failed for a reason the lab has no more specific error for."""
 

@@ -56,6 +56,12 @@ class QueueInfo:
     def is_dead_letter_queue(self) -> bool:
         return bool(self.dead_letter_sources)
 
+    def _repr_html_(self) -> str:
+        """The queue's counts and dead-letter links, drawn as in the broker view."""
+        from melange_lab.widgets.html import queue_info_html
+
+        return queue_info_html(self)
+
 
 @dataclass(frozen=True)
 class PeekedMessage:
