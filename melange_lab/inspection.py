@@ -108,9 +108,11 @@ def decode_payload(
     payload: Any = message.content
     error = None
     if message.serializer_id is not None:
+        # a raw-delivered JSON body arrives already parsed: give the serializer its text again
+        text = message.content if isinstance(message.content, str) else json.dumps(message.content)
         try:
             payload = registry.deserialize_with_serializerid(
-                str(message.content), message.serializer_id, message.manifest
+                text, message.serializer_id, message.manifest
             )
         except MelangeLabError as failure:
             error = str(failure)

@@ -81,7 +81,8 @@ def test_two_subscriber_panels_show_the_message_and_the_filtered_one_says_why(
     for name in SUBSCRIBERS:
         [card] = card_ids(view.panels[name])  # each queue's copy has its own SQS message id
         assert "1 message" in view.panels[name].summary.value
-        assert "A1" in view.panels[name].cards.value
+        assert "&quot;order_id&quot;: &quot;A1&quot;" in view.panels[name].cards.value
+        assert "cannot decode" not in view.panels[name].cards.value  # raw delivery decodes too
         assert card in sent  # the new card went to the front end, no refresh pressed
     audit = view.panels[FILTERED]
     assert card_ids(audit) == []
