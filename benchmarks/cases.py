@@ -1,0 +1,298 @@
+"""The benchmark cases. Each returns table rows: what was measured, the figure, the target.
+
+Every case starts its own ``SimulatedBroker`` (real clock, fixes installed as in the lab), so
+the cases do not share queues or depth. Timings are wall-clock ``perf_counter`` seconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import boto3
+
+from melange_lab import (
+    Consumer,
+    MessageDispatcher,
+    QueuePublisher,
+    SimulatedBroker,
+    TopicPublisher,
+)
+from melange_lab.models import Message, MessageDto
+from melange_lab.serializers import JsonSerializer, SerializerRegistry
+
+BLOCK = 1_000
+ORDER = {"order_id": 1, "customer": "ada", "items": ["tea", "scones"], "total": 12.5}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table; ``met`` is None when the row has no target."""
+
+    case: str
+    figure: str
+    target: str = ""
+    met: bool | None = None
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each case does: ``full`` is what docs/performance.md reports."""
+
+    compare_rounds: int
+    compare_block: int
+    depth: int
+    fifo_depth: int
+    drain: int
+    fan_out_publishes: int
+    start_up_runs: int
+
+
+FULL = Sizes(5, 1_000, 20_000, 20_000, 20_000, 100, 3)
+QUICK = Sizes(2, 500, 4_000, 4_000, 4_000, 20, 1)
+
+
+def _registry() -> SerializerRegistry:
+    return SerializerRegistry(
+        {"serializers": {"json": JsonSerializer}, "serializer_bindings": {dict: "json"}}
+    )
+
+
+def _timed(step: Callable[[], object], times: int) -> float:
+    """Seconds per call of ``step`` over ``times`` calls."""
+    started = time.perf_counter()
+    for _ in range(times):
+        step()
+    return (time.perf_counter() - started) / times
+
+
+def _rate(seconds_per_message: float) -> str:
+    return f"{1 / seconds_per_message:,.0f}/s"
+
+
+def _ratio_row(case: str, first: float, last: float, limit: float) -> Row:
+    ratio = last / first
+    figure = f"{ratio:.2f} (first {_rate(first)}, last {_rate(last)})"
+    return Row(case, figure, f"<= {limit}", ratio <= limit)
+
+
+# --- publishing -----------------------------------------------------------------------------
+
+
+def publisher_vs_boto3(sizes: Sizes) -> list[Row]:
+    """QueuePublisher.publish against plain boto3 send_message, alternating blocks."""
+    with SimulatedBroker() as broker:
+        backend = broker.backend
+        backend.declare_queue("via-publisher")
+        backend.declare_queue("via-boto3")
+        publisher = QueuePublisher(_registry(), backend)
+        sqs = boto3.client(
+            "sqs", region_name=broker.region, aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        url = backend.get_queue("via-boto3").url
+        body = JsonSerializer().serialize(ORDER)
+        lab: list[float] = []
+        plain: list[float] = []
+        via_lab = functools.partial(publisher.publish, "via-publisher", ORDER)
+        via_boto3 = functools.partial(sqs.send_message, QueueUrl=url, MessageBody=body)
+        for _ in range(sizes.compare_rounds):
+            lab.append(_timed(via_lab, sizes.compare_block))
+            plain.append(_timed(via_boto3, sizes.compare_block))
+    lab_cost, plain_cost = statistics.median(lab), statistics.median(plain)
+    ratio = lab_cost / plain_cost
+    total = sizes.compare_rounds * sizes.compare_block
+    return [
+        Row(f"queue publish, QueuePublisher ({total:,} msgs)", _rate(lab_cost), "~800/s", None),
+        Row(f"queue publish, plain boto3 send_message ({total:,} msgs)", _rate(plain_cost)),
+        Row("QueuePublisher cost / boto3 cost", f"{ratio:.2f}x", "<= 1.25x", ratio <= 1.25),
+    ]
+
+
+def _blocks(step: Callable[[], object], total: int) -> tuple[float, float]:
+    """Seconds per call over the first and the last BLOCK of ``total`` calls."""
+    first = _timed(step, BLOCK)
+    _timed(step, total - 2 * BLOCK)
+    return first, _timed(step, BLOCK)
+
+
+def publish_depth(sizes: Sizes) -> list[Row]:
+    """The last 1,000 of ``depth`` publishes to one queue over the first 1,000."""
+    with SimulatedBroker() as broker:
+        broker.backend.declare_queue("deep")
+        publisher = QueuePublisher(_registry(), broker.backend)
+        first, last = _blocks(lambda: publisher.publish("deep", ORDER), sizes.depth)
+    case = f"publish depth scaling, last/first 1,000 of {sizes.depth:,}"
+    return [_ratio_row(case, first, last, 1.3)]
+
+
+def fifo_publish_depth(sizes: Sizes) -> list[Row]:
+    """The same on a FIFO queue, where moto looks for duplicates among the queued messages."""
+    counter = iter(range(10**9))
+    with SimulatedBroker() as broker:
+        broker.backend.declare_queue("deep.fifo")
+        publisher = QueuePublisher(_registry(), broker.backend)
+
+        def publish() -> None:
+            publisher.publish("deep.fifo", ORDER, message_group_id=f"g{next(counter) % 10}")
+
+        first, last = _blocks(publish, sizes.fifo_depth)
+    case = f"FIFO publish depth scaling, last/first 1,000 of {sizes.fifo_depth:,}"
+    return [_ratio_row(case, first, last, 1.3)]
+
+
+# --- consuming ------------------------------------------------------------------------------
+
+
+def drain(sizes: Sizes) -> list[Row]:
+    """MessageDispatcher.consume_loop over ``drain`` messages, timed per block of 1,000."""
+    with SimulatedBroker() as broker:
+        backend = broker.backend
+        queue, _ = backend.declare_queue("backlog")
+        registry = _registry()
+        json_serializer = JsonSerializer()
+        message = Message.create(
+            json_serializer.serialize(ORDER),
+            json_serializer.manifest(ORDER),
+            json_serializer.identifier(),
+        )
+        for _ in range(0, sizes.drain, 100):
+            backend.publish_to_queue_batch([MessageDto(message)] * 100, queue)
+        dispatcher = MessageDispatcher(registry, backend=backend)
+        handled: list[int] = []
+        dispatcher.attach_consumer(Consumer(on_message=lambda order: handled.append(1)))
+
+        def block() -> float:
+            started = time.perf_counter()
+            summary = dispatcher.consume_loop("backlog", max_messages=BLOCK)
+            assert summary.acknowledged == BLOCK, summary
+            return (time.perf_counter() - started) / BLOCK
+
+        costs = [block() for _ in range(sizes.drain // BLOCK)]
+        assert len(handled) == sizes.drain and broker.queues()[0].visible == 0
+    first, last = costs[0], costs[-1]
+    worst = max(costs)
+    return [
+        _ratio_row(
+            f"drain through MessageDispatcher, last/first 1,000 of {sizes.drain:,}",
+            first,
+            last,
+            1.3,
+        ),
+        Row("drain, slowest block of 1,000", _rate(worst), "~400/s", 1 / worst >= 400),
+    ]
+
+
+# --- fan-out --------------------------------------------------------------------------------
+
+
+def fan_out(sizes: Sizes) -> list[Row]:
+    """Publish to a topic with 1, 10 and 50 subscribed queues; time per publish."""
+    costs: dict[int, float] = {}
+    for queues in (1, 10, 50):
+        with SimulatedBroker() as broker:
+            backend = broker.backend
+            topic = backend.declare_topic("orders")
+            for i in range(queues):
+                backend.declare_queue(f"subscriber-{i}", topic)
+            publisher = TopicPublisher(_registry(), backend)
+            publisher.publish("orders", ORDER)  # the first delivery makes the signing key
+            publish = functools.partial(publisher.publish, "orders", ORDER)
+            costs[queues] = _timed(publish, sizes.fan_out_publishes)
+            assert broker.queues()[0].visible == sizes.fan_out_publishes + 1
+    rows = [
+        Row(
+            f"topic publish, {n} subscribed queue{'s' * (n > 1)}",
+            f"{costs[n] * 1000:.1f} ms ({costs[n] / n * 1000:.2f} ms per queue)",
+        )
+        for n in costs
+    ]
+    per_queue_10 = (costs[10] - costs[1]) / 9
+    per_queue_50 = (costs[50] - costs[1]) / 49
+    growth = per_queue_50 / per_queue_10
+    rows.append(
+        Row(
+            "fan-out: cost per added queue, 1->50 over 1->10",
+            f"{growth:.2f} ({per_queue_10 * 1000:.2f} vs {per_queue_50 * 1000:.2f} ms)",
+            "<= 1.3 (linear)",
+            growth <= 1.3,
+        )
+    )
+    return rows
+
+
+# --- start-up -------------------------------------------------------------------------------
+
+_START_UP = textwrap.dedent(
+    """
+    import time
+    started = time.perf_counter()
+    from melange_lab import QueuePublisher, SimulatedBroker
+    from melange_lab.serializers import JsonSerializer, SerializerRegistry
+    imported = time.perf_counter()
+    broker = SimulatedBroker()
+    broker.backend.declare_queue("hello")
+    registry = SerializerRegistry(
+        {"serializers": {"json": JsonSerializer}, "serializer_bindings": {dict: "json"}}
+    )
+    QueuePublisher(registry, broker.backend).publish("hello", {"n": 1})
+    assert broker.backend.retrieve_messages(broker.backend.get_queue("hello"))[0].content
+    print(imported - started)
+    """
+)
+
+
+def start_up(sizes: Sizes) -> list[Row]:
+    """A fresh interpreter: import the lab, start a broker, publish and receive one message."""
+    totals: list[float] = []
+    imports: list[float] = []
+    for _ in range(sizes.start_up_runs):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", _START_UP], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"the start-up script failed:\n{done.stderr}")
+        totals.append(time.perf_counter() - started)
+        imports.append(float(done.stdout.strip()))
+    total, imported = statistics.median(totals), statistics.median(imports)
+    return [
+        Row(
+            "start-up: fresh process to first delivered message",
+            f"{total:.2f} s (imports {imported:.2f} s)",
+            "< 1.5 s",
+            total < 1.5,
+        )
+    ]
+
+
+# --- the broker view ------------------------------------------------------------------------
+
+
+def broker_view(sizes: Sizes) -> list[Row]:
+    """The broker view's update cost, measured by ``benchmarks/widget_update.py``."""
+    try:
+        from benchmarks import widget_update  # type: ignore[attr-defined]
+    except ImportError:
+        return [
+            Row(
+                "broker view update at 10 and 10,000 messages",
+                "PENDING: benchmarks/widget_update.py not written yet",
+            )
+        ]
+    rows: list[Row] = widget_update.rows(quick=sizes is QUICK)
+    return rows
+
+
+CASES: list[Callable[[Sizes], list[Row]]] = [
+    publisher_vs_boto3,
+    publish_depth,
+    fifo_publish_depth,
+    drain,
+    fan_out,
+    start_up,
+    broker_view,
+]
