@@ -24,7 +24,14 @@ from melange_lab.events import Event, EventKind
 from melange_lab.inspection import PeekedMessage, PeekNotSupported, QueueInfo, TopicInfo
 from melange_lab.serializers import SerializerRegistry
 from melange_lab.widgets.consumer_controls import ConsumerControls
-from melange_lab.widgets.html import PAGE_SIZE, clock_time, esc, style_tag
+from melange_lab.widgets.html import (
+    PAGE_SIZE,
+    clock_time,
+    display_order,
+    esc,
+    plural,
+    style_tag,
+)
 from melange_lab.widgets.inspector import MessageInspector
 from melange_lab.widgets.publish_panel import PublishPanel, default_registry
 from melange_lab.widgets.queue_panel import QueuePanel
@@ -92,7 +99,7 @@ class BrokerView(widgets.VBox):  # type: ignore[misc]
         self.topology = TopologyDiagram()
         self.panel_grid = widgets.GridBox(
             layout=widgets.Layout(
-                grid_template_columns="repeat(auto-fill, minmax(330px, 1fr))",
+                grid_template_columns="repeat(auto-fill, minmax(300px, 1fr))",
                 grid_gap="8px",
                 width="100%",
             )
@@ -255,7 +262,7 @@ class BrokerView(widgets.VBox):  # type: ignore[misc]
 
     def _sync_panels(self, queues: list[QueueInfo]) -> set[str]:
         """Adds a panel per new queue and drops deleted ones; returns the new names."""
-        names = [q.name for q in queues]
+        names = [q.name for q in display_order(queues)]
         new = {name for name in names if name not in self.panels}
         for name in new:
             panel = QueuePanel(name, page_size=self.page_size)
@@ -269,7 +276,7 @@ class BrokerView(widgets.VBox):  # type: ignore[misc]
         return new
 
     def _title(self, queues: list[QueueInfo]) -> str:
-        parts = [f"{len(self._topics)} topics", f"{len(queues)} queues"]
+        parts = [plural(len(self._topics), "topic"), plural(len(queues), "queue")]
         if self._clock is not None:
             parts.append(f"broker clock {clock_time(self._clock.now())} UTC ({self._clock.mode})")
         said = esc(" \u00b7 ".join(parts))

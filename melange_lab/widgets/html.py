@@ -36,6 +36,7 @@ STYLE = """
 .ml-view { font-family: var(--jp-ui-font-family, sans-serif);
   font-size: var(--jp-ui-font-size1, 13px); color: var(--jp-ui-font-color1, #212121);
   line-height: 1.35; }
+.ml-view .widget-html-content { line-height: 1.4; }
 .ml-view code, .ml-view pre, .ml-mono { font-family: var(--jp-code-font-family, monospace);
   font-size: var(--jp-code-font-size, 12px); }
 .ml-view pre { background: var(--jp-layout-color2, #eee); color: var(--jp-content-font-color1,
@@ -161,7 +162,7 @@ def cards_html(messages: Sequence[PeekedMessage], in_dead_letter_queue: bool = F
 def page_summary(total: int, start: int, shown: int) -> str:
     """E.g. "messages 1-20 of 10,000 (9,980 not shown)"."""
     if total == 0:
-        return "no messages"
+        return ""
     if shown == total:
         return "1 message" if total == 1 else f"{total:,} messages"
     rest = total - shown
@@ -170,6 +171,15 @@ def page_summary(total: int, start: int, shown: int) -> str:
 
 
 # -- queue panels -----------------------------------------------------------------------------
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def display_order(queues: Sequence[QueueInfo]) -> list[QueueInfo]:
+    """Working queues by name, then dead-letter queues: the order panels are shown in."""
+    return sorted(queues, key=lambda q: (q.is_dead_letter_queue, q.name))
 
 
 def counts_text(info: QueueInfo) -> str:
@@ -238,7 +248,7 @@ def queue_panel_html(
     else:
         shown = messages[:PAGE_SIZE]
         body = (
-            f'<div class="ml-muted">{esc(page_summary(len(messages), 0, len(shown)))}</div>'
+            f'<div class="ml-muted ml-page">{esc(page_summary(len(messages), 0, len(shown)))}</div>'
             + cards_html(shown, info.is_dead_letter_queue)
         )
     return (
@@ -258,7 +268,7 @@ def queue_info_html(info: QueueInfo) -> str:
 _NODE_H = 42
 _GAP_Y = 12
 _GAP_X = 48
-_WIDTHS = {"topic": 150, "subscription": 230, "queue": 190, "dlq": 190}
+_WIDTHS = {"topic": 150, "subscription": 270, "queue": 190, "dlq": 190}
 
 
 @dataclass(frozen=True)
@@ -290,7 +300,9 @@ def _columns(
     queue_order = list(dict.fromkeys([s.queue for s in ordered] + [q.name for q in queues]))
     by_name = {q.name: q for q in queues}
     topic_nodes = [
-        _Node(f"t:{t.name}", "topic", "TOPIC", t.name, f"{t.subscriptions} subscriptions", t.arn)
+        _Node(
+            f"t:{t.name}", "topic", "TOPIC", t.name, plural(t.subscriptions, "subscription"), t.arn
+        )
         for t in topics
     ]
     sub_nodes = [
@@ -305,7 +317,7 @@ def _columns(
     dlq_nodes: list[_Node] = []
     for name in queue_order:
         info = by_name.get(name)
-        detail = "" if info is None else f"{info.total:,} messages"
+        detail = "" if info is None else plural(info.total, "message")
         is_dlq = info is not None and info.is_dead_letter_queue
         kind, label = ("dlq", "DEAD-LETTER QUEUE") if is_dlq else ("queue", "QUEUE")
         node = _Node(
@@ -515,7 +527,7 @@ def broker_html(
             info, messages.get(info.name, []), filtered.get(info.name, [])[-5:],
             len(filtered.get(info.name, [])),
         )
-        for info in queues
+        for info in display_order(queues)
     )  # fmt: skip
     return (
         f'{style_tag()}<div class="ml-view"><div class="ml-title">Broker</div>'

@@ -22,6 +22,7 @@ from melange_lab.widgets.html import (
     queue_header_html,
 )
 
+_PICK = "pick a message"
 # Called with (queue name, message, whether the queue is a dead-letter queue).
 InspectCallback = Callable[[str, PeekedMessage, bool], None]
 
@@ -48,17 +49,18 @@ class QueuePanel(widgets.VBox):  # type: ignore[misc]
             description="Next", icon="chevron-right", layout=widgets.Layout(width="auto")
         )
         self.pick = widgets.Dropdown(
-            description="Inspect", options=[("pick a message", None)], value=None,
+            description="Inspect", options=[(_PICK, "")], value="",
             layout=widgets.Layout(width="auto", flex="1 1 auto"),
         )  # fmt: skip
         self.previous_button.on_click(lambda _: self.turn(-1))
         self.next_button.on_click(lambda _: self.turn(1))
         self.pick.observe(self._picked, names="value")
-        controls = widgets.HBox(
-            [self.previous_button, self.next_button, self.pick],
+        self.paging = widgets.HBox([self.previous_button, self.next_button])
+        self.controls = widgets.HBox(
+            [self.paging, self.pick],
             layout=widgets.Layout(align_items="center", flex_flow="row wrap"),
         )
-        super().__init__([self.header, self.summary, self.cards, controls, self.filtered])
+        super().__init__([self.header, self.summary, self.cards, self.controls, self.filtered])
         self.add_class("ml-panel")
         self.add_class("ml-queue-panel")
         self.layout = widgets.Layout(padding="6px 8px", min_width="0")
@@ -112,18 +114,20 @@ class QueuePanel(widgets.VBox):  # type: ignore[misc]
     def _set_paging(self, back: bool, forward: bool, shown: Sequence[PeekedMessage]) -> None:
         self.previous_button.disabled = not back
         self.next_button.disabled = not forward
-        options = [("pick a message", None)] + [
+        options = [(_PICK, "")] + [
             (f"{m.short_id} \u00b7 {m.manifest or 'no manifest'}", m.message_id) for m in shown
         ]
         if list(self.pick.options) != options:
             self.pick.options = options
         self.pick.disabled = not shown
+        self.paging.layout.display = None if (back or forward) else "none"
+        self.controls.layout.display = None if shown else "none"
 
     def _picked(self, change: dict[str, object]) -> None:
         message_id = change["new"]
-        if message_id is None:
+        if not message_id:
             return
         message = next((m for m in self.messages if m.message_id == message_id), None)
-        self.pick.value = None
+        self.pick.value = ""
         if message is not None and self.on_inspect is not None:
             self.on_inspect(self.name, message, self.in_dead_letter_queue)
