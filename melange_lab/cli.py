@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -34,13 +35,19 @@ def _lab_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ip", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     parser.add_argument(
+        "--token",
+        help="the token the browser must present (default: a random one, printed in the address)",
+    )
+    parser.add_argument(
         "--dry-run", action="store_true", help="copy the tutorials and print the command only"
     )
     parser.add_argument("--version", action="version", version=f"melange-lab {__version__}")
     return parser
 
 
-def lab_command(folder: Path, port: int, ip: str, no_browser: bool) -> list[str]:
+def lab_command(
+    folder: Path, port: int, ip: str, no_browser: bool, token: str | None = None
+) -> list[str]:
     """The JupyterLab command line that opens the first tutorial."""
     first = tutorial_names()[0]
     command = [
@@ -54,7 +61,15 @@ def lab_command(folder: Path, port: int, ip: str, no_browser: bool) -> list[str]
     ]
     if no_browser:
         command.append("--no-browser")
+    if token is not None:
+        command.append(f"--IdentityProvider.token={token}")
+    if _running_as_root():
+        command.append("--allow-root")  # JupyterLab refuses root otherwise, e.g. in containers
     return command
+
+
+def _running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def run_lab(argv: Sequence[str]) -> int:
@@ -65,13 +80,20 @@ def run_lab(argv: Sequence[str]) -> int:
         print(f"copied   {path}")
     for path in report.kept:
         print(f"kept     {path} (your copy; delete it to get the original back)")
-    command = lab_command(folder, options.port, options.ip, options.no_browser)
+    command = lab_command(folder, options.port, options.ip, options.no_browser, options.token)
     if options.dry_run:
-        print(" ".join(command))
+        print(shlex.join(command))
         return 0
-    print(f"Starting JupyterLab on {folder}/ at http://{options.ip}:{options.port}/ ...")
+    print(
+        f"Starting JupyterLab on {folder}/ at http://{options.ip}:{options.port}/ "
+        "(open the address with the token that it prints below)",
+        flush=True,
+    )
+    if os.name == "posix":
+        # Become JupyterLab, so Ctrl+C and signals sent to this process reach the server itself.
+        os.execv(command[0], command)
     try:
-        return subprocess.call(command, env=os.environ.copy())
+        return subprocess.call(command)
     except KeyboardInterrupt:
         return 0
 
