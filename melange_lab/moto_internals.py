@@ -23,6 +23,7 @@ import logging
 import re
 import textwrap
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
@@ -398,6 +399,8 @@ def uninstall_clock() -> None:
 #   the first MaxNumberOfMessages of it.
 # * ``Queue.delete_message`` rebuilds the whole message list, asking each message for its
 #   receipt handles, even though the message is usually at the front.
+# * ``Queue.add_message`` on a FIFO queue compares the new message's deduplication id with
+#   every queued message's, to drop it if one was sent less than five minutes before.
 #
 # The fix: inside those four callers, ``attributes`` leaves the three counts out (nobody there
 # reads them; everywhere else, GetQueueAttributes included, they are computed as before);
@@ -405,7 +408,12 @@ def uninstall_clock() -> None:
 # stops where stock would stop; delete stops at the first message that had the receipt handle
 # (handles are unique per message, and a message sits in one queue once); and the pure
 # camelcase_to_underscores that every attributes read calls ~15 times remembers its answers
-# (that alone was a third of a send once the counts were gone). No message state,
+# (that alone was a third of a send once the counts were gone). A FIFO queue keeps an index
+# from deduplication id to the messages added with it (built from the queue on first use,
+# entries dropped when their message is deleted, rebuilt when mostly stale, forgotten when the
+# fix is removed); it always holds at least every queued message, so looking there and then
+# confirming the match is still queued finds exactly the duplicates stock's scan finds. The
+# scan of the queue happens only when a recent message with the same id exists. No message state,
 # ordering, or timing rule is changed, so dedup windows, visibility, delays, DLQ moves, FIFO
 # group locking, deletes by old receipt handles and retention behave exactly as stock.
 
@@ -476,6 +484,84 @@ def _delete_first_match(self: Queue, receipt_handle: str) -> None:
     self.pending_messages.discard(message)
     self.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
     self._messages = messages[:index] + messages[index + 1 :]  # a new list, as stock makes
+    with _dedup_lock:
+        dedup = _dedup_indexes.get(self)
+        if dedup is not None:
+            dedup.discard(message)
+
+
+class _DedupIndex:
+    """A FIFO queue's messages by deduplication id: every queued one, plus maybe stale ones."""
+
+    def __init__(self, messages: list[Message]) -> None:
+        self._by_id: dict[str | None, list[Message]] = {}
+        self._size = 0
+        for message in messages:
+            self.add(message)
+
+    def add(self, message: Message) -> None:
+        self._by_id.setdefault(message.deduplication_id, []).append(message)
+        self._size += 1
+
+    def discard(self, message: Message) -> None:
+        same_id = self._by_id.get(message.deduplication_id, [])
+        kept = [m for m in same_id if m is not message]
+        self._size -= len(same_id) - len(kept)
+        self._by_id[message.deduplication_id] = kept
+
+    def mostly_stale(self, queue: Queue) -> bool:
+        return self._size > 2 * len(queue._messages) + 64
+
+    def has_recent_duplicate(self, queue: Queue, message: Message) -> bool:
+        """Stock's test: a queued message with this id, sent less than the window before."""
+        window: int = sqs_models.DEDUPLICATION_TIME_IN_SECONDS
+        recent = [
+            m
+            for m in self._by_id.get(message.deduplication_id, [])
+            if (message.sent_timestamp - m.sent_timestamp) / 1000 < window  # type: ignore[operator]
+        ]
+        if not recent:
+            return False
+        queued = {id(m) for m in queue._messages}
+        return any(id(m) in queued for m in recent)
+
+
+_dedup_indexes: weakref.WeakKeyDictionary[Queue, _DedupIndex] = weakref.WeakKeyDictionary()
+_dedup_lock = threading.RLock()
+
+
+def _dedup_index(queue: Queue) -> _DedupIndex:
+    index = _dedup_indexes.get(queue)
+    if index is None or index.mostly_stale(queue):
+        index = _dedup_indexes[queue] = _DedupIndex(list(queue._messages))
+    return index
+
+
+def _add_with_dedup_index(stock: Callable[[Queue, Message], None]) -> Callable[..., None]:
+    def add_message(self: Queue, message: Message) -> None:
+        if not self.fifo_queue:
+            stock(self, message)  # no duplicate check on a standard queue
+            return
+        with _dedup_lock:
+            index = _dedup_index(self)
+            if self.lambda_event_source_mappings:
+                # moto's own scan and Lambda polling; if it dropped the message, the index
+                # entry is a harmless stale one
+                stock(self, message)
+                index.add(message)
+                return
+            checked = (
+                self.attributes.get("ContentBasedDeduplication") == "true"
+                or message.deduplication_id
+            )
+            if checked and index.has_recent_duplicate(self, message):
+                return
+            with self._messages_lock:
+                self._messages.append(message)
+                self._messages_lock.notify_all()
+            index.add(message)
+
+    return add_message
 
 
 _FAST_COUNTS: list[_Layer] = [
@@ -488,6 +574,7 @@ _FAST_COUNTS: list[_Layer] = [
             "approximate_number_of_messages_not_visible",
         )
     ],
+    (Queue, "add_message", _add_with_dedup_index),
     *[
         (owner, name, _leave_counts_out)
         for owner, name in (
@@ -510,7 +597,9 @@ def install_fast_counts() -> None:
 
 def uninstall_fast_counts() -> None:
     """Put moto's own depth-proportional code back."""
-    _set_feature("fast_counts", None)
+    with _dedup_lock:
+        _set_feature("fast_counts", None)
+        _dedup_indexes.clear()  # stock adds would leave them incomplete
 
 
 # --- SNS deliveries without a new certificate each ---------------------------------------

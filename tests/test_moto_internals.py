@@ -452,6 +452,49 @@ def fifo_scenario(sqs: Any, clock: FakeClock) -> list[Any]:
     return seen
 
 
+def fifo_dedup_edges_scenario(sqs: Any, clock: FakeClock) -> list[Any]:
+    """Dedup ids of deleted, dead-lettered and purged messages, and a mostly stale index."""
+    seen: list[Any] = []
+    dlq = make_queue(sqs, "orders-dlq.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn["QueueArn"], "maxReceiveCount": 1})
+    url = make_queue(
+        sqs, "orders.fifo", FifoQueue="true", RedrivePolicy=policy, VisibilityTimeout="10"
+    )
+
+    def send(queue_url: str, body: str, dedup: str) -> None:
+        sqs.send_message(
+            QueueUrl=queue_url, MessageBody=body, MessageGroupId="g", MessageDeduplicationId=dedup
+        )
+
+    def look(label: str) -> None:
+        for name in ("orders.fifo", "orders-dlq.fifo"):
+            seen.append((label, name, [m.body for m in mi.peek_messages(ACCOUNT, REGION, name)]))
+
+    send(url, "deleted", "d1")
+    (taken,) = receive(sqs, url)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=taken["ReceiptHandle"])
+    send(url, "after delete", "d1")  # stock: only queued messages count as duplicates
+    send(url, "dropped", "d1")
+    look("deleted")
+    receive(sqs, url)
+    clock.advance(11)
+    receive(sqs, url)  # moves "after delete" to the DLQ
+    send(url, "after dead letter", "d1")
+    send(dlq, "dlq duplicate", "d1")
+    look("dead-lettered")
+    sqs.purge_queue(QueueUrl=url)
+    send(url, "after purge", "d1")
+    for i in range(200):  # deletes and purges leave the index mostly stale
+        send(url, f"m{i}", f"id{i}")
+    clock.advance(61)  # one purge a minute
+    sqs.purge_queue(QueueUrl=url)
+    send(url, "again", "id5")
+    send(url, "again twice", "id5")
+    look("stale index")
+    return seen
+
+
 def verified(envelope: dict[str, Any]) -> bool:
     """Whether the envelope's Signature verifies against the certificate at SigningCertURL."""
     name = envelope["SigningCertURL"].rsplit("/", 1)[-1]
@@ -523,7 +566,9 @@ def run_scenario(scenario: Any, fast: bool) -> list[Any]:
 
 
 @pytest.mark.parametrize(
-    "scenario", [standard_scenario, fifo_scenario, sns_scenario], ids=["standard", "fifo", "sns"]
+    "scenario",
+    [standard_scenario, fifo_scenario, fifo_dedup_edges_scenario, sns_scenario],
+    ids=["standard", "fifo", "fifo_dedup_edges", "sns"],
 )
 def test_the_fixes_give_the_same_results_as_stock_moto(scenario: Any) -> None:
     stock = run_scenario(scenario, fast=False)
@@ -542,6 +587,14 @@ def test_the_scenarios_exercise_what_they_claim() -> None:
     assert fifo[2][1] == []  # both groups locked while in flight
     # x and z were accepted again after the window; the four in flight are visible again
     assert dict(fifo)["counts"] == (6, 0, 0)
+    edges = {
+        (label, queue): bodies
+        for label, queue, bodies in run_scenario(fifo_dedup_edges_scenario, fast=True)
+    }
+    assert edges["deleted", "orders.fifo"] == ["after delete"]
+    assert edges["dead-lettered", "orders.fifo"] == ["after dead letter"]
+    assert edges["dead-lettered", "orders-dlq.fifo"] == ["after delete"]
+    assert edges["stale index", "orders.fifo"] == ["again"]
     sns = run_scenario(sns_scenario, fast=True)
     envelopes = [(entry[0], entry[1]) for entry in sns if isinstance(entry[1], dict)]
     assert [(queue, e["Message"], e.get("Subject")) for queue, e in envelopes] == [
@@ -600,3 +653,18 @@ def test_each_fast_signing_installation_signs_with_a_new_key(sqs: Any) -> None:
     envelopes = [json.loads(m["Body"]) for m in receive(sqs, urls[0])]
     assert len({e["SigningCertURL"] for e in envelopes}) == 2
     assert all(verified(e) for e in envelopes)
+
+
+def test_fifo_dedup_counts_messages_queued_before_the_fix_was_installed(sqs: Any) -> None:
+    url = make_queue(sqs, "orders.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    sqs.send_message(QueueUrl=url, MessageBody="first", MessageGroupId="g")
+    mi.install_fast_counts()
+    sqs.send_message(QueueUrl=url, MessageBody="first", MessageGroupId="g")
+    mi.uninstall_fast_counts()
+    sqs.send_message(QueueUrl=url, MessageBody="second", MessageGroupId="g")
+    mi.install_fast_counts()
+    sqs.send_message(QueueUrl=url, MessageBody="second", MessageGroupId="g")
+    assert [m.body for m in mi.peek_messages(ACCOUNT, REGION, "orders.fifo")] == [
+        "first",
+        "second",
+    ]
