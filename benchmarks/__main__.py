@@ -53,8 +53,16 @@ def main() -> None:
         if args.only and case.__name__ not in args.only:
             continue
         case_started = time.perf_counter()
-        rows += case(sizes)
-        print(f"  {case.__name__}: {time.perf_counter() - case_started:.1f} s", flush=True)
+        try:
+            found = case(sizes)
+        except Exception as error:  # one broken case must not hide the others' figures
+            found = [Row(case.__name__, f"FAILED: {error!r}", met=False)]
+        rows += found
+        elapsed = time.perf_counter() - case_started
+        print(
+            f"  {case.__name__} ({elapsed:.1f} s): " + "; ".join(r.figure for r in found),
+            flush=True,
+        )
     print(f"\n{_table(rows)}\n\ntotal {time.perf_counter() - started:.0f} s; after: {_machine()}")
 
 

@@ -52,10 +52,12 @@ class Sizes:
     drain: int
     fan_out_publishes: int
     start_up_runs: int
+    view_depth: int
+    view_repeat: int
 
 
-FULL = Sizes(5, 1_000, 20_000, 20_000, 20_000, 100, 3)
-QUICK = Sizes(2, 500, 4_000, 4_000, 4_000, 20, 1)
+FULL = Sizes(5, 1_000, 20_000, 20_000, 20_000, 100, 3, 10_000, 7)
+QUICK = Sizes(2, 500, 4_000, 4_000, 4_000, 20, 1, 1_000, 3)
 
 
 def _registry() -> SerializerRegistry:
@@ -273,17 +275,24 @@ def start_up(sizes: Sizes) -> list[Row]:
 
 
 def broker_view(sizes: Sizes) -> list[Row]:
-    """The broker view's update cost, measured by ``benchmarks/widget_update.py``."""
-    try:
-        from benchmarks import widget_update  # type: ignore[attr-defined]
-    except ImportError:
-        return [
-            Row(
-                "broker view update at 10 and 10,000 messages",
-                "PENDING: benchmarks/widget_update.py not written yet",
+    """One broker-view update at 10 and at ``view_depth`` messages, via widget_update."""
+    from benchmarks import widget_update as wu
+    from melange_lab.widgets.comm_recorder import recording_comms
+    from melange_lab.widgets.publish_panel import default_registry
+
+    rows: list[Row] = []
+    with recording_comms() as comms, SimulatedBroker(clock="manual") as broker:
+        publisher = QueuePublisher(default_registry(), broker.backend)
+        for depth in (10, sizes.view_depth):
+            broker.backend.declare_queue(wu.QUEUE)
+            view = broker.view(refresh_interval=0.2)
+            wu.fill(broker, view, depth)
+            ms, sent, _ = wu.one_update(view, publisher, comms, sizes.view_repeat)
+            rows.append(
+                Row(f"broker view, one update at {depth:,} messages", f"{ms:.1f} ms, {sent:,} B")
             )
-        ]
-    rows: list[Row] = widget_update.rows(quick=sizes is QUICK)
+            view.close()
+            broker.reset()
     return rows
 
 
