@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from melange_lab import wire
 from melange_lab.backends.base import MessagingBackend
@@ -118,6 +118,8 @@ class SQSBackend(MessagingBackend):
             code = str(error.response.get("Error", {}).get("Code", "Unknown"))
             detail = str(error.response.get("Error", {}).get("Message", ""))
             raise self._translate(operation, code, detail, queue, topic) from None
+        except BotoCoreError as error:  # no answer at all: endpoint down, no credentials, ...
+            raise BrokerRequestFailed(operation, type(error).__name__, str(error)) from None
 
     def _translate(
         self, operation: str, code: str, detail: str, queue: str | None, topic: str | None
@@ -649,7 +651,11 @@ class SQSBackend(MessagingBackend):
         deadline = None if time_limit is None else time.monotonic() + time_limit
         yielded = 0
         while max_messages is None or yielded < max_messages:
-            wait = 0.0 if deadline is None else max(0.0, min(self.wait_time_seconds, deadline - time.monotonic()))
+            # The backend's own wait even without a deadline: on AWS a short poll (0) asks only
+            # some servers, so an empty answer would not mean the queue is drained.
+            wait = float(self.wait_time_seconds)
+            if deadline is not None:
+                wait = max(0.0, min(wait, deadline - time.monotonic()))
             batch_size = None if max_messages is None else max_messages - yielded
             batch = self.retrieve_messages(queue, max_messages=batch_size, wait_time_seconds=wait, **kwargs)
             if not batch:
