@@ -11,6 +11,7 @@ from melange_lab.errors import MelangeLabError
 from melange_lab.filter_policies import FilterPolicy, FilterPolicyScope
 from melange_lab.message_dispatcher import MessageDispatcher, SimpleMessageDispatcher
 from melange_lab.publishers import QueuePublisher, TopicPublisher
+from melange_lab.remote_broker import RemoteBroker
 
 __version__ = "0.1.0"
 
@@ -22,6 +23,7 @@ __all__ = [
     "MessageDispatcher",
     "MessagingBackendFactory",
     "QueuePublisher",
+    "RemoteBroker",
     "SimpleMessageDispatcher",
     "SimulatedBroker",
     "SingleDispatchConsumer",
