@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from melange_lab import SimulatedBroker
-from melange_lab.backends import BackendManager
+from melange_lab.backends import BackendManager, LocalSQSBackend
 from melange_lab.serializers import JsonSerializer, PickleSerializer, SerializerRegistry
 from tests.messages import OrderCreated
+from tests.moto_server import MotoServer, loopback_only, running_moto_server
 
 
 @pytest.fixture
@@ -31,3 +32,22 @@ def registry() -> SerializerRegistry:
             "serializer_bindings": {dict: "json", OrderCreated: "pickle"},
         }
     )
+
+
+# -- a real SNS/SQS endpoint: moto's server mode in a child process (issue 8) -------------------
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """moto's HTTP server on 127.0.0.1 and a free port, for the whole run; always stopped."""
+    with running_moto_server() as server:
+        yield server
+
+
+@pytest.fixture
+def http_backend(moto_server: MotoServer) -> Iterator[LocalSQSBackend]:
+    """``LocalSQSBackend`` on an emptied moto server; connecting beyond 127.0.0.1 fails the test."""
+    moto_server.reset()
+    with loopback_only():
+        yield moto_server.backend()
+    BackendManager().reset()

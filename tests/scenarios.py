@@ -19,6 +19,7 @@ from melange_lab.events import EventKind
 from melange_lab.inspection import BrokerInspector
 from melange_lab.models import Message
 from melange_lab.serializers import SerializerRegistry
+from tests.messages import OrderCreated
 
 Advance = Callable[[float], Any]
 VISIBILITY = 1  # seconds; short, so a real endpoint needs only short sleeps
@@ -232,3 +233,44 @@ def redrive_returns_dead_letters(
     assert [m.metadata["Body"] for m in back] == [body]
     assert json.loads(body) == {"Message": json.dumps({"job": 7})}
     assert back[0].serializer_id == 1 and back[0].manifest == "json"
+
+
+def queue_publish_and_consume(
+    backend: SQSBackend, registry: SerializerRegistry, prefix: str = ""
+) -> None:
+    """A queue message comes back with its manifest and serializer id, and is gone once
+    acknowledged (with the backend's own calls, no dispatcher)."""
+    queue = f"{prefix}parcels"
+    backend.declare_queue(queue, visibility_timeout=VISIBILITY)
+    QueuePublisher(registry, backend).publish(queue, OrderCreated("o-1", 30))
+    (message,) = backend.retrieve_messages(backend.get_queue(queue))
+    assert (message.manifest, message.serializer_id) == ("OrderCreated", 2)
+    decoded = registry.deserialize_with_serializerid(message.content, 2, "OrderCreated")
+    assert decoded == OrderCreated("o-1", 30)
+    backend.acknowledge(message)
+    assert total_count(backend, queue) == 0
+
+
+def fan_out_to_three_queues_with_a_filter(
+    backend: SQSBackend, registry: SerializerRegistry, prefix: str = ""
+) -> dict[str, list[Any]]:
+    """One topic publish reaches the two queues whose subscription lets ``OrderCreated``
+    through, and not the one filtering on another manifest; returns what each queue got."""
+    topic = backend.declare_topic(f"{prefix}shop")
+    wanted = {"audit": None, "billing": ["OrderCreated"], "returns": ["OrderReturned"]}
+    for name, manifests in wanted.items():
+        backend.declare_queue(f"{prefix}{name}", topic, filter_events=manifests)
+    TopicPublisher(registry, backend).publish(topic.name, OrderCreated("o-2", 12))
+    received: dict[str, list[Any]] = {}
+    for name in wanted:
+        recorder = Recorder()
+        dispatcher = MessageDispatcher(registry, backend=backend)
+        dispatcher.attach_consumer(recorder)
+        dispatcher.consume_loop(f"{prefix}{name}")
+        received[name] = recorder.seen
+    assert received == {
+        "audit": [OrderCreated("o-2", 12)],
+        "billing": [OrderCreated("o-2", 12)],
+        "returns": [],
+    }
+    return received
