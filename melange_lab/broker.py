@@ -275,7 +275,10 @@ class SimulatedBroker:
                 f"received {move.receive_count} times without being acknowledged, which is its "
                 f"queue's maxReceiveCount; moved to '{move.dead_letter_queue}'"
             ),
-            detail={"dead_letter_queue": move.dead_letter_queue, "receive_count": move.receive_count},
+            detail={
+                "dead_letter_queue": move.dead_letter_queue,
+                "receive_count": move.receive_count,
+            },
         )
 
     def _clock_advanced(self, seconds: float) -> None:

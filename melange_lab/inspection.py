@@ -189,7 +189,9 @@ class SimulatedInspector(BrokerInspector):
 
     def _queue_info(self, name: str) -> QueueInfo:
         queue = self.backend.get_queue(name)
-        visible, in_flight, delayed = moto_internals.queue_counts(self._account_id, self._region, name)
+        visible, in_flight, delayed = moto_internals.queue_counts(
+            self._account_id, self._region, name
+        )
         target = moto_internals.dead_letter_target(self._account_id, self._region, name)
         return QueueInfo(
             name,
@@ -211,7 +213,9 @@ class SimulatedInspector(BrokerInspector):
         ]
 
     @staticmethod
-    def _peeked(stored: moto_internals.StoredMessage, registry: SerializerRegistry) -> PeekedMessage:
+    def _peeked(
+        stored: moto_internals.StoredMessage, registry: SerializerRegistry
+    ) -> PeekedMessage:
         payload, manifest, serializer_id, envelope, error = decode_payload(
             stored.body, stored.message_attributes, registry
         )

@@ -206,7 +206,9 @@ class MessageDispatcher:
         self._stop.clear()
         self._background = ConsumeSummary()
         self._thread = threading.Thread(
-            target=self._run, args=(queue, hooks, poll_interval), name=f"dispatcher:{queue_name}",
+            target=self._run,
+            args=(queue, hooks, poll_interval),
+            name=f"dispatcher:{queue_name}",
             daemon=True,
         )
         self._thread.start()
@@ -358,8 +360,12 @@ class MessageDispatcher:
             return Outcome.UNHANDLED
         if self.early_ack:
             self._acknowledge(message, summary)
-        succeeded = all([self._process(queue, consumer, data, message, hooks, summary)
-                         for consumer in accepting])
+        succeeded = all(
+            [
+                self._process(queue, consumer, data, message, hooks, summary)
+                for consumer in accepting
+            ]
+        )
         if self.early_ack:
             return Outcome.PROCESSED if succeeded else Outcome.FAILED
         if succeeded or self.always_ack:

@@ -51,8 +51,9 @@ def publish(broker: SimulatedBroker, registry: SerializerRegistry) -> Iterator[Q
     yield QueuePublisher(registry, broker.backend)
 
 
-def _dispatcher(broker: SimulatedBroker, registry: SerializerRegistry, *consumers: Consumer,
-                **options: Any) -> MessageDispatcher:
+def _dispatcher(
+    broker: SimulatedBroker, registry: SerializerRegistry, *consumers: Consumer, **options: Any
+) -> MessageDispatcher:
     dispatcher = MessageDispatcher(registry, backend=broker.backend, **options)
     for each in consumers:
         dispatcher.attach_consumer(each)

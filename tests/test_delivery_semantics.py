@@ -352,7 +352,10 @@ def test_invalid_filter_policy_is_rejected_before_anything_is_created(
     topic = broker.backend.declare_topic("t")
     with pytest.raises(InvalidFilterPolicy):
         broker.backend.declare_queue(
-            "q", topic, dead_letter_queue_name="q-dlq", filter_policy=policy  # type: ignore[arg-type]
+            "q",
+            topic,
+            dead_letter_queue_name="q-dlq",
+            filter_policy=policy,  # type: ignore[arg-type]
         )
     assert broker.backend.queue_names() == []
     assert broker.subscriptions() == []
@@ -366,8 +369,13 @@ def test_every_message_is_accounted_for_and_every_step_has_an_event(
 ) -> None:
     backend = broker.backend
     topic = backend.declare_topic("shop")
-    backend.declare_queue("orders", topic, filter_events=["OrderCreated"],
-                          dead_letter_queue_name="orders-dlq", max_receive_count=2)
+    backend.declare_queue(
+        "orders",
+        topic,
+        filter_events=["OrderCreated"],
+        dead_letter_queue_name="orders-dlq",
+        max_receive_count=2,
+    )
     backend.declare_queue("audit", topic)
     publisher = TopicPublisher(registry, backend)
     for n in range(6):
@@ -385,10 +393,16 @@ def test_every_message_is_accounted_for_and_every_step_has_an_event(
     books = scenarios.ledger(backend)
     assert (books.sent, books.in_dead_letter_queues) == (13, 2)
     kinds = {e.kind for e in broker.events}
-    assert {EventKind.FILTERED, EventKind.PROCESSED, EventKind.FAILED,
-            EventKind.DEAD_LETTERED, EventKind.ACKNOWLEDGED} <= kinds
-    for event in broker.events.of_kind(EventKind.FILTERED, EventKind.FAILED,
-                                       EventKind.DEAD_LETTERED):
+    assert {
+        EventKind.FILTERED,
+        EventKind.PROCESSED,
+        EventKind.FAILED,
+        EventKind.DEAD_LETTERED,
+        EventKind.ACKNOWLEDGED,
+    } <= kinds
+    for event in broker.events.of_kind(
+        EventKind.FILTERED, EventKind.FAILED, EventKind.DEAD_LETTERED
+    ):
         assert event.reason and event.message_id
 
 
@@ -396,8 +410,9 @@ def test_messages_sent_with_boto3_directly_are_consumed_the_same_way(
     broker: SimulatedBroker, registry: SerializerRegistry
 ) -> None:
     queue = broker.backend.declare_queue("q")[0]
-    sqs = boto3.client("sqs", region_name=broker.region, aws_access_key_id="x",
-                       aws_secret_access_key="x")
+    sqs = boto3.client(
+        "sqs", region_name=broker.region, aws_access_key_id="x", aws_secret_access_key="x"
+    )
     sqs.send_message(
         QueueUrl=queue.url,
         MessageBody=json.dumps({"Message": json.dumps({"k": 1})}),

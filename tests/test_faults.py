@@ -14,15 +14,20 @@ from tests import scenarios
 from tests.scenarios import Recorder, total_count
 
 
-def _publish(broker: SimulatedBroker, registry: SerializerRegistry, queue: str, count: int,
-             **kwargs: Any) -> None:
+def _publish(
+    broker: SimulatedBroker, registry: SerializerRegistry, queue: str, count: int, **kwargs: Any
+) -> None:
     publisher = QueuePublisher(registry, broker.backend)
     for n in range(count):
         publisher.publish(queue, {"n": n}, **kwargs)
 
 
-def _consume(broker: SimulatedBroker, registry: SerializerRegistry, queue: str,
-             cache: DeduplicationCache | None = None) -> Recorder:
+def _consume(
+    broker: SimulatedBroker,
+    registry: SerializerRegistry,
+    queue: str,
+    cache: DeduplicationCache | None = None,
+) -> Recorder:
     recorder = Recorder()
     dispatcher = MessageDispatcher(registry, cache=cache, backend=broker.backend)
     dispatcher.attach_consumer(recorder)

@@ -79,6 +79,8 @@ class MessagingBackend(abc.ABC):
 
     def remember_registry(self, registry: SerializerRegistry) -> None:
         """Told which registry publishers use, so views can decode payloads (optional)."""
+        return None
 
     def close_connection(self) -> None:
         """Releases connections; the lab's clients need no closing, so this does nothing."""
+        return None

@@ -54,7 +54,9 @@ class Subscription:
             "queue": self.queue,
             "arn": self.arn,
             "filter_policy": None if self.filter_policy is None else self.filter_policy.rules,
-            "filter_policy_scope": None if self.filter_policy is None else str(self.filter_policy.scope),
+            "filter_policy_scope": None
+            if self.filter_policy is None
+            else str(self.filter_policy.scope),
             "raw_message_delivery": self.raw_message_delivery,
         }
 
@@ -144,7 +146,9 @@ class SQSBackend(MessagingBackend):
 
     # -- topics -------------------------------------------------------------------------------
 
-    def declare_topic(self, topic_name: str, content_based_deduplication: bool = False) -> TopicWrapper:
+    def declare_topic(
+        self, topic_name: str, content_based_deduplication: bool = False
+    ) -> TopicWrapper:
         if topic_name in self._topics:
             return self._topics[topic_name]
         check_topic_name(topic_name)
@@ -174,7 +178,10 @@ class SQSBackend(MessagingBackend):
         topics: list[TopicWrapper] = []
         with self._call("ListTopics"):
             for page in self._sns.get_paginator("list_topics").paginate():
-                topics += [TopicWrapper(_name_from_arn(t["TopicArn"]), t["TopicArn"]) for t in page.get("Topics", [])]
+                topics += [
+                    TopicWrapper(_name_from_arn(t["TopicArn"]), t["TopicArn"])
+                    for t in page.get("Topics", [])
+                ]
         return topics
 
     def delete_topic(self, topic: TopicWrapper) -> None:
@@ -259,15 +266,23 @@ class SQSBackend(MessagingBackend):
                     "times a message is received before it moves to the dead-letter queue."
                 )
         attributes = self._queue_attributes(
-            queue_name, content_based_deduplication, visibility_timeout, delay_seconds,
+            queue_name,
+            content_based_deduplication,
+            visibility_timeout,
+            delay_seconds,
             message_retention_period,
         )
         dead_letter_queue = None
         if dead_letter_queue_name is not None:
             dead_letter_queue = self._create_queue(
                 dead_letter_queue_name,
-                self._queue_attributes(dead_letter_queue_name, content_based_deduplication,
-                                       None, None, message_retention_period),
+                self._queue_attributes(
+                    dead_letter_queue_name,
+                    content_based_deduplication,
+                    None,
+                    None,
+                    message_retention_period,
+                ),
             )
             attributes["RedrivePolicy"] = json.dumps(
                 {
@@ -334,7 +349,9 @@ class SQSBackend(MessagingBackend):
 
     def _create_queue(self, name: str, attributes: dict[str, str]) -> QueueWrapper:
         existing = self._queues.get(name)
-        if existing is not None and all(existing.attributes.get(k) == v for k, v in attributes.items()):
+        if existing is not None and all(
+            existing.attributes.get(k) == v for k, v in attributes.items()
+        ):
             return existing
         try:
             with self._call("CreateQueue", queue=name):
@@ -370,7 +387,9 @@ class SQSBackend(MessagingBackend):
                 Attributes=attributes,
                 ReturnSubscriptionArn=True,
             )["SubscriptionArn"]
-        subscription = Subscription(topic.name, queue.name, arn, filter_policy, raw_message_delivery)
+        subscription = Subscription(
+            topic.name, queue.name, arn, filter_policy, raw_message_delivery
+        )
         known = [s for s in self.subscriptions_of(topic) if s.arn != arn]
         self._subscriptions[topic.arn] = [*known, subscription]
         self.events.emit(
@@ -414,7 +433,9 @@ class SQSBackend(MessagingBackend):
     def _load_subscriptions(self, topic: TopicWrapper) -> list[Subscription]:
         found: list[Subscription] = []
         with self._call("ListSubscriptionsByTopic", topic=topic.name):
-            pages = self._sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic.arn)
+            pages = self._sns.get_paginator("list_subscriptions_by_topic").paginate(
+                TopicArn=topic.arn
+            )
             for page in pages:
                 for entry in page.get("Subscriptions", []):
                     if entry.get("Protocol") != "sqs":
@@ -428,7 +449,9 @@ class SQSBackend(MessagingBackend):
                             topic.name,
                             _name_from_arn(entry["Endpoint"]),
                             entry["SubscriptionArn"],
-                            FilterPolicy.parse(policy, attributes.get("FilterPolicyScope")) if policy else None,
+                            FilterPolicy.parse(policy, attributes.get("FilterPolicyScope"))
+                            if policy
+                            else None,
                             attributes.get("RawMessageDelivery") == "true",
                         )
                     )
@@ -529,7 +552,9 @@ class SQSBackend(MessagingBackend):
             for i, request in enumerate(chunk):
                 if str(i) in sent:
                     message_ids.append(sent[str(i)])
-                    self._emit_published(queue, sent[str(i)], message_dtos[start + i].message, request)
+                    self._emit_published(
+                        queue, sent[str(i)], message_dtos[start + i].message, request
+                    )
             if response.get("Failed"):
                 failure = response["Failed"][0]
                 raise BrokerRequestFailed(
@@ -616,7 +641,9 @@ class SQSBackend(MessagingBackend):
         request: dict[str, Any] = {
             "QueueUrl": queue.url,
             "MaxNumberOfMessages": max(1, min(10, max_messages or self.max_number_of_messages)),
-            "WaitTimeSeconds": int(self.wait_time_seconds if wait_time_seconds is None else wait_time_seconds),
+            "WaitTimeSeconds": int(
+                self.wait_time_seconds if wait_time_seconds is None else wait_time_seconds
+            ),
             "MessageAttributeNames": ["All"],
             "MessageSystemAttributeNames": ["All"],
         }
@@ -626,12 +653,16 @@ class SQSBackend(MessagingBackend):
         with self._call("ReceiveMessage", queue=queue.name):
             received = self._sqs.receive_message(**request).get("Messages", [])
         messages = [wire.decode(entry, queue.url) for entry in received]
-        for message, entry in zip(messages, received):
+        for message, entry in zip(messages, received, strict=True):
             self.events.emit(
                 EventKind.RECEIVED,
                 queue=queue.name,
                 message_id=message.message_id,
-                detail={"receive_count": int(entry.get("Attributes", {}).get("ApproximateReceiveCount", 0))},
+                detail={
+                    "receive_count": int(
+                        entry.get("Attributes", {}).get("ApproximateReceiveCount", 0)
+                    )
+                },
             )
         if self.faults is not None:
             messages = self.faults.on_receive(queue, messages)
@@ -657,7 +688,9 @@ class SQSBackend(MessagingBackend):
             if deadline is not None:
                 wait = max(0.0, min(wait, deadline - time.monotonic()))
             batch_size = None if max_messages is None else max_messages - yielded
-            batch = self.retrieve_messages(queue, max_messages=batch_size, wait_time_seconds=wait, **kwargs)
+            batch = self.retrieve_messages(
+                queue, max_messages=batch_size, wait_time_seconds=wait, **kwargs
+            )
             if not batch:
                 return
             for message in batch:
@@ -670,7 +703,9 @@ class SQSBackend(MessagingBackend):
         metadata = self._metadata_of(message)
         queue = _name_from_url(metadata["queue_url"])
         with self._call("DeleteMessage", queue=queue):
-            self._sqs.delete_message(QueueUrl=metadata["queue_url"], ReceiptHandle=metadata["ReceiptHandle"])
+            self._sqs.delete_message(
+                QueueUrl=metadata["queue_url"], ReceiptHandle=metadata["ReceiptHandle"]
+            )
         self.events.emit(EventKind.ACKNOWLEDGED, queue=queue, message_id=message.message_id)
 
     def release(self, message: Message, reason: str | None = None) -> None:
@@ -679,9 +714,13 @@ class SQSBackend(MessagingBackend):
         queue = _name_from_url(metadata["queue_url"])
         with self._call("ChangeMessageVisibility", queue=queue):
             self._sqs.change_message_visibility(
-                QueueUrl=metadata["queue_url"], ReceiptHandle=metadata["ReceiptHandle"], VisibilityTimeout=0
+                QueueUrl=metadata["queue_url"],
+                ReceiptHandle=metadata["ReceiptHandle"],
+                VisibilityTimeout=0,
             )
-        self.events.emit(EventKind.RELEASED, queue=queue, message_id=message.message_id, reason=reason)
+        self.events.emit(
+            EventKind.RELEASED, queue=queue, message_id=message.message_id, reason=reason
+        )
 
     # -- dead letters ---------------------------------------------------------------------------
 
