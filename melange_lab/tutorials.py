@@ -34,7 +34,11 @@ class CopyReport:
 
 
 def copy_tutorials(folder: Path) -> CopyReport:
-    """Copies every tutorial (and exercise) into ``folder``; never overwrites an existing file."""
+    """Copies every tutorial, and the student version of every exercise, into ``folder``.
+
+    Never overwrites an existing file: that is the learner's edited copy. Exercises are
+    handed out with their solutions removed (the repository keeps the teacher's version).
+    """
     source = tutorials_source()
     report = CopyReport()
     if folder.resolve() == source.resolve():
@@ -48,6 +52,18 @@ def copy_tutorials(folder: Path) -> CopyReport:
             report.kept.append(target)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(notebook, target)
+        if relative.parts[0] == "exercises":
+            _write_student_version(notebook, target)
+        else:
+            shutil.copyfile(notebook, target)
         report.copied.append(target)
     return report
+
+
+def _write_student_version(notebook: Path, target: Path) -> None:
+    import nbformat
+
+    from melange_lab.grading import student_notebook
+
+    solution = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
+    nbformat.write(student_notebook(solution, notebook.name), target)  # type: ignore[no-untyped-call]

@@ -172,3 +172,16 @@ def test_melange_lab_serves_jupyterlab_on_the_tutorials(
     assert status == 200 and json.loads(body)["name"] == FIRST
     status, body = get(f"{base}/lab/tree/{FIRST}", token)
     assert status == 200 and b"JupyterLab" in body
+
+
+def test_learners_get_exercises_without_their_solutions(tmp_path: Path) -> None:
+    from melange_lab.tutorials import copy_tutorials
+
+    report = copy_tutorials(tmp_path / "work")
+
+    exercises = [p for p in report.copied if p.parent.name == "exercises"]
+    assert len(exercises) >= 6
+    for path in exercises:
+        text = path.read_text()
+        assert "### BEGIN SOLUTION" not in text
+        assert "raise NotImplementedError()" in text
