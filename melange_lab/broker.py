@@ -99,6 +99,7 @@ class SimulatedBroker:
             )
             self._mock.start()
             moto_internals.install_clock(self.clock.now)
+            moto_internals.install_fifo_group_fix()
             moto_internals.install_fast_counts()
             moto_internals.install_fast_signing()
             self._stop_listening = moto_internals.add_dead_letter_listener(self._dead_lettered)
@@ -133,6 +134,7 @@ class SimulatedBroker:
                 self._stop_listening()
             moto_internals.uninstall_fast_counts()
             moto_internals.uninstall_fast_signing()
+            moto_internals.uninstall_fifo_group_fix()
             moto_internals.uninstall_clock()
             self._mock.stop()
             self._mock = None

@@ -81,6 +81,7 @@ _FINGERPRINTS: dict[str, str] = {
     "SQSBackend.is_message_valid_based_on_retention_period": "9c430561cf6d7cb4",
     "Subscription.get_post_data": "dc591399b4d078f5",
     "Subscription.publish": "0542364934c7e398",
+    "Queue.pending_message_groups": "cbc9268f7ddfa5ab",
 }
 
 # moto.core.utils functions that moto's modules imported by name and that we replace there.
@@ -154,7 +155,7 @@ def check_supported(installed: str | None = None) -> None:
 # layers; wrap turns the object below it into its replacement. Layers on the same attribute
 # stack in a fixed order, and removing the last layer puts moto's own object back.
 _Layer = tuple[type | ModuleType, str, Callable[[Any], Any]]
-_FEATURE_ORDER = ("fast_counts", "fast_signing", "dead_letters", "clock")
+_FEATURE_ORDER = ("fifo_group_fix", "fast_counts", "fast_signing", "dead_letters", "clock")
 _features: dict[str, list[_Layer]] = {}
 _originals: dict[tuple[type | ModuleType, str], Any] = {}
 _lock = threading.RLock()
@@ -588,6 +589,40 @@ _FAST_COUNTS: list[_Layer] = [
     (Queue, "messages", lambda _: property(_VisibleMessages)),
     (Queue, "delete_message", lambda _: _delete_first_match),
 ]
+
+
+# --- FIFO group lock: only messages still in flight hold it ------------------------------
+#
+# moto 5.2 keeps a received FIFO message in ``Queue._pending_messages`` until it is received
+# again, even after its visibility timeout ran out, and ``pending_message_groups`` counts it.
+# So when a whole batch of one group times out, the next receive skips every message whose
+# group-mate is still "pending" and returns only the last one: the group comes back out of
+# order. On SQS a group is locked only while one of its messages is in flight (invisible).
+
+
+def _groups_in_flight(stock: Callable[[Queue], set[str]]) -> Callable[[Queue], set[str]]:
+    def pending_message_groups(self: Queue) -> set[str]:
+        return {
+            message.group_id
+            for message in list(self._pending_messages)
+            if message.group_id is not None and not message.visible
+        }
+
+    return pending_message_groups
+
+
+_FIFO_GROUP_FIX: list[_Layer] = [
+    (Queue, "pending_message_groups", _wrap_property(_groups_in_flight)),
+]
+
+
+def install_fifo_group_fix() -> None:
+    """Lock a FIFO group only while one of its messages is in flight, as SQS does."""
+    _set_feature("fifo_group_fix", _FIFO_GROUP_FIX)
+
+
+def uninstall_fifo_group_fix() -> None:
+    _set_feature("fifo_group_fix", None)
 
 
 def install_fast_counts() -> None:

@@ -16,6 +16,7 @@ from melange_lab import (
     Consumer,
     FilterPolicyScope,
     MessageDispatcher,
+    MessagingBackendFactory,
     QueuePublisher,
     SimulatedBroker,
     TopicPublisher,
@@ -426,3 +427,36 @@ def test_messages_sent_with_boto3_directly_are_consumed_the_same_way(
     dispatcher.attach_consumer(Consumer(seen.append))
     dispatcher.consume_loop("q")
     assert seen == [{"k": 1}]
+
+
+def test_fifo_group_comes_back_in_order_after_a_whole_batch_times_out(
+    broker: SimulatedBroker, registry: SerializerRegistry
+) -> None:
+    queue = MessagingBackendFactory(broker.backend).init_queue("g.fifo", visibility_timeout=30)
+    publisher = QueuePublisher(registry, broker.backend)
+    for i in range(4):
+        publisher.publish("g.fifo", {"i": i}, message_group_id="customer-1")
+    first = broker.backend.retrieve_messages(queue, max_messages=10)
+    assert [json.loads(m.content)["i"] for m in first] == [0, 1, 2, 3]
+
+    broker.clock.advance(31)
+    seen: list[int] = []
+    for _ in range(10):
+        batch = broker.backend.retrieve_messages(queue, max_messages=10)
+        seen += [json.loads(m.content)["i"] for m in batch]
+        for message in batch:
+            broker.backend.acknowledge(message)
+
+    assert seen == [0, 1, 2, 3]
+
+
+def test_fifo_topic_publish_without_a_deduplication_id_gets_a_fresh_one(
+    broker: SimulatedBroker, registry: SerializerRegistry
+) -> None:
+    MessagingBackendFactory(broker.backend).init_queue("orders.fifo", ["events.fifo"])
+    publisher = TopicPublisher(registry, broker.backend)
+
+    publisher.publish("events.fifo", {"n": 1}, message_group_id="g")
+    publisher.publish("events.fifo", {"n": 1}, message_group_id="g")
+
+    assert [m.payload for m in broker.peek("orders.fifo")] == [{"n": 1}, {"n": 1}]

@@ -48,6 +48,7 @@ def sqs() -> Iterator[Any]:
     mi.uninstall_clock()
     mi.uninstall_fast_counts()
     mi.uninstall_fast_signing()
+    mi.uninstall_fifo_group_fix()
 
 
 @pytest.fixture
@@ -116,6 +117,7 @@ def test_check_supported_still_fingerprints_stock_moto_while_patches_are_install
 
 
 def test_every_moto_object_a_fix_replaces_is_fingerprinted_or_checked(sqs: Any) -> None:
+    mi.install_fifo_group_fix()
     mi.install_fast_counts()
     mi.install_fast_signing()
     remove = mi.add_dead_letter_listener(lambda move: None)

@@ -100,6 +100,7 @@ class SQSBackend(MessagingBackend):
         self._queues: dict[str, QueueWrapper] = {}
         self._topics: dict[str, TopicWrapper] = {}
         self._subscriptions: dict[str, list[Subscription]] = {}
+        self._content_deduplication: dict[str, bool] = {}
 
     def remember_registry(self, registry: SerializerRegistry) -> None:
         """Publishers and dispatchers share their registry, so views can decode payloads."""
@@ -163,6 +164,14 @@ class SQSBackend(MessagingBackend):
         self._topics[topic_name] = topic
         self.events.emit(EventKind.TOPIC_DECLARED, topic=topic_name, detail={"arn": arn})
         return topic
+
+    def _deduplicates_by_content(self, topic: TopicWrapper) -> bool:
+        if topic.arn not in self._content_deduplication:
+            with self._call("GetTopicAttributes", topic=topic.name):
+                attributes = self._sns.get_topic_attributes(TopicArn=topic.arn)["Attributes"]
+            enabled = attributes.get("ContentBasedDeduplication") == "true"
+            self._content_deduplication[topic.arn] = enabled
+        return self._content_deduplication[topic.arn]
 
     def get_topic(self, topic_name: str) -> TopicWrapper:
         """Finds an existing topic; never creates one (raises TopicNotFound)."""
@@ -475,6 +484,7 @@ class SQSBackend(MessagingBackend):
         self._queues.clear()
         self._topics.clear()
         self._subscriptions.clear()
+        self._content_deduplication.clear()
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -594,6 +604,9 @@ class SQSBackend(MessagingBackend):
             raise MessageTooLarge(topic.name, size, SNS_MESSAGE_LIMIT)
         if topic.is_fifo and "MessageGroupId" not in request:
             raise MissingMessageGroupId(topic.name)
+        needs_id = topic.is_fifo and "MessageDeduplicationId" not in request
+        if needs_id and not self._deduplicates_by_content(topic):
+            request["MessageDeduplicationId"] = str(uuid.uuid4())  # as for FIFO queues
         with self._call("Publish", topic=topic.name):
             message_id = str(self._sns.publish(**request)["MessageId"])
         self.events.emit(
