@@ -249,16 +249,32 @@ def _stored(message: Message, now_ms: float) -> StoredMessage:
     )
 
 
+def _retained(queue: Queue) -> Callable[[Message, float], bool]:
+    """Whether a message is still within its queue's retention period.
+
+    moto skips an expired message on receive but never deletes it; SQS deletes it. So what the
+    lab shows leaves expired messages out, as a learner would see them on SQS.
+    """
+    retention_ms = int(getattr(queue, "message_retention_period", 345_600)) * 1000
+    return lambda message, now_ms: int(message.sent_timestamp or 0) + retention_ms > now_ms
+
+
+def _live_messages(account_id: str, region: str, queue_name: str, now_ms: float) -> list[Message]:
+    queue = _queue(account_id, region, queue_name)
+    retained = _retained(queue)
+    return [m for m in list(queue._messages) if retained(m, now_ms)]
+
+
 def peek_messages(account_id: str, region: str, queue_name: str) -> list[StoredMessage]:
     """Every message in the queue, in queue order, without changing anything moto holds."""
     now_ms = _now_ms()
-    return [_stored(m, now_ms) for m in list(_queue(account_id, region, queue_name)._messages)]
+    return [_stored(m, now_ms) for m in _live_messages(account_id, region, queue_name, now_ms)]
 
 
 def queue_counts(account_id: str, region: str, queue_name: str) -> tuple[int, int, int]:
     """(visible, in_flight, delayed), as GetQueueAttributes counts them, in one pass."""
     now_ms = _now_ms()
-    states = [_state(m, now_ms) for m in list(_queue(account_id, region, queue_name)._messages)]
+    states = [_state(m, now_ms) for m in _live_messages(account_id, region, queue_name, now_ms)]
     return states.count("visible"), states.count("in_flight"), states.count("delayed")
 
 

@@ -460,3 +460,18 @@ def test_fifo_topic_publish_without_a_deduplication_id_gets_a_fresh_one(
     publisher.publish("events.fifo", {"n": 1}, message_group_id="g")
 
     assert [m.payload for m in broker.peek("orders.fifo")] == [{"n": 1}, {"n": 1}]
+
+
+def test_messages_past_the_retention_period_disappear_when_the_clock_moves(
+    broker: SimulatedBroker, registry: SerializerRegistry
+) -> None:
+    queue = MessagingBackendFactory(broker.backend).init_queue("short", message_retention_period=60)
+    QueuePublisher(registry, broker.backend).publish("short", {"n": 1})
+    broker.clock.advance(59)
+    assert len(broker.peek("short")) == 1
+
+    broker.clock.advance(2)
+
+    assert broker.peek("short") == []
+    assert broker.queues()[0].total == 0
+    assert broker.backend.retrieve_messages(queue) == []
