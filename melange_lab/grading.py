@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import csv
 import os
 import shutil
@@ -19,11 +20,13 @@ from collections.abc import Coroutine, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+
+T = TypeVar("T")
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
@@ -352,7 +355,7 @@ def grade_submissions(
                 _grade_notebook(path, path.stem, sources.get(path.stem), timeout, kernel, executed)
             )
     for grades, results in zip(
-        owners, asyncio.run(_limited(jobs or default_jobs(), work)), strict=True
+        owners, _run_to_completion(_limited(jobs or default_jobs(), work)), strict=True
     ):
         for result in results:
             grades.results[result.check.column] = result
@@ -364,6 +367,17 @@ def grade_submissions(
             if column not in grades.results:
                 grades.results[column] = CheckResult(check, False, "no notebook submitted")
     return GradeReport(list(columns.values()), students)
+
+
+def _run_to_completion(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Runs ``coroutine`` to its end, also when called where an event loop is already running
+    (a notebook, or a test session with Playwright open): then in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _points(value: float) -> str:

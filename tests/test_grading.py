@@ -209,3 +209,18 @@ def test_endless_loop_raise_and_stopped_broker_are_graded_not_fatal(tmp_path: Pa
             continue
         assert not result.passed and "the broker was stopped" in result.message
     assert {g.student: g.total for g in report.students} == {"looper": 2, "raiser": 2, "stopper": 0}
+
+
+def test_grading_works_where_an_event_loop_is_already_running(tmp_path: Path) -> None:
+    """A teacher may grade from a notebook, whose kernel runs an event loop."""
+    import asyncio
+
+    from melange_lab.grading import _run_to_completion
+
+    async def answer() -> int:
+        return 42
+
+    async def inside_a_running_loop() -> int:
+        return _run_to_completion(answer())
+
+    assert asyncio.run(inside_a_running_loop()) == 42
