@@ -214,6 +214,7 @@ def test_endless_loop_raise_and_stopped_broker_are_graded_not_fatal(tmp_path: Pa
 def test_grading_works_where_an_event_loop_is_already_running(tmp_path: Path) -> None:
     """A teacher may grade from a notebook, whose kernel runs an event loop."""
     import asyncio
+    import concurrent.futures
 
     from melange_lab.grading import _run_to_completion
 
@@ -223,4 +224,6 @@ def test_grading_works_where_an_event_loop_is_already_running(tmp_path: Path) ->
     async def inside_a_running_loop() -> int:
         return _run_to_completion(answer())
 
-    assert asyncio.run(inside_a_running_loop()) == 42
+    # in a thread of its own, so this test does not depend on a loop the session left running
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, inside_a_running_loop()).result() == 42
