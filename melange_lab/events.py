@@ -61,19 +61,22 @@ class Event:
         data["kind"] = self.kind.value
         return data
 
-    def describe(self) -> str:
-        """One line a learner can read."""
-        where = " ".join(
+    def where(self, separator: str = "=") -> str:
+        """The topic, queue and short message id it concerns, e.g. ``topic=orders queue=a``."""
+        return " ".join(
             part
             for part in (
-                f"topic={self.topic}" if self.topic else "",
-                f"queue={self.queue}" if self.queue else "",
-                f"id={self.message_id[:8]}" if self.message_id else "",
+                f"topic{separator}{self.topic}" if self.topic else "",
+                f"queue{separator}{self.queue}" if self.queue else "",
+                f"id{separator}{self.message_id[:8]}" if self.message_id else "",
             )
             if part
         )
+
+    def describe(self) -> str:
+        """One line a learner can read."""
         why = f" ({self.reason})" if self.reason else ""
-        return f"#{self.seq} {self.kind.value} {where}{why}".rstrip()
+        return f"#{self.seq} {self.kind.value} {self.where()}{why}".rstrip()
 
 
 Observer = Callable[[Event], None]

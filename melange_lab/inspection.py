@@ -8,7 +8,7 @@ receiving a message changes its receive count and visibility.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from melange_lab import moto_internals, wire
@@ -145,8 +145,7 @@ class BrokerInspector:
             if info.dead_letter_queue:
                 sources.setdefault(info.dead_letter_queue, []).append(info.name)
         return [
-            QueueInfo(**{**info.__dict__, "dead_letter_sources": tuple(sources.get(info.name, ()))})
-            for info in infos
+            replace(info, dead_letter_sources=tuple(sources.get(info.name, ()))) for info in infos
         ]
 
     def _queue_info(self, name: str) -> QueueInfo:

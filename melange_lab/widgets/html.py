@@ -474,15 +474,7 @@ def message_html(queue: str, message: PeekedMessage, in_dead_letter_queue: bool 
 
 
 def event_row(event: Event) -> str:
-    where = " ".join(
-        part
-        for part in (
-            f"topic {event.topic}" if event.topic else "",
-            f"queue {event.queue}" if event.queue else "",
-            f"id {event.message_id[:8]}" if event.message_id else "",
-        )
-        if part
-    )
+    where = event.where(" ")
     why = event.reason or ""
     if event.kind is EventKind.CLOCK_ADVANCED:
         why = f"+{event.detail.get('seconds', 0)} s"
