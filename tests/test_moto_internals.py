@@ -102,7 +102,7 @@ def test_check_supported_fails_loudly_when_patched_moto_code_changed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     changed = dict(mi._FINGERPRINTS, **{"Queue.delete_message": "0" * 16})
-    monkeypatch.setattr(mi, "_FINGERPRINTS", changed)
+    monkeypatch.setattr(mi.versions, "_FINGERPRINTS", changed)
     with pytest.raises(mi.UnsupportedMotoVersion, match=r"changed code .*Queue\.delete_message"):
         mi.check_supported()
 
@@ -148,7 +148,7 @@ def test_a_simulated_broker_refuses_to_start_on_moto_code_it_does_not_know(
     from melange_lab import SimulatedBroker
 
     changed = dict(mi._FINGERPRINTS, **{"Subscription.get_post_data": "0" * 16})
-    monkeypatch.setattr(mi, "_FINGERPRINTS", changed)
+    monkeypatch.setattr(mi.versions, "_FINGERPRINTS", changed)
     with pytest.raises(mi.UnsupportedMotoVersion, match=r"Subscription\.get_post_data.*Fix:"):
         SimulatedBroker()
     assert mi._features == {}

@@ -1,0 +1,52 @@
+"""Patching moto undoably: every fix is a list of layers; removing the last puts moto back."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+# --- patching, undoably ---------------------------------------------------------------------
+
+# Each feature (clock, fast counts, dead-letter listener) is a list of (owner, name, wrap)
+# layers; wrap turns the object below it into its replacement. Layers on the same attribute
+# stack in a fixed order, and removing the last layer puts moto's own object back.
+_Layer = tuple[type | ModuleType, str, Callable[[Any], Any]]
+_FEATURE_ORDER = ("fifo_group_fix", "fast_counts", "fast_signing", "dead_letters", "clock")
+_features: dict[str, list[_Layer]] = {}
+_originals: dict[tuple[type | ModuleType, str], Any] = {}
+_lock = threading.RLock()
+
+
+def _set_feature(feature: str, layers: list[_Layer] | None) -> None:
+    with _lock:
+        if layers is None:
+            _features.pop(feature, None)
+        else:
+            _features[feature] = layers
+        _rebuild()
+
+
+def _rebuild() -> None:
+    active = [layer for f in _FEATURE_ORDER for layer in _features.get(f, [])]
+    for owner, name in {(o, n) for o, n, _ in active} | set(_originals):
+        original = _originals.setdefault((owner, name), vars(owner)[name])
+        value = original
+        for layer_owner, layer_name, wrap in active:
+            if (layer_owner, layer_name) == (owner, name):
+                value = wrap(value)
+        setattr(owner, name, value)
+        if value is original:
+            del _originals[(owner, name)]
+
+
+def _wrap_property(wrap_getter: Callable[[Callable[[Any], Any]], Callable[[Any], Any]]) -> Any:
+    """A layer for a read-only property: wraps its getter."""
+    return lambda prop: property(wrap_getter(prop.fget))
+
+
+def _stock(owner: type | ModuleType, name: str) -> Any:
+    """moto's own object, even while one of our patches sits in its place."""
+    with _lock:
+        return _originals.get((owner, name), vars(owner).get(name))

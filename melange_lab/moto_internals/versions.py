@@ -1,0 +1,115 @@
+"""Which moto we run on: the supported range, and fingerprints of the moto code we patch or read.
+
+A newer moto fails loudly here instead of misbehaving quietly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import re
+import textwrap
+from importlib import metadata
+from types import ModuleType
+
+import moto.core.utils as moto_utils
+import moto.sns.models as sns_models
+import moto.sqs.models as sqs_models
+from moto.sns.models import Subscription
+from moto.sqs.models import Message, Queue, SQSBackend
+
+from melange_lab.errors import MelangeLabError
+from melange_lab.moto_internals.patching import _stock
+
+SUPPORTED_MOTO = ">=5.2.1,<5.3"
+_LOWEST, _BELOW = (5, 2, 1), (5, 3)
+
+
+class UnsupportedMotoVersion(MelangeLabError, RuntimeError):
+    """The installed moto is outside the range, or its code no longer has the shape we patch."""
+
+
+# --- checking the moto we run on ------------------------------------------------------------
+
+# sha256 (first 16 hex digits) of the dedented source of each moto object we replace, wrap, or
+# whose fields and units (milliseconds) we read. Identical in moto 5.2.1 and 5.2.5.
+_FINGERPRINTS: dict[str, str] = {
+    "Message.__init__": "940a3cff74fa0f08",
+    "Message.change_visibility": "e78bd2f5e2d4eb3d",
+    "Message.delay": "63024980710cbe05",
+    "Message.visible": "1abcc7861b9a4c5b",
+    "Message.delayed": "815515980283b0b0",
+    "Queue._setup_dlq": "fb70d1b10d3b5f61",
+    "Queue.attributes": "ddf03540564891aa",
+    "Queue.approximate_number_of_messages": "58ad3ae419355f73",
+    "Queue.approximate_number_of_messages_delayed": "e69b37fb977867ed",
+    "Queue.approximate_number_of_messages_not_visible": "e411bdffb39107ee",
+    "Queue.messages": "67cdc0178b71ab4c",
+    "Queue.add_message": "2ea74b872868bc97",
+    "Queue.delete_message": "9c3d8164626a0986",
+    "SQSBackend.send_message": "fd7abfe52e85d643",
+    "SQSBackend._validate_message": "270d61e427a1cecd",
+    "SQSBackend.receive_message": "79cac41881a077fd",
+    "SQSBackend.is_message_valid_based_on_retention_period": "9c430561cf6d7cb4",
+    "Subscription.get_post_data": "dc591399b4d078f5",
+    "Subscription.publish": "0542364934c7e398",
+    "Queue.pending_message_groups": "cbc9268f7ddfa5ab",
+}
+
+# moto.core.utils functions that moto's modules imported by name and that we replace there.
+_PATCHED_GLOBALS: dict[ModuleType, tuple[str, ...]] = {
+    sqs_models: ("unix_time", "unix_time_millis", "camelcase_to_underscores"),
+    sns_models: ("unix_time", "iso_8601_datetime_with_milliseconds"),
+}
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    found = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    if found is None:
+        return ()
+    return tuple(int(part or 0) for part in found.groups())
+
+
+def _fingerprint(qualified: str) -> str | None:
+    owner_name, name = qualified.split(".", 1)
+    owner = {"Message": Message, "Queue": Queue, "SQSBackend": SQSBackend}.get(
+        owner_name, Subscription
+    )
+    target = _stock(owner, name)
+    target = target.fget if isinstance(target, property) else target
+    if not callable(target):
+        return None
+    try:
+        source = textwrap.dedent(inspect.getsource(target))
+    except (OSError, TypeError):
+        return None
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def check_supported(installed: str | None = None) -> None:
+    """Fail loudly unless moto is in ``SUPPORTED_MOTO`` and the code we patch is unchanged.
+
+    ``installed`` defaults to the installed moto's version (tests pass a fake one).
+    """
+    version = installed if installed is not None else metadata.version("moto")
+    if not _LOWEST <= _version_tuple(version) < _BELOW:
+        raise UnsupportedMotoVersion(
+            f"moto {version} is installed, but melange-lab supports moto{SUPPORTED_MOTO} only "
+            f"(it patches moto's SQS internals). Fix: pip install 'moto[sns,sqs]{SUPPORTED_MOTO}'."
+        )
+    for module, global_names in _PATCHED_GLOBALS.items():
+        for global_name in global_names:
+            if _stock(module, global_name) is not getattr(moto_utils, global_name, None):
+                raise UnsupportedMotoVersion(
+                    f"moto {version}: {module.__name__} no longer calls "
+                    f"moto.core.utils.{global_name}, which melange-lab replaces there. "
+                    f"Fix: pip install 'moto[sns,sqs]{SUPPORTED_MOTO}'."
+                )
+    changed = sorted(name for name, digest in _FINGERPRINTS.items() if _fingerprint(name) != digest)
+    if changed:
+        raise UnsupportedMotoVersion(
+            f"moto {version} changed code melange-lab patches or reads: {', '.join(changed)}. "
+            f"Supported: moto{SUPPORTED_MOTO}. Fix: pip install 'moto[sns,sqs]{SUPPORTED_MOTO}', "
+            "or re-check melange_lab/moto_internals/ against the new moto and update "
+            "_FINGERPRINTS."
+        )
