@@ -132,6 +132,13 @@ class SimulatedBroker:
                 )
             return live
 
+    @staticmethod
+    def current() -> SimulatedBroker | None:
+        """The live broker of this process, or None; never starts one."""
+        with _live.lock:
+            live = _live.broker
+            return live if live is not None and live.running else None
+
     def _new_backend(self) -> SQSBackend:
         session = boto3.session.Session(
             aws_access_key_id=_FAKE_KEY, aws_secret_access_key=_FAKE_KEY, region_name=self.region

@@ -34,7 +34,12 @@ from typing import Any
 from melange_lab.backends.backend_manager import resolve_backend
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.consumers import Consumer
-from melange_lab.errors import BrokerStopped, DeserializationFailed, MelangeLabError
+from melange_lab.errors import (
+    BrokerStopped,
+    DeserializationFailed,
+    MelangeLabError,
+    QueueNotFound,
+)
 from melange_lab.events import EventKind, EventLog
 from melange_lab.infrastructure.cache import NullCache, ProcessedCache, cache_key
 from melange_lab.models import Message, QueueWrapper
@@ -180,10 +185,14 @@ class MessageDispatcher:
             remaining = None if max_messages is None else max_messages - summary.received
             try:
                 batch = self._consume_batch(queue, hooks, remaining, None, deadline)
-            except BrokerStopped:
+            except (BrokerStopped, QueueNotFound) as gone:
                 if idle == 0:
                     raise
-                summary.stopped_because = "broker_stopped"  # a waiting loop's normal end
+                # a waiting loop's normal end: its broker stopped or its queue was deleted
+                logger.info("consume_loop on '%s' ends: %s", queue_name, gone)
+                summary.stopped_because = (
+                    "broker_stopped" if isinstance(gone, BrokerStopped) else "queue_deleted"
+                )
                 return summary
             summary.add(batch)
             if batch.stopped_because != "drained":
