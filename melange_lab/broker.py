@@ -21,7 +21,7 @@ from moto import mock_aws
 from melange_lab import moto_internals
 from melange_lab.backends.sqs import SQSBackend, Subscription
 from melange_lab.clock import BrokerClock, ClockMode
-from melange_lab.errors import BrokerStopped
+from melange_lab.errors import BrokerStopped, MelangeLabError
 from melange_lab.events import EventKind, EventLog, Observer
 from melange_lab.faults import FaultInjector
 from melange_lab.inspection import PeekedMessage, QueueInfo, SimulatedInspector, TopicInfo
@@ -107,6 +107,37 @@ class SimulatedBroker:
             self._inspector = SimulatedInspector(self._backend, self.account_id, self.region)
             _live.broker = self
         return self
+
+    @classmethod
+    def default(cls, **options: Any) -> SimulatedBroker:
+        """The live broker of this process, started (with ``options``) if there is none.
+
+        Several scripts or modules of one program share it, as melange programs share one
+        ElasticMQ: where each wrote ``LocalSQSBackend(...)``, write
+        ``SimulatedBroker.default().backend``. Options that differ from the live broker's
+        raise instead of silently giving another broker.
+        """
+        with _live.lock:
+            live = _live.broker
+            if live is None or not live.running:
+                return cls(**options)
+            wanted = {key: options[key] for key in ("region", "clock") if key in options}
+            actual = {"region": live.region, "clock": live.clock.mode}
+            differing = {k: v for k, v in wanted.items() if actual[k] != v}
+            if differing or set(options) - {"region", "clock"}:
+                raise MelangeLabError(
+                    f"SimulatedBroker.default({options}) asks for other settings than the live "
+                    f"broker's ({actual}). Call SimulatedBroker.default() without options to "
+                    "share it, or stop it first (broker.stop()) to start one with new settings."
+                )
+            return live
+
+    @staticmethod
+    def current() -> SimulatedBroker | None:
+        """The live broker of this process, or None; never starts one."""
+        with _live.lock:
+            live = _live.broker
+            return live if live is not None and live.running else None
 
     def _new_backend(self) -> SQSBackend:
         session = boto3.session.Session(

@@ -66,7 +66,14 @@ class SerializerNotFound(MelangeLabError):
         )
 
 
-class SerializationFailed(MelangeLabError):
+class SerializationError(MelangeLabError):
+    """melange's ``melange.exceptions.SerializationError``: data a serializer cannot handle.
+
+    Raise it from your own serializer; the lab's two cases below are kinds of it.
+    """
+
+
+class SerializationFailed(SerializationError):
     def __init__(self, data: object, serializer: str, reason: str) -> None:
         self.data_type = type(data)
         super().__init__(
@@ -75,7 +82,7 @@ class SerializationFailed(MelangeLabError):
         )
 
 
-class DeserializationFailed(MelangeLabError):
+class DeserializationFailed(SerializationError):
     def __init__(self, message_id: str | None, reason: str) -> None:
         self.message_id = message_id
         self.reason = reason
@@ -87,14 +94,20 @@ class DeserializationFailed(MelangeLabError):
 
 
 class UnsafePickle(DeserializationFailed):
-    def __init__(self, message_id: str | None, global_name: str) -> None:
+    def __init__(self, message_id: str | None, global_name: str, is_class: bool = False) -> None:
         self.global_name = global_name
+        bind = (
+            f' (or, for a class of yours, bind it: "serializer_bindings": '
+            f'{{{global_name.rsplit(".", 1)[-1]}: "pickle"}})'
+            if is_class
+            else ""
+        )
         super().__init__(
             message_id,
-            f"the pickle asks for '{global_name}', which is not a class bound in the serializer "
-            f"registry, so it was refused (loading arbitrary globals can run code). If this class "
-            f"is yours, bind it to 'pickle' in serializer_bindings or pass it in "
-            f"PickleSerializer(allowed=[...])",
+            f"the pickle asks for '{global_name}', which the pickle serializer does not trust, so "
+            f"it was refused (loading arbitrary globals can run code). If you trust it, give the "
+            f"registry a serializer that allows it: \"serializers\": {{\"pickle\": "
+            f"PickleSerializer(allowed=[\"{global_name}\"])}}{bind}",
         )
 
 

@@ -6,7 +6,10 @@ acknowledged when all of them succeeded (``always_ack``: even when one failed;
 the message id. Where the lab differs, on purpose:
 
 - Loops end. ``consume_loop`` returns when the queue has no visible message left, or after
-  ``max_messages`` or ``time_limit`` (real seconds), with a ``ConsumeSummary``.
+  ``max_messages`` or ``time_limit`` (real seconds), with a ``ConsumeSummary``. Its
+  ``idle_limit`` says how long an empty queue is waited on: by default not at all on the main
+  thread (a notebook cell ends by itself), and without limit on any other thread, as in
+  melange's testing recipe, until the broker stops (see ``consume_loop``).
   ``start()``/``stop()`` run it in a daemon thread that polls in real time.
 - A message that cannot be decoded is never acknowledged, whatever the ack mode: it stays
   invisible for its visibility timeout, comes back, and after ``maxReceiveCount`` receives
@@ -22,6 +25,7 @@ import dataclasses
 import enum
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -30,7 +34,12 @@ from typing import Any
 from melange_lab.backends.backend_manager import resolve_backend
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.consumers import Consumer
-from melange_lab.errors import DeserializationFailed, MelangeLabError
+from melange_lab.errors import (
+    BrokerStopped,
+    DeserializationFailed,
+    MelangeLabError,
+    QueueNotFound,
+)
 from melange_lab.events import EventKind, EventLog
 from melange_lab.infrastructure.cache import NullCache, ProcessedCache, cache_key
 from melange_lab.models import Message, QueueWrapper
@@ -40,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 OnException = Callable[[BaseException], Any]
 AfterConsume = Callable[[], Any]
+IDLE_POLL_INTERVAL = 0.05  # real seconds between polls of an empty queue while waiting
 
 
 class Outcome(str, enum.Enum):
@@ -104,7 +114,9 @@ class MessageDispatcher:
         self.serializer_registry = serializer_registry
         self.cache: ProcessedCache = cache if cache is not None else NullCache()
         self._backend = resolve_backend(backend)
-        self._backend.remember_registry(serializer_registry)
+        remember = getattr(self._backend, "remember_registry", None)  # absent on melange's
+        if remember is not None:
+            remember(serializer_registry)
         self.always_ack = always_ack
         self.early_ack = early_ack
         events = getattr(self._backend, "events", None)
@@ -142,17 +154,27 @@ class MessageDispatcher:
         *,
         max_messages: int | None = None,
         time_limit: float | None = None,
+        idle_limit: float | None = None,
     ) -> ConsumeSummary:
-        """Consumes until no message is visible, or ``max_messages`` were handled, or
-        ``time_limit`` real seconds passed; returns what happened.
+        """Consumes until the queue has stayed empty for ``idle_limit`` real seconds, or
+        ``max_messages`` were handled, or ``time_limit`` real seconds passed; returns what
+        happened.
 
-        Messages left invisible by a failure do not keep it running: they come back after
-        their visibility timeout (on a manual clock: after ``broker.clock.advance``).
+        ``idle_limit=None`` (the default) depends on the calling thread: 0 on the main thread,
+        so a notebook cell returns as soon as the queue is drained; no limit on any other
+        thread, so melange's recipe (``consume_loop`` started in a thread, then a publish)
+        sees every message however late it comes. Such a loop ends when the simulated broker
+        stops (or is replaced), at ``time_limit``, or with the process (make the thread a
+        daemon). Messages left invisible by a failure do not keep a main-thread loop running:
+        they come back after their visibility timeout (on a manual clock: after
+        ``broker.clock.advance``).
         """
         queue = self._backend.get_queue(queue_name)
         hooks = _Hooks(on_exception, after_consume)
         deadline = None if time_limit is None else time.monotonic() + time_limit
         summary = ConsumeSummary()
+        idle = _idle_limit(idle_limit)
+        idle_since: float | None = None
         while True:
             if max_messages is not None and summary.received >= max_messages:
                 summary.stopped_because = "max_messages"
@@ -161,10 +183,47 @@ class MessageDispatcher:
                 summary.stopped_because = "time_limit"
                 return summary
             remaining = None if max_messages is None else max_messages - summary.received
-            batch = self._consume_batch(queue, hooks, remaining, None, deadline)
-            summary.add(batch)
-            if batch.stopped_because == "drained":
+            try:
+                batch = self._consume_batch(queue, hooks, remaining, None, deadline)
+            except (BrokerStopped, QueueNotFound) as gone:
+                if idle == 0:
+                    raise
+                # a waiting loop's normal end: its broker stopped or its queue was deleted
+                logger.info("consume_loop on '%s' ends: %s", queue_name, gone)
+                summary.stopped_because = (
+                    "broker_stopped" if isinstance(gone, BrokerStopped) else "queue_deleted"
+                )
                 return summary
+            summary.add(batch)
+            if batch.stopped_because != "drained":
+                idle_since = None
+                continue
+            idle_since = time.monotonic() if idle_since is None else idle_since
+            if time.monotonic() - idle_since >= idle:
+                summary.stopped_because = "drained" if idle == 0 else "idle_limit"
+                return summary
+            _wait_idle(deadline)
+
+    def consume_event(
+        self,
+        queue_name: str,
+        on_exception: OnException | None = None,
+        after_consume: AfterConsume | None = None,
+    ) -> ConsumeSummary:
+        """melange's one pass: handles every message ``yield_messages`` gives, then returns.
+
+        ``link_synchronously`` calls it on each publish. On the lab's backends the pass ends
+        when the queue is drained; a backend written for melange decides for itself.
+        """
+        queue = self._backend.get_queue(queue_name)
+        hooks = _Hooks(on_exception, after_consume)
+        summary = ConsumeSummary(stopped_because="drained")
+        for message in self._backend.yield_messages(queue):
+            summary.received += 1
+            summary.count(self._handle(queue, message, hooks, summary))
+            if hooks.after_consume is not None:
+                hooks.after_consume()
+        return summary
 
     def consume_once(
         self,
@@ -253,7 +312,7 @@ class MessageDispatcher:
                     self._stop.wait(poll_interval)
             summary.stopped_because = "stopped"
         except Exception as error:  # the thread's last word: report it instead of dying silently
-            logger.exception("background consumer of '%s' stopped", queue.name)
+            logger.exception("background consumer of '%s' stopped", _name_of(queue))
             summary.stopped_because = f"error: {error}"
 
     # -- one batch ----------------------------------------------------------------------------
@@ -282,7 +341,7 @@ class MessageDispatcher:
                 summary.stopped_because = limit
                 return summary
             summary.received += 1
-            group = _group_of(message) if queue.is_fifo else None
+            group = _group_of(message) if _is_fifo(queue) else None
             if group in held_groups:
                 # A FIFO batch can hold several messages of one group: once one failed, the
                 # rest must wait for its retry, or the group's order would be broken.
@@ -369,8 +428,8 @@ class MessageDispatcher:
         if self.early_ack:
             return Outcome.PROCESSED if succeeded else Outcome.FAILED
         if succeeded or self.always_ack:
-            faults = self._backend.faults
-            if faults is not None and faults.crash_before_ack(queue.name, message):
+            faults = getattr(self._backend, "faults", None)
+            if faults is not None and faults.crash_before_ack(_name_of(queue), message):
                 return Outcome.CRASHED
             self._acknowledge(message, summary)
         return Outcome.PROCESSED if succeeded else Outcome.FAILED
@@ -416,7 +475,7 @@ class MessageDispatcher:
         """The message's object, by its serializer id, else by the registry's default."""
         registry = self.serializer_registry
         if message.serializer_id is not None:
-            serializer = registry.get_serializer_by_id(message.serializer_id)
+            serializer = registry.serializer_instance_by_id(message.serializer_id)
         else:
             default = registry.default_serializer()
             if default is None:
@@ -459,7 +518,7 @@ class MessageDispatcher:
         attributes = metadata.get("Attributes", {})
         self.events.emit(
             kind,
-            queue=queue.name,
+            queue=_name_of(queue),
             message_id=message.message_id,
             reason=reason,
             detail={
@@ -468,6 +527,36 @@ class MessageDispatcher:
                 **(detail or {}),
             },
         )
+
+
+def _idle_limit(idle_limit: float | None) -> float:
+    """Seconds a loop waits on an empty queue: the given limit, else 0 on the main thread
+    (a notebook's cells run there) and no limit elsewhere."""
+    if idle_limit is not None:
+        if idle_limit < 0:
+            raise MelangeLabError(
+                f"idle_limit must be 0 or more seconds (got {idle_limit}); use None for the "
+                "default, or math.inf to wait on an empty queue until the broker stops."
+            )
+        return idle_limit
+    return 0.0 if threading.current_thread() is threading.main_thread() else math.inf
+
+
+def _wait_idle(deadline: float | None) -> None:
+    pause = IDLE_POLL_INTERVAL
+    if deadline is not None:
+        pause = max(0.0, min(pause, deadline - time.monotonic()))
+    time.sleep(pause)
+
+
+def _name_of(queue: Any) -> str:
+    """A queue's name for events and logs, whatever object the backend gave for it."""
+    name = getattr(queue, "name", None)
+    return name if isinstance(name, str) else str(queue)
+
+
+def _is_fifo(queue: Any) -> bool:
+    return _name_of(queue).endswith(".fifo")
 
 
 def _group_of(message: Message) -> str | None:

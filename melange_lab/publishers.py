@@ -6,8 +6,10 @@ from typing import Any
 
 from melange_lab.backends.backend_manager import resolve_backend
 from melange_lab.backends.base import MessagingBackend
+from melange_lab.errors import SerializationFailed
 from melange_lab.models import Message
 from melange_lab.serializers import SerializerRegistry
+from melange_lab.serializers.interfaces import nested_too_deeply
 
 
 class _Publisher:
@@ -16,14 +18,20 @@ class _Publisher:
     ) -> None:
         self.serializer_registry = serializer_registry
         self._backend = resolve_backend(backend)
-        self._backend.remember_registry(serializer_registry)
+        remember = getattr(self._backend, "remember_registry", None)  # absent on melange's
+        if remember is not None:
+            remember(serializer_registry)
 
     def _message_for(self, data: Any) -> Message:
         """Serializes first, so a payload that cannot be sent changes nothing on the broker."""
         serializer = self.serializer_registry.find_serializer_for(data)
-        return Message.create(
-            serializer.serialize(data), serializer.manifest(data), serializer.identifier()
-        )
+        try:
+            content = serializer.serialize(data)
+        except RecursionError:  # a serializer of the user's own, on a too deeply nested payload
+            raise SerializationFailed(
+                data, type(serializer).__name__, nested_too_deeply()
+            ) from None
+        return Message.create(content, serializer.manifest(data), serializer.identifier())
 
 
 class QueuePublisher(_Publisher):

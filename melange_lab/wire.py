@@ -81,7 +81,7 @@ def decode(received: dict[str, Any], queue_url: str) -> Message:
     serializer_id = _sqs_attribute(received, "serializer_id")
     try:
         parsed: Any = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply: the raw body
         parsed = None
         content: Any = body
     else:

@@ -101,6 +101,7 @@ class SQSBackend(MessagingBackend):
         self._topics: dict[str, TopicWrapper] = {}
         self._subscriptions: dict[str, list[Subscription]] = {}
         self._content_deduplication: dict[str, bool] = {}
+        self._content_deduplication_asked: set[str] = set()  # FIFO queues publishing without ids
 
     def remember_registry(self, registry: SerializerRegistry) -> None:
         """Publishers and dispatchers share their registry, so views can decode payloads."""
@@ -241,7 +242,7 @@ class SQSBackend(MessagingBackend):
         filter_policy_scope: FilterPolicyScope | str | None = None,
         raw_message_delivery: bool = False,
         max_receive_count: int | None = None,
-        content_based_deduplication: bool = False,
+        content_based_deduplication: bool | None = None,
         visibility_timeout: int | None = None,
         delay_seconds: int | None = None,
         message_retention_period: int | None = None,
@@ -274,6 +275,8 @@ class SQSBackend(MessagingBackend):
                     f"max_receive_count must be at least 1 (got {receive_limit}): it is how many "
                     "times a message is received before it moves to the dead-letter queue."
                 )
+        if content_based_deduplication:
+            self._content_deduplication_asked.add(queue_name)
         attributes = self._queue_attributes(
             queue_name,
             content_based_deduplication,
@@ -337,15 +340,19 @@ class SQSBackend(MessagingBackend):
     @staticmethod
     def _queue_attributes(
         name: str,
-        content_based_deduplication: bool,
+        content_based_deduplication: bool | None,
         visibility_timeout: int | None,
         delay_seconds: int | None,
         retention: int | None,
     ) -> dict[str, str]:
+        """A FIFO queue (and its DLQ) gets ``ContentBasedDeduplication=true`` unless asked
+        otherwise, as melange declares them; melange's publish still sends a fresh
+        deduplication id, and so does the lab's unless the queue was declared with
+        ``content_based_deduplication=True`` (see ``_send_request``)."""
         attributes: dict[str, str] = {}
         if name.endswith(".fifo"):
             attributes["FifoQueue"] = "true"
-            if content_based_deduplication:
+            if content_based_deduplication is not False:
                 attributes["ContentBasedDeduplication"] = "true"
         for key, value in (
             ("VisibilityTimeout", visibility_timeout),
@@ -518,7 +525,7 @@ class SQSBackend(MessagingBackend):
             request["MessageGroupId"] = message_group_id
             if message_deduplication_id:
                 request["MessageDeduplicationId"] = message_deduplication_id
-            elif queue.attributes.get("ContentBasedDeduplication") != "true":
+            elif queue.name not in self._content_deduplication_asked:
                 request["MessageDeduplicationId"] = str(uuid.uuid4())
         elif message_group_id or message_deduplication_id:
             raise MelangeLabError(
@@ -820,3 +827,15 @@ class SQSBackend(MessagingBackend):
                 "acknowledged or released: only messages from retrieve_messages() can."
             )
         return metadata
+
+
+# melange's names in this module: its base class, and AWSBackend (which lives in endpoints).
+BaseSQSBackend = SQSBackend
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AWSBackend":
+        from melange_lab.backends.endpoints import AWSBackend
+
+        return AWSBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Small helpers, under melange's module path ``melange.helpers``."""

@@ -1,0 +1,15 @@
+# Ported from melange 7.2.0, melange/examples/payment_service/publisher.py (https://github.com/Rydra/melange, tag 7.2.0).
+# Copyright (c) 2017-2022 David Jiménez. MIT License: see LICENSE beside this suite.
+# Port: imports `melange` -> `melange_lab`; see README.md here for every change.
+
+from melange_lab import QueuePublisher
+from tests.melange_suite.examples.payment_service.events import OrderStatus
+
+
+class PaymentPublisher:
+    def __init__(self, publisher: QueuePublisher) -> None:
+        self.publisher = publisher
+
+    def publish_orderstatus(self, orderStatus: OrderStatus) -> None:
+        self.publisher.publish("order-updates", orderStatus)
+        self.publisher.publish("saga-updates", orderStatus)

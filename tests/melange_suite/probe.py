@@ -1,0 +1,15 @@
+# Ported from melange 7.2.0, tests/probe.py (https://github.com/Rydra/melange, tag 7.2.0).
+# Copyright (c) 2017-2022 David Jiménez. MIT License: see LICENSE beside this suite.
+# Port: imports `melange` -> `melange_lab`; see README.md here for every change.
+
+
+class Probe:
+    """
+    This interface is used to test asynchronous code
+    """
+
+    def can_be_measured(self) -> bool:
+        raise NotImplementedError
+
+    def sample(self) -> None:
+        raise NotImplementedError
