@@ -27,7 +27,9 @@ from melange_lab.models import Message, QueueWrapper
 
 
 def _rate(name: str, value: float) -> float:
-    return number(name, value, 0, 1, unit="(a probability between 0 and 1)", fix=f"e.g. {name}=0.2.")
+    return number(
+        name, value, 0, 1, unit="(a probability between 0 and 1)", fix=f"e.g. {name}=0.2."
+    )
 
 
 def seed_value(name: str, value: object) -> int:

@@ -997,6 +997,7 @@ class SQSBackend(MessagingBackend):
                 return str(self._sns.publish(**request)["MessageId"]), set()
         with self._fan_out_lock:
             for subscription in missing:
+                self._queues.pop(subscription.queue, None)
                 with self._call("Unsubscribe", topic=topic.name):
                     self._sns.unsubscribe(SubscriptionArn=subscription.arn)
             try:
@@ -1174,21 +1175,53 @@ class SQSBackend(MessagingBackend):
         sent before it is deleted from the DLQ, so a failure never loses one. The source is the
         queue whose redrive policy names this DLQ; pass ``to_queue`` when several queues do.
         """
+        for parameter, value in (("dead_letter_queue", dead_letter_queue), ("to_queue", to_queue)):
+            if value is not None and not isinstance(value, QueueWrapper):
+                raise InvalidParameter(
+                    parameter,
+                    value,
+                    "a queue from backend.get_queue(name)",
+                    "Or use broker.redrive(name).",
+                )
+        if to_queue is not None and to_queue.name == dead_letter_queue.name:
+            raise InvalidParameter(
+                "to_queue",
+                to_queue.name,
+                "a queue other than the dead-letter queue being redriven (moving its messages "
+                "into itself would never end)",
+            )
         target = to_queue if to_queue is not None else self._redrive_source(dead_letter_queue)
+        # only the messages there now: any that arrive while it runs wait for the next redrive
+        present = int(
+            self.queue_attributes(dead_letter_queue).get("ApproximateNumberOfMessages", 0)
+        )
         moved: list[str] = []
-        while True:
+        while len(moved) < present:
             with self._call("ReceiveMessage", queue=dead_letter_queue.name):
                 received = self._sqs.receive_message(
                     QueueUrl=dead_letter_queue.url,
-                    MaxNumberOfMessages=SQS_BATCH_SIZE,
+                    MaxNumberOfMessages=min(SQS_BATCH_SIZE, present - len(moved)),
                     WaitTimeSeconds=0,
                     MessageAttributeNames=["All"],
                     MessageSystemAttributeNames=["All"],
                 ).get("Messages", [])
             if not received:
                 return moved
-            for entry in received:
-                moved.append(self._redrive_one(entry, dead_letter_queue, target))
+            for index, entry in enumerate(received):
+                try:
+                    moved.append(self._redrive_one(entry, dead_letter_queue, target))
+                except MelangeLabError:
+                    self._put_back(dead_letter_queue, received[index:])
+                    raise
+        return moved
+
+    def _put_back(self, queue: QueueWrapper, entries: list[dict[str, Any]]) -> None:
+        """Makes received-but-not-moved dead letters visible again at once (they stay put)."""
+        for entry in entries:
+            with self._call("ChangeMessageVisibility", queue=queue.name):
+                self._sqs.change_message_visibility(
+                    QueueUrl=queue.url, ReceiptHandle=entry["ReceiptHandle"], VisibilityTimeout=0
+                )
 
     def _redrive_one(
         self, entry: dict[str, Any], dead_letter_queue: QueueWrapper, target: QueueWrapper
