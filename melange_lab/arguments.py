@@ -52,7 +52,8 @@ def whole_number(
 ) -> int:
     """``value`` as an ``int`` in [minimum, maximum] (``True`` is not 1 here)."""
     number(parameter, value, minimum, maximum, whole=True, unit=unit, fix=fix)
-    return int(value)  # type: ignore[call-overload]
+    assert isinstance(value, numbers.Integral)
+    return int(value)
 
 
 def flag(parameter: str, value: object) -> bool:
@@ -103,8 +104,7 @@ def checked(**checks: Check) -> Callable[[Callable[P, R]], Callable[P, R]]:
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
             unknown = [] if takes_any else sorted(set(kwargs) - set(known))
             if unknown:
-                listed = ", ".join(repr(u) for u in unknown)
-                raise UnknownOption(name, f"unknown option {listed}", known)
+                raise UnknownOption(name, f"unknown option(s) {unknown}", known)
             try:
                 bound = signature.bind(*args, **kwargs)
             except TypeError as error:

@@ -23,7 +23,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from melange_lab import limits, wire
-from melange_lab.arguments import checked, choice, flag, optional
+from melange_lab.arguments import checked, choice, flag, number, optional, whole_number
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.errors import (
     BrokerRequestFailed,
@@ -179,6 +179,33 @@ def _check_topic_request(topic: TopicWrapper, request: dict[str, Any]) -> None:
                 "topics (names ending in '.fifo')."
             )
         limits.fifo_id(option, request[parameter])
+
+
+DECODE_ERROR = "decode_error"  # in a received message's metadata: why it could not be read
+
+
+def _decode_received(entry: dict[str, Any], queue_url: str) -> Message:
+    """The message, or, when its body or attributes cannot be read (a poison message), the
+    raw body marked with why, so only this message fails and its batch goes on."""
+    try:
+        return wire.decode(entry, queue_url)
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as error:
+        reason = f"{type(error).__name__}: {str(error)[:200]}"
+        return Message(
+            message_id=entry.get("MessageId"),
+            content=entry.get("Body", ""),
+            metadata={"queue_url": queue_url, **entry, DECODE_ERROR: reason},
+        )
+
+
+def _check_queue(queue: object) -> None:
+    if not isinstance(queue, QueueWrapper):
+        raise InvalidParameter(
+            "queue",
+            queue,
+            "a queue from backend.get_queue(name)",
+            "e.g. backend.get_queue('orders').",
+        )
 
 
 def _no_answer(error: BotoCoreError) -> str:
@@ -461,7 +488,7 @@ class SQSBackend(MessagingBackend):
         if kwargs:
             raise UnknownOption(
                 "declare_queue",
-                f"unknown option {', '.join(repr(k) for k in sorted(kwargs))}",
+                f"unknown option(s) {sorted(kwargs)}",
                 _QUEUE_OPTIONS,
             )
         check_queue_name(queue_name)
@@ -745,7 +772,7 @@ class SQSBackend(MessagingBackend):
         if unknown:
             raise UnknownOption(
                 "QueuePublisher.publish",
-                f"unknown option {', '.join(repr(u) for u in unknown)}",
+                f"unknown option(s) {unknown}",
                 ("queue_name", "data", *_SEND_OPTIONS),
             )
         request = self._send_request(message, queue, **kwargs)
@@ -938,7 +965,7 @@ class SQSBackend(MessagingBackend):
         if unknown:
             raise UnknownOption(
                 "TopicPublisher.publish",
-                f"unknown option {', '.join(repr(u) for u in unknown)}",
+                f"unknown option(s) {unknown}",
                 ("topic_name", "data", *_TOPIC_OPTIONS),
             )
         attributes = wire.topic_attributes(message)
@@ -1079,21 +1106,15 @@ class SQSBackend(MessagingBackend):
         visibility_timeout: int | None = None,
         **kwargs: Any,
     ) -> list[Message]:
-        request: dict[str, Any] = {
-            "QueueUrl": queue.url,
-            "MaxNumberOfMessages": max(1, min(10, max_messages or self.max_number_of_messages)),
-            "WaitTimeSeconds": int(
-                self.wait_time_seconds if wait_time_seconds is None else wait_time_seconds
-            ),
-            "MessageAttributeNames": ["All"],
-            "MessageSystemAttributeNames": ["All"],
-        }
-        timeout = self.visibility_timeout if visibility_timeout is None else visibility_timeout
-        if timeout is not None:
-            request["VisibilityTimeout"] = timeout
+        """Receives up to ``max_messages`` (1 to 10) messages; each is checked one by one, so
+        one that cannot be read is handed out marked as such and never fails the others."""
+        request = self._receive_request(
+            queue, max_messages, wait_time_seconds, visibility_timeout, kwargs
+        )
         with self._call("ReceiveMessage", queue=queue.name):
-            received = self._sqs.receive_message(**request).get("Messages", [])
-        messages = [wire.decode(entry, queue.url) for entry in received]
+            client = self._receive_client(request["WaitTimeSeconds"])
+            received = client.receive_message(**request).get("Messages", [])
+        messages = [_decode_received(entry, queue.url) for entry in received]
         for message, entry in zip(messages, received, strict=True):
             self.events.emit(
                 EventKind.RECEIVED,
@@ -1109,6 +1130,44 @@ class SQSBackend(MessagingBackend):
             messages = self.faults.on_receive(queue, messages)
         return messages
 
+    def _receive_request(
+        self,
+        queue: QueueWrapper,
+        max_messages: object,
+        wait_time_seconds: object,
+        visibility_timeout: object,
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The ReceiveMessage arguments, every value checked against SQS's ranges first."""
+        _check_queue(queue)
+        unknown = sorted(set(options) - {"attempt_id"})
+        if unknown:
+            raise UnknownOption(
+                "retrieve_messages",
+                f"unknown option(s) {unknown}",
+                ("queue", "max_messages", "wait_time_seconds", "visibility_timeout"),
+            )
+        wait = self.wait_time_seconds if wait_time_seconds is None else wait_time_seconds
+        request: dict[str, Any] = {
+            "QueueUrl": queue.url,
+            "MaxNumberOfMessages": self.max_number_of_messages
+            if max_messages is None
+            else limits.RECEIVE_BATCH.check("max_messages", max_messages),
+            "WaitTimeSeconds": int(
+                number("wait_time_seconds", wait, 0, 20, unit="seconds (0 to 20)")
+            ),
+            "MessageAttributeNames": ["All"],
+            "MessageSystemAttributeNames": ["All"],
+        }
+        timeout = self.visibility_timeout if visibility_timeout is None else visibility_timeout
+        if timeout is not None:
+            request["VisibilityTimeout"] = limits.VISIBILITY_TIMEOUT.check(
+                "visibility_timeout", timeout
+            )
+        if options.get("attempt_id") is not None and queue.is_fifo:
+            request["ReceiveRequestAttemptId"] = limits.fifo_id("attempt_id", options["attempt_id"])
+        return request
+
     def yield_messages(
         self,
         queue: QueueWrapper,
@@ -1120,6 +1179,21 @@ class SQSBackend(MessagingBackend):
 
         melange's version polls forever; this one ends, so it cannot hang a notebook.
         """
+        _check_queue(queue)
+        if max_messages is not None:
+            whole_number("max_messages", max_messages, 1, 10**9)
+        if time_limit is not None:
+            number("time_limit", time_limit, 0, 10**6, unit="seconds")
+        self._receive_request(queue, None, None, None, kwargs)
+        return self._yield_messages(queue, max_messages, time_limit, **kwargs)
+
+    def _yield_messages(
+        self,
+        queue: QueueWrapper,
+        max_messages: int | None,
+        time_limit: float | None,
+        **kwargs: Any,
+    ) -> Iterator[Message]:
         deadline = None if time_limit is None else time.monotonic() + time_limit
         yielded = 0
         while max_messages is None or yielded < max_messages:
@@ -1128,7 +1202,9 @@ class SQSBackend(MessagingBackend):
             wait = float(self.wait_time_seconds)
             if deadline is not None:
                 wait = max(0.0, min(wait, deadline - time.monotonic()))
-            batch_size = None if max_messages is None else max_messages - yielded
+            batch_size = (
+                None if max_messages is None else min(SQS_BATCH_SIZE, max_messages - yielded)
+            )
             batch = self.retrieve_messages(
                 queue, max_messages=batch_size, wait_time_seconds=wait, **kwargs
             )
@@ -1148,6 +1224,19 @@ class SQSBackend(MessagingBackend):
                 QueueUrl=metadata["queue_url"], ReceiptHandle=metadata["ReceiptHandle"]
             )
         self.events.emit(EventKind.ACKNOWLEDGED, queue=queue, message_id=message.message_id)
+
+    def change_message_visibility(self, message: Message, visibility_timeout: int) -> None:
+        """Hides a received message for ``visibility_timeout`` more seconds (0 to 12 hours),
+        counted from now: more time to finish, or 0 to hand it back at once."""
+        seconds = limits.VISIBILITY_TIMEOUT.check("visibility_timeout", visibility_timeout)
+        metadata = self._metadata_of(message)
+        queue = _name_from_url(metadata["queue_url"])
+        with self._call("ChangeMessageVisibility", queue=queue):
+            self._sqs.change_message_visibility(
+                QueueUrl=metadata["queue_url"],
+                ReceiptHandle=metadata["ReceiptHandle"],
+                VisibilityTimeout=seconds,
+            )
 
     def release(self, message: Message, reason: str | None = None) -> None:
         """Hands a received message back unacknowledged: it is visible again at once."""
