@@ -306,6 +306,7 @@ class SimulatedBroker:
     # -- moto's side --------------------------------------------------------------------------
 
     def _dead_lettered(self, move: moto_internals.DeadLetterMove) -> None:
+        last_failure = self._last_failure(move.message_id)
         self.events.emit(
             EventKind.DEAD_LETTERED,
             queue=move.source_queue,
@@ -313,12 +314,21 @@ class SimulatedBroker:
             reason=(
                 f"received {move.receive_count} times without being acknowledged, which is its "
                 f"queue's maxReceiveCount; moved to '{move.dead_letter_queue}'"
+                + (f"; last failure: {last_failure}" if last_failure else "")
             ),
             detail={
                 "dead_letter_queue": move.dead_letter_queue,
                 "receive_count": move.receive_count,
+                "last_failure": last_failure,
             },
         )
+
+    def _last_failure(self, message_id: str) -> str | None:
+        """Why the message last failed, so its dead-lettering says why (a poison message)."""
+        for event in reversed(list(self.events)):
+            if event.kind is EventKind.FAILED and event.message_id == message_id:
+                return event.reason
+        return None
 
     def _clock_advanced(self, seconds: float) -> None:
         self.events.emit(EventKind.CLOCK_ADVANCED, detail={"seconds": seconds})
