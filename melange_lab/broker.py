@@ -9,6 +9,7 @@ new one, e.g. by re-running a notebook cell, stops the old one first.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -18,11 +19,12 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from melange_lab import moto_internals
+from melange_lab import limits, moto_internals
+from melange_lab.arguments import checked, choice, flag, whole_number
 from melange_lab.backends.sqs import SQSBackend, Subscription
-from melange_lab.clock import BrokerClock, ClockMode
-from melange_lab.errors import BrokerStopped, MelangeLabError
-from melange_lab.events import EventKind, EventLog, Observer
+from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
+from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError
+from melange_lab.events import MAX_EVENTS, EventKind, EventLog, Observer
 from melange_lab.faults import FaultInjector
 from melange_lab.inspection import PeekedMessage, QueueInfo, SimulatedInspector, TopicInfo
 from melange_lab.serializers import SerializerRegistry
@@ -35,6 +37,23 @@ logger = logging.getLogger(__name__)
 ACCOUNT_ID = "123456789012"  # moto's default account
 DEFAULT_REGION = "us-east-1"
 _FAKE_KEY = "melange-lab"  # the broker's own credentials; moto accepts any
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+
+
+def _region(parameter: str, value: object) -> str:
+    if not isinstance(value, str) or not _REGION.fullmatch(value):
+        raise InvalidParameter(
+            parameter, value, "an AWS region name such as 'us-east-1' or 'eu-west-1'"
+        )
+    return value
+
+
+def _clock_mode(parameter: str, value: object) -> str:
+    return choice(parameter, value, CLOCK_MODES)
+
+
+def _max_events(parameter: str, value: object) -> int:
+    return whole_number(parameter, value, 1, MAX_EVENTS, fix="e.g. max_events=10_000.")
 
 
 class _Live:
@@ -57,6 +76,13 @@ class SimulatedBroker:
     ``peek()`` look inside without changing anything.
     """
 
+    @checked(
+        region=_region,
+        clock=_clock_mode,
+        max_receive_count=limits.MAX_RECEIVE_COUNT.check,
+        max_events=_max_events,
+        start=flag,
+    )
     def __init__(
         self,
         *,
@@ -222,12 +248,22 @@ class SimulatedBroker:
         """Every message in ``queue`` with its state, without receiving or changing any."""
         return self._inspect().peek(queue, registry)
 
+    @checked()
     def redrive(self, dead_letter_queue: str, to_queue: str | None = None) -> list[str]:
         """Moves every message of ``dead_letter_queue`` back to its source queue (one call).
 
         Returns the new message ids; each move is a ``redriven`` event. ``to_queue`` is needed
         only when several queues share this dead-letter queue.
         """
+        if to_queue is not None and to_queue == dead_letter_queue:
+            raise InvalidParameter(
+                "to_queue",
+                to_queue,
+                "a queue other than the dead-letter queue being redriven (moving its messages "
+                "into itself would never end)",
+                "Name the source queue, or leave to_queue out to use the queue whose redrive "
+                "policy names this dead-letter queue.",
+            )
         backend = self.backend
         target = None if to_queue is None else backend.get_queue(to_queue)
         return backend.redrive(backend.get_queue(dead_letter_queue), target)
@@ -254,6 +290,7 @@ class SimulatedBroker:
 
     # -- faults on purpose --------------------------------------------------------------------
 
+    @checked()
     def faults(
         self,
         *,
@@ -300,6 +337,7 @@ class SimulatedBroker:
     # -- moto's side --------------------------------------------------------------------------
 
     def _dead_lettered(self, move: moto_internals.DeadLetterMove) -> None:
+        last_failure = self._last_failure(move.message_id)
         self.events.emit(
             EventKind.DEAD_LETTERED,
             queue=move.source_queue,
@@ -307,12 +345,21 @@ class SimulatedBroker:
             reason=(
                 f"received {move.receive_count} times without being acknowledged, which is its "
                 f"queue's maxReceiveCount; moved to '{move.dead_letter_queue}'"
+                + (f"; last failure: {last_failure}" if last_failure else "")
             ),
             detail={
                 "dead_letter_queue": move.dead_letter_queue,
                 "receive_count": move.receive_count,
+                "last_failure": last_failure,
             },
         )
+
+    def _last_failure(self, message_id: str) -> str | None:
+        """Why the message last failed, so its dead-lettering says why (a poison message)."""
+        for event in reversed(list(self.events)):
+            if event.kind is EventKind.FAILED and event.message_id == message_id:
+                return event.reason
+        return None
 
     def _clock_advanced(self, seconds: float) -> None:
         self.events.emit(EventKind.CLOCK_ADVANCED, detail={"seconds": seconds})

@@ -15,8 +15,14 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+from melange_lab.arguments import checked, choice, number
+from melange_lab.errors import InvalidParameter
+
 ClockMode = Literal["real", "manual"]
 _TICK = 1e-6  # how far a manual clock moves per reading
+MAX_ADVANCE = 10 * 365 * 24 * 3600.0  # ten years: far past any SQS/SNS limit, far from overflow
+MAX_OFFSET = 100 * 365 * 24 * 3600.0  # in total: dates stay well inside what datetime handles
+CLOCK_MODES = ("real", "manual")
 
 
 class BrokerClock:
@@ -25,8 +31,7 @@ class BrokerClock:
         mode: ClockMode = "real",
         on_advance: Callable[[float], None] | None = None,
     ) -> None:
-        if mode not in ("real", "manual"):
-            raise ValueError(f"Clock mode must be 'real' or 'manual', not {mode!r}.")
+        choice("clock", mode, CLOCK_MODES)
         self._lock = threading.Lock()
         self._offset = 0.0
         self._readings = 0
@@ -46,14 +51,28 @@ class BrokerClock:
             self._readings += 1
             return frozen + self._offset + self._readings * _TICK
 
+    @checked()
     def advance(self, seconds: float) -> float:
         """Moves broker time forward: timeouts, delays and retention expire as if it had passed."""
-        if seconds < 0:
-            raise ValueError(f"The broker clock only moves forward; got advance({seconds}).")
+        step = number(
+            "seconds",
+            seconds,
+            0,
+            MAX_ADVANCE,
+            unit="seconds (the broker clock only moves forward, and at most ten years at once)",
+            fix="e.g. broker.clock.advance(30).",
+        )
         with self._lock:
-            self._offset += seconds
+            if self._offset + step > MAX_OFFSET:
+                raise InvalidParameter(
+                    "seconds",
+                    seconds,
+                    f"at most {MAX_OFFSET - self._offset:,.0f} more seconds (100 years in all)",
+                    "Create a new SimulatedBroker to start from today again.",
+                )
+            self._offset += step
         if self._on_advance is not None:
-            self._on_advance(seconds)
+            self._on_advance(step)
         return self.now()
 
     def freeze(self) -> None:

@@ -52,6 +52,39 @@ class InvalidName(MelangeLabError):
         super().__init__(f"Invalid {kind} name {name!r}: {rule}")
 
 
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text):,} characters)"
+
+
+class InvalidParameter(MelangeLabError, ValueError, TypeError):
+    """A value SQS, SNS or the lab refuses: names the parameter, the value and what is allowed.
+
+    Also a ``ValueError`` and a ``TypeError``, so code written for Python's conventions catches it.
+    """
+
+    aws_code = "InvalidParameterValue"
+
+    def __init__(self, parameter: str, value: object, allowed: str, fix: str = "") -> None:
+        self.parameter = parameter
+        self.value = value
+        self.allowed = allowed
+        advice = f" {fix}" if fix else ""
+        super().__init__(f"{parameter}={_shown(value)} is not allowed: {allowed}.{advice}")
+
+
+class UnknownOption(MelangeLabError, TypeError):
+    """A call with a keyword the function does not have, or arguments that do not fit it."""
+
+    def __init__(self, function: str, problem: str, known: Iterable[str]) -> None:
+        self.function = function
+        listed = ", ".join(known) or "none"
+        super().__init__(
+            f"{function}(): {problem}. Its options are: {listed}. Check the spelling, or see "
+            f"help({function.split('(')[0]})."
+        )
+
+
 class SerializerNotFound(MelangeLabError):
     def __init__(self, data_type: type, bindings: dict[type, str], has_default: bool) -> None:
         self.data_type = data_type
@@ -169,6 +202,8 @@ class InvalidInput(MelangeLabError):
 class BrokerRequestFailed(MelangeLabError):
     """A broker call failed for a reason the lab has no more specific error for."""
 
-    def __init__(self, operation: str, code: str, detail: str) -> None:
+    def __init__(self, operation: str, code: str, detail: str, endpoint: str | None = None) -> None:
         self.aws_code = code
-        super().__init__(f"{operation} failed with {code}: {detail}")
+        self.endpoint = endpoint
+        where = f" at {endpoint}" if endpoint else ""
+        super().__init__(f"{operation}{where} failed with {code}: {detail}")

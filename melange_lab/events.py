@@ -14,7 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from melange_lab.arguments import whole_number
+
 logger = logging.getLogger(__name__)
+
+MAX_EVENTS = 10_000_000  # the log is kept in memory: past this it would only exhaust it
 
 
 class EventKind(str, enum.Enum):
@@ -22,8 +26,10 @@ class EventKind(str, enum.Enum):
     QUEUE_DECLARED = "queue_declared"
     SUBSCRIBED = "subscribed"
     PUBLISHED = "published"  # sent by a publisher to a queue or a topic
+    DEDUPLICATED = "deduplicated"  # a FIFO send dropped: same deduplication id within 5 minutes
     DELIVERED = "delivered"  # a topic's message put into one subscribed queue
     FILTERED = "filtered"  # a subscription's filter policy kept a message out of its queue
+    DELIVERY_FAILED = "delivery_failed"  # a topic could not deliver to a subscribed queue (gone)
     RECEIVED = "received"
     ACKNOWLEDGED = "acknowledged"
     RELEASED = "released"  # handed back unacknowledged, visible again at once
@@ -33,6 +39,7 @@ class EventKind(str, enum.Enum):
     FAILED = "failed"  # a consumer raised, or the message could not be decoded: not acknowledged
     UNHANDLED = "unhandled"  # no attached consumer accepts the message; acknowledged as in melange
     SKIPPED_DUPLICATE = "skipped_duplicate"
+    DISPATCHER_STOPPED = "dispatcher_stopped"  # a handler's exit or interrupt ended consuming
     FAULT_INJECTED = "fault_injected"
     CLOCK_ADVANCED = "clock_advanced"
     QUEUE_DELETED = "queue_deleted"
@@ -86,6 +93,9 @@ class EventLog:
     """A bounded, ordered log of events plus the observers that hear each one as it happens."""
 
     def __init__(self, now: Callable[[], float], max_events: int = 10_000) -> None:
+        whole_number(
+            "max_events", max_events, 1, MAX_EVENTS, fix="e.g. max_events=10_000 (the default)."
+        )
         self._now = now
         self._events: deque[Event] = deque(maxlen=max_events)
         self._observers: list[Observer] = []
@@ -104,6 +114,10 @@ class EventLog:
             except Exception:
                 logger.exception("event observer %r failed on %s; ignored", observer, event)
         return event
+
+    def now(self) -> float:
+        """The time events are stamped with (the broker clock on a simulated broker)."""
+        return self._now()
 
     def subscribe(self, observer: Observer) -> Callable[[], None]:
         """Calls ``observer`` with every future event; returns a function that unsubscribes."""

@@ -20,14 +20,23 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
+from melange_lab.arguments import number
+from melange_lab.errors import InvalidParameter
 from melange_lab.events import EventKind, EventLog
 from melange_lab.models import Message, QueueWrapper
 
 
 def _rate(name: str, value: float) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} is a probability between 0 and 1, not {value!r}.")
-    return float(value)
+    return number(
+        name, value, 0, 1, unit="(a probability between 0 and 1)", fix=f"e.g. {name}=0.2."
+    )
+
+
+def seed_value(name: str, value: object) -> int:
+    """A seed is a whole number, so the same seed gives the same run everywhere."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameter(name, value, "a whole number, e.g. seed=7")
+    return value
 
 
 class FaultInjector:
@@ -46,7 +55,7 @@ class FaultInjector:
         self.duplicate_rate = _rate("duplicate_rate", duplicate_rate)
         self.reorder_rate = _rate("reorder_rate", reorder_rate)
         self.crash_before_ack_rate = _rate("crash_before_ack_rate", crash_before_ack_rate)
-        self.seed = seed
+        self.seed = seed_value("seed", seed)
         self.enabled = True
         self._events = events
         self._random = random.Random(seed)

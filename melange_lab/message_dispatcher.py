@@ -31,12 +31,15 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from melange_lab.arguments import checked, number, optional, whole_number
 from melange_lab.backends.backend_manager import resolve_backend
 from melange_lab.backends.base import MessagingBackend
+from melange_lab.backends.sqs.sqs_backend import DECODE_ERROR
 from melange_lab.consumers import Consumer
 from melange_lab.errors import (
     BrokerStopped,
     DeserializationFailed,
+    InvalidParameter,
     MelangeLabError,
     QueueNotFound,
 )
@@ -48,8 +51,30 @@ from melange_lab.serializers import SerializerRegistry
 logger = logging.getLogger(__name__)
 
 OnException = Callable[[BaseException], Any]
+_RECEIVE_BATCH = 10  # SQS hands out at most 10 messages per receive
 AfterConsume = Callable[[], Any]
 IDLE_POLL_INTERVAL = 0.05  # real seconds between polls of an empty queue while waiting
+
+
+def _callable(parameter: str, value: object) -> None:
+    if value is not None and not callable(value):
+        raise InvalidParameter(parameter, value, "a function, or None", f"e.g. {parameter}=print.")
+
+
+def _count(parameter: str, value: object) -> int:
+    return whole_number(
+        parameter, value, 1, 10**9, fix=f"e.g. {parameter}=10, or None for no limit."
+    )
+
+
+def _seconds(parameter: str, value: object) -> float:
+    return number(parameter, value, 0, 10**6, unit="real seconds", fix=f"e.g. {parameter}=5.")
+
+
+def _poll_interval(parameter: str, value: object) -> float:
+    return number(
+        parameter, value, 0.001, 3_600, unit="real seconds", fix="e.g. poll_interval=0.2."
+    )
 
 
 class Outcome(str, enum.Enum):
@@ -126,6 +151,7 @@ class MessageDispatcher:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._background = ConsumeSummary()
+        self._interrupted_batch: ConsumeSummary | None = None
 
     # -- consumers ----------------------------------------------------------------------------
 
@@ -146,6 +172,12 @@ class MessageDispatcher:
 
     # -- consuming until done -----------------------------------------------------------------
 
+    @checked(
+        on_exception=_callable,
+        after_consume=_callable,
+        max_messages=optional(_count),
+        time_limit=optional(_seconds),
+    )
     def consume_loop(
         self,
         queue_name: str,
@@ -225,6 +257,7 @@ class MessageDispatcher:
                 hooks.after_consume()
         return summary
 
+    @checked(on_exception=_callable, after_consume=_callable, max_messages=optional(_count))
     def consume_once(
         self,
         queue_name: str,
@@ -243,6 +276,7 @@ class MessageDispatcher:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @checked(on_exception=_callable, after_consume=_callable, poll_interval=_poll_interval)
     def start(
         self,
         queue_name: str,
@@ -264,6 +298,7 @@ class MessageDispatcher:
         hooks = _Hooks(on_exception, after_consume)
         self._stop.clear()
         self._background = ConsumeSummary()
+        self._interrupted_batch = None
         self._thread = threading.Thread(
             target=self._run,
             args=(queue, hooks, poll_interval),
@@ -272,6 +307,7 @@ class MessageDispatcher:
         )
         self._thread.start()
 
+    @checked(timeout=_seconds)
     def stop(self, timeout: float = 10.0) -> ConsumeSummary:
         """Stops the background consumer and returns what it did.
 
@@ -314,6 +350,14 @@ class MessageDispatcher:
         except Exception as error:  # the thread's last word: report it instead of dying silently
             logger.exception("background consumer of '%s' stopped", _name_of(queue))
             summary.stopped_because = f"error: {error}"
+        except BaseException as error:  # sys.exit() or an interrupt: recorded, then it goes on
+            interrupted = self._interrupted_batch
+            if interrupted is not None:
+                summary.add(interrupted)
+            summary.stopped_because = (
+                interrupted.stopped_because if interrupted is not None else repr(error)
+            )
+            raise
 
     # -- one batch ----------------------------------------------------------------------------
 
@@ -328,11 +372,31 @@ class MessageDispatcher:
     ) -> ConsumeSummary:
         summary = ConsumeSummary(stopped_because="batch")
         batch = self._backend.retrieve_messages(
-            queue, max_messages=max_messages, wait_time_seconds=wait_time_seconds
+            queue,
+            max_messages=None if max_messages is None else min(max_messages, _RECEIVE_BATCH),
+            wait_time_seconds=wait_time_seconds,
         )
         if not batch:
             summary.stopped_because = "drained"
             return summary
+        try:
+            return self._handle_batch(queue, batch, hooks, summary, max_messages, deadline, stop)
+        except BaseException as error:
+            # a handler called sys.exit(), Ctrl-C arrived, or a hook raised: say so, hand back
+            # what nobody started, and let it propagate
+            self._interrupted(queue, batch, summary, error)
+            raise
+
+    def _handle_batch(
+        self,
+        queue: QueueWrapper,
+        batch: list[Message],
+        hooks: _Hooks,
+        summary: ConsumeSummary,
+        max_messages: int | None,
+        deadline: float | None,
+        stop: threading.Event | None,
+    ) -> ConsumeSummary:
         held_groups: set[str] = set()
         for index, message in enumerate(batch):
             limit = self._limit_reached(summary, max_messages, deadline, stop)
@@ -357,6 +421,37 @@ class MessageDispatcher:
             if hooks.after_consume is not None:
                 hooks.after_consume()
         return summary
+
+    def _interrupted(
+        self,
+        queue: QueueWrapper,
+        batch: list[Message],
+        summary: ConsumeSummary,
+        error: BaseException,
+    ) -> None:
+        """Releases the messages of ``batch`` not yet started, records why consuming stopped."""
+        started = summary.received
+        why = f"{type(error).__name__}" + (f": {error}" if str(error) else "")
+        summary.stopped_because = f"interrupted ({why})"
+        try:
+            self._release_unstarted(
+                batch[started:], batch[:started], summary, summary.stopped_because
+            )
+        except Exception:  # the queue may be gone; the interrupt matters more, and propagates
+            logger.exception("could not release the unstarted messages of '%s'", queue.name)
+        current = batch[started - 1].message_id if started else None
+        self.events.emit(
+            EventKind.DISPATCHER_STOPPED,
+            queue=queue.name,
+            message_id=current,
+            reason=(
+                f"consuming stopped: {why} while handling a message; it stays in flight until "
+                f"its visibility timeout, and {summary.released} unstarted message(s) of the "
+                "batch were released"
+            ),
+            detail={"error": type(error).__name__, "released": summary.released},
+        )
+        self._interrupted_batch = summary
 
     @staticmethod
     def _limit_reached(
@@ -395,6 +490,7 @@ class MessageDispatcher:
     ) -> Outcome:
         try:
             data = self._decode(message)
+            accepting = [consumer for consumer in self.consumers if consumer.accepts(data)]
         except DeserializationFailed as error:
             self._emit(
                 EventKind.FAILED,
@@ -406,7 +502,16 @@ class MessageDispatcher:
             )
             self._report(hooks, error)
             return Outcome.FAILED
-        accepting = [consumer for consumer in self.consumers if consumer.accepts(data)]
+        except Exception as error:  # a consumer's accepts() failed: this message's failure only
+            self._emit(
+                EventKind.FAILED,
+                queue,
+                message,
+                f"accepts() raised {type(error).__name__}: {error}; not acknowledged",
+                {"stage": "accepts", "error": type(error).__name__},
+            )
+            self._report(hooks, error)
+            return Outcome.FAILED
         if not accepting:
             self._emit(
                 EventKind.UNHANDLED,
@@ -474,8 +579,20 @@ class MessageDispatcher:
     def _decode(self, message: Message) -> Any:
         """The message's object, by its serializer id, else by the registry's default."""
         registry = self.serializer_registry
+        metadata = message.metadata if isinstance(message.metadata, dict) else {}
+        if metadata.get(DECODE_ERROR):
+            raise DeserializationFailed(
+                message.message_id,
+                f"its body or attributes cannot be read ({metadata[DECODE_ERROR]})",
+            )
         if message.serializer_id is not None:
-            serializer = registry.serializer_instance_by_id(message.serializer_id)
+            try:
+                serializer = registry.serializer_instance_by_id(message.serializer_id)
+            except Exception as error:  # an id no serializer in the registry has
+                raise DeserializationFailed(
+                    message.message_id,
+                    f"no serializer with id {message.serializer_id!r} in the registry ({error})",
+                ) from None
         else:
             default = registry.default_serializer()
             if default is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from melange_lab.backends.sqs import SQSBackend, Subscription
+from melange_lab.errors import InvalidParameter
 from melange_lab.events import EventLog, Observer
 from melange_lab.inspection import BrokerInspector, PeekedMessage, QueueInfo, TopicInfo
 from melange_lab.serializers import SerializerRegistry
@@ -25,6 +26,13 @@ class RemoteBroker:
     """
 
     def __init__(self, backend: SQSBackend) -> None:
+        if not isinstance(backend, SQSBackend):
+            raise InvalidParameter(
+                "backend",
+                backend,
+                "a LocalSQSBackend or AWSBackend",
+                "e.g. RemoteBroker(LocalSQSBackend(host='http://localhost', port=4566)).",
+            )
         self.backend = backend
         self._inspector = BrokerInspector(backend)
 

@@ -6,9 +6,15 @@ publish is one boto3 call. Everything it does is reported on its event log.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
+import math
+import re
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,16 +22,19 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from melange_lab import wire
+from melange_lab import limits, wire
+from melange_lab.arguments import checked, choice, flag, number, optional, whole_number
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.errors import (
     BrokerRequestFailed,
     InvalidFilterPolicy,
+    InvalidParameter,
     MelangeLabError,
     MessageTooLarge,
     MissingMessageGroupId,
     QueueNotFound,
     TopicNotFound,
+    UnknownOption,
 )
 from melange_lab.events import EventKind, EventLog
 from melange_lab.filter_policies import FilterPolicy, FilterPolicyScope
@@ -33,9 +42,17 @@ from melange_lab.models import Message, MessageDto, QueueWrapper, TopicWrapper
 from melange_lab.names import check_queue_name, check_topic_name
 from melange_lab.serializers import SerializerRegistry
 
-SNS_MESSAGE_LIMIT = 262_144
+SNS_MESSAGE_LIMIT = limits.MESSAGE_SIZE
 SQS_BATCH_SIZE = 10
 _QUEUE_MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+_SEND_OPTIONS = ("message_group_id", "message_deduplication_id", "delay_seconds")
+_TOPIC_OPTIONS = (
+    "subject",
+    "message_attributes",
+    "message_structure",
+    "message_group_id",
+    "message_deduplication_id",
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,184 @@ class Subscription:
         }
 
 
+_QUEUE_OPTIONS = (
+    "dead_letter_queue_name",
+    "filter_events",
+    "filter_policy",
+    "filter_policy_scope",
+    "raw_message_delivery",
+    "max_receive_count",
+    "content_based_deduplication",
+    "visibility_timeout",
+    "delay_seconds",
+    "message_retention_period",
+)
+
+
+def _check_content_deduplication(kind: str, name: str, enabled: object) -> None:
+    if flag("content_based_deduplication", enabled) and not name.endswith(".fifo"):
+        raise InvalidParameter(
+            "content_based_deduplication",
+            enabled,
+            f"False for a standard {kind} ('{name}'): only FIFO {kind}s deduplicate",
+            f"Name the {kind} '{name}.fifo' to make it FIFO, or leave the option out.",
+        )
+
+
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,256}")
+
+
+def _attribute_map(values: object) -> wire.AttributeMap:
+    """``message_attributes`` as SNS takes them, refusing what SNS and SQS would refuse."""
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise InvalidParameter(
+            "message_attributes", values, "a dict of name -> value", "e.g. {'priority': 'high'}."
+        )
+    for name, value in values.items():
+        if (
+            not isinstance(name, str)
+            or not _ATTRIBUTE_NAME.fullmatch(name)
+            or name.lower().startswith(("aws.", "amazon."))
+            or name.startswith(".")
+            or name.endswith(".")
+            or ".." in name
+        ):
+            raise InvalidParameter(
+                "message_attributes",
+                name,
+                "attribute names of 1 to 256 letters, digits, '_', '-' or '.', not starting "
+                "with 'AWS.' or 'Amazon.', with no '..' and no '.' at either end",
+            )
+        if value is None or value == "" or value == []:
+            raise InvalidParameter(
+                f"message_attributes[{name!r}]", value, "a non-empty string, number or list"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidParameter(f"message_attributes[{name!r}]", value, "a finite number")
+        if isinstance(value, dict) and "DataType" not in value:
+            raise InvalidParameter(
+                f"message_attributes[{name!r}]",
+                value,
+                "a plain value, or boto3's form {'DataType': 'String', 'StringValue': '...'}",
+            )
+    return wire.as_attribute_map(values)
+
+
+def _check_topic_request(topic: TopicWrapper, request: dict[str, Any]) -> None:
+    """Refuses what SNS Publish would refuse, before anything is sent."""
+    if len(request.get("MessageAttributes", {})) > limits.MESSAGE_ATTRIBUTES:
+        raise InvalidParameter(
+            "message_attributes",
+            sorted(request["MessageAttributes"]),
+            f"at most {limits.MESSAGE_ATTRIBUTES} attributes per message, including the lab's "
+            "manifest and serializer_id",
+        )
+    if "Subject" in request:
+        limits.subject("subject", request["Subject"])
+    if "MessageStructure" in request:
+        choice("message_structure", request["MessageStructure"], ("json",))
+        try:
+            parsed = json.loads(str(request["Message"]))
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("default"), str):
+            raise InvalidParameter(
+                "message_structure",
+                "json",
+                "only with a message that is a JSON object with a string 'default' key",
+                'e.g. publish a dict {"default": "...", "sqs": "..."} with a JSON serializer.',
+            )
+    for option, parameter in (
+        ("message_group_id", "MessageGroupId"),
+        ("message_deduplication_id", "MessageDeduplicationId"),
+    ):
+        if parameter not in request:
+            continue
+        if not topic.is_fifo:
+            raise MelangeLabError(
+                f"Topic '{topic.name}' is a standard topic: {option} only applies to FIFO "
+                "topics (names ending in '.fifo')."
+            )
+        limits.fifo_id(option, request[parameter])
+
+
+DECODE_ERROR = "decode_error"  # in a received message's metadata: why it could not be read
+
+
+def _decode_received(entry: dict[str, Any], queue_url: str) -> Message:
+    """The message, or, when its body or attributes cannot be read (a poison message), the
+    raw body marked with why, so only this message fails and its batch goes on."""
+    try:
+        return wire.decode(entry, queue_url)
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as error:
+        reason = f"{type(error).__name__}: {str(error)[:200]}"
+        return Message(
+            message_id=entry.get("MessageId"),
+            content=entry.get("Body", ""),
+            metadata={"queue_url": queue_url, **entry, DECODE_ERROR: reason},
+        )
+
+
+def _check_queue(queue: object) -> None:
+    if not isinstance(queue, QueueWrapper):
+        raise InvalidParameter(
+            "queue",
+            queue,
+            "a queue from backend.get_queue(name)",
+            "e.g. backend.get_queue('orders').",
+        )
+
+
+def _no_answer(error: BotoCoreError) -> str:
+    """What a transport failure means for a learner, and what to try."""
+    return (
+        f"{error} The server did not answer in time or could not be reached: check that it is "
+        "running at that address, or give the backend longer timeouts (connect_timeout=..., "
+        "read_timeout=...)."
+    )
+
+
+class _DeduplicationWindow:
+    """The FIFO deduplication ids sent in the last 5 minutes (broker time), per destination.
+
+    SQS and SNS accept a duplicate and drop it silently; the lab keeps the same rule and says
+    so with a ``deduplicated`` event instead of a ``published`` one.
+    """
+
+    def __init__(self) -> None:
+        self._sent: dict[str, OrderedDict[str, tuple[float, str]]] = {}
+        self._lock = threading.Lock()
+
+    def original(self, destination: str, deduplication_id: str, now: float) -> str | None:
+        """The message id first sent with this id, if it is still inside the window."""
+        with self._lock:
+            sent = self._sent.get(destination)
+            if sent is None:
+                return None
+            while sent:
+                oldest = next(iter(sent.values()))[0]
+                if now - oldest < limits.DEDUPLICATION_INTERVAL:
+                    break
+                sent.popitem(last=False)
+            found = sent.get(deduplication_id)
+            return None if found is None else found[1]
+
+    def remember(
+        self, destination: str, deduplication_id: str, now: float, message_id: str
+    ) -> None:
+        with self._lock:
+            self._sent.setdefault(destination, OrderedDict())[deduplication_id] = (now, message_id)
+
+    def forget(self, destination: str | None = None) -> None:
+        with self._lock:
+            if destination is None:
+                self._sent.clear()
+            else:
+                self._sent.pop(destination, None)
+
+
 def _name_from_arn(arn: str) -> str:
     return arn.rsplit(":", 1)[-1]
 
@@ -76,6 +271,12 @@ class SQSBackend(MessagingBackend):
     ``max_receive_count`` is how many receives a message gets before its DLQ takes it.
     """
 
+    @checked(
+        max_number_of_messages=limits.RECEIVE_BATCH.check,
+        visibility_timeout=optional(limits.VISIBILITY_TIMEOUT.check),
+        wait_time_seconds=limits.WAIT_TIME_SECONDS.check,
+        max_receive_count=limits.MAX_RECEIVE_COUNT.check,
+    )
     def __init__(
         self,
         sqs_client: Any,
@@ -102,6 +303,26 @@ class SQSBackend(MessagingBackend):
         self._subscriptions: dict[str, list[Subscription]] = {}
         self._content_deduplication: dict[str, bool] = {}
         self._content_deduplication_asked: set[str] = set()  # FIFO queues publishing without ids
+        self._deduplication = _DeduplicationWindow()
+        self._fan_out_lock = threading.Lock()
+        for client in (sqs_client, sns_client):
+            # first in line, before moto's own handler: a stopped broker's backend must fail
+            # here, not reach a newer broker's state or the real AWS endpoint
+            client.meta.events.register_first("before-send", self._refuse_if_stopped)
+
+    def _refuse_if_stopped(self, **_: Any) -> None:
+        if self._guard is not None:
+            self._guard()
+
+    @property
+    def endpoint(self) -> str:
+        """Where requests go: shown in errors, so a timeout says which server did not answer."""
+        return str(self._sqs.meta.endpoint_url)
+
+    def _receive_client(self, wait_time_seconds: int) -> Any:
+        """The SQS client for a receive that may wait ``wait_time_seconds`` (endpoints give one
+        with a read timeout that long plus their own)."""
+        return self._sqs
 
     def remember_registry(self, registry: SerializerRegistry) -> None:
         """Publishers and dispatchers share their registry, so views can decode payloads."""
@@ -123,14 +344,16 @@ class SQSBackend(MessagingBackend):
             detail = str(error.response.get("Error", {}).get("Message", ""))
             raise self._translate(operation, code, detail, queue, topic) from None
         except BotoCoreError as error:  # no answer at all: endpoint down, no credentials, ...
-            raise BrokerRequestFailed(operation, type(error).__name__, str(error)) from None
+            raise BrokerRequestFailed(
+                operation, type(error).__name__, _no_answer(error), self.endpoint
+            ) from None
 
     def _translate(
         self, operation: str, code: str, detail: str, queue: str | None, topic: str | None
     ) -> MelangeLabError:
         if queue is not None and code in _QUEUE_MISSING:
             self._queues.pop(queue, None)
-            return QueueNotFound(queue, self.queue_names())
+            return QueueNotFound(queue, self._known_queue_names())
         if topic is not None and code == "NotFound":
             self._topics.pop(topic, None)
             return TopicNotFound(topic, [t.name for t in self.list_topics()])
@@ -138,12 +361,19 @@ class SQSBackend(MessagingBackend):
             return MissingMessageGroupId(queue or topic or "?")
         return BrokerRequestFailed(operation, code, detail)
 
+    def _known_queue_names(self) -> list[str]:
+        """For an error message: the queue names, or none if even listing them fails."""
+        try:
+            return self.queue_names()
+        except MelangeLabError:
+            return []
+
     def queue_names(self) -> list[str]:
         """Names of every queue on the broker, fresh from it."""
-        try:
-            urls = self._sqs.list_queues().get("QueueUrls", [])
-        except ClientError:
-            return []
+        urls: list[str] = []
+        with self._call("ListQueues"):
+            for page in self._sqs.get_paginator("list_queues").paginate():
+                urls += page.get("QueueUrls", [])
         return [_name_from_url(url) for url in urls]
 
     # -- topics -------------------------------------------------------------------------------
@@ -151,9 +381,11 @@ class SQSBackend(MessagingBackend):
     def declare_topic(
         self, topic_name: str, content_based_deduplication: bool = False
     ) -> TopicWrapper:
+        self._refuse_if_stopped()
         if topic_name in self._topics:
             return self._topics[topic_name]
         check_topic_name(topic_name)
+        _check_content_deduplication("topic", topic_name, content_based_deduplication)
         attributes: dict[str, str] = {}
         if topic_name.endswith(".fifo"):
             attributes["FifoTopic"] = "true"
@@ -176,6 +408,7 @@ class SQSBackend(MessagingBackend):
 
     def get_topic(self, topic_name: str) -> TopicWrapper:
         """Finds an existing topic; never creates one (raises TopicNotFound)."""
+        self._refuse_if_stopped()
         if topic_name in self._topics:
             return self._topics[topic_name]
         for topic in self.list_topics():
@@ -254,13 +487,23 @@ class SQSBackend(MessagingBackend):
         half-declared queue behind.
         """
         if kwargs:
-            raise TypeError(
-                f"declare_queue() got unknown options {sorted(kwargs)}; known options: "
-                "dead_letter_queue_name, filter_events, filter_policy, filter_policy_scope, "
-                "raw_message_delivery, max_receive_count, content_based_deduplication, "
-                "visibility_timeout, delay_seconds, message_retention_period."
+            raise UnknownOption(
+                "declare_queue",
+                f"unknown option(s) {sorted(kwargs)}",
+                _QUEUE_OPTIONS,
             )
         check_queue_name(queue_name)
+        self._check_queue_options(
+            queue_name,
+            topics_to_bind,
+            dead_letter_queue_name,
+            raw_message_delivery=raw_message_delivery,
+            max_receive_count=max_receive_count,
+            content_based_deduplication=content_based_deduplication,
+            visibility_timeout=visibility_timeout,
+            delay_seconds=delay_seconds,
+            message_retention_period=message_retention_period,
+        )
         policy = self._policy_from(filter_events, filter_policy, filter_policy_scope)
         receive_limit = self.max_receive_count if max_receive_count is None else max_receive_count
         if dead_letter_queue_name is not None:
@@ -269,11 +512,6 @@ class SQSBackend(MessagingBackend):
                 raise MelangeLabError(
                     f"Queue '{queue_name}' and its dead-letter queue '{dead_letter_queue_name}' "
                     "must both be FIFO or both be standard: rename one of them."
-                )
-            if receive_limit < 1:
-                raise MelangeLabError(
-                    f"max_receive_count must be at least 1 (got {receive_limit}): it is how many "
-                    "times a message is received before it moves to the dead-letter queue."
                 )
         if content_based_deduplication:
             self._content_deduplication_asked.add(queue_name)
@@ -315,6 +553,47 @@ class SQSBackend(MessagingBackend):
         for topic in topics_to_bind:
             self.subscribe(topic, queue, policy, raw_message_delivery)
         return queue, dead_letter_queue
+
+    @staticmethod
+    def _check_queue_options(
+        queue_name: str,
+        topics_to_bind: Sequence[object],
+        dead_letter_queue_name: object,
+        **options: object,
+    ) -> None:
+        """Refuses every value SQS would refuse, before anything is created."""
+        for topic in topics_to_bind:
+            if not isinstance(topic, TopicWrapper):
+                raise InvalidParameter(
+                    "topics_to_bind",
+                    topic,
+                    "topics returned by backend.declare_topic(...)",
+                    f"e.g. declare_queue('{queue_name}', backend.declare_topic('orders')), or "
+                    "MessagingBackendFactory(backend).init_queue(name, ['orders']) with names.",
+                )
+        if dead_letter_queue_name is not None and dead_letter_queue_name == queue_name:
+            raise InvalidParameter(
+                "dead_letter_queue_name",
+                dead_letter_queue_name,
+                "a queue other than the queue itself (a queue cannot be its own dead-letter "
+                "queue: a failing message would never leave it)",
+                f"e.g. dead_letter_queue_name='{queue_name.removesuffix('.fifo')}-dlq"
+                f"{'.fifo' if queue_name.endswith('.fifo') else ''}'.",
+            )
+        flag("raw_message_delivery", options["raw_message_delivery"])
+        _check_content_deduplication(
+            "queue",
+            queue_name,
+            flag("content_based_deduplication", options["content_based_deduplication"]),
+        )
+        for name, limit in (
+            ("max_receive_count", limits.MAX_RECEIVE_COUNT),
+            ("visibility_timeout", limits.VISIBILITY_TIMEOUT),
+            ("delay_seconds", limits.DELAY_SECONDS),
+            ("message_retention_period", limits.RETENTION_PERIOD),
+        ):
+            if options[name] is not None:
+                limit.check(name, options[name])
 
     @staticmethod
     def _policy_from(
@@ -496,9 +775,22 @@ class SQSBackend(MessagingBackend):
     # -- publishing ---------------------------------------------------------------------------
 
     def publish_to_queue(self, message: Message, queue: QueueWrapper, **kwargs: Any) -> str:
+        unknown = sorted(set(kwargs) - set(_SEND_OPTIONS))
+        if unknown:
+            raise UnknownOption(
+                "QueuePublisher.publish",
+                f"unknown option(s) {unknown}",
+                ("queue_name", "data", *_SEND_OPTIONS),
+            )
         request = self._send_request(message, queue, **kwargs)
+        deduplication_id = self._deduplication_id(queue.is_fifo, queue.attributes, request)
+        original = self._duplicate(f"queue:{queue.name}", deduplication_id)
+        if original is not None:
+            self._emit_deduplicated(original, message, request, queue=queue.name)
+            return original
         with self._call("SendMessage", queue=queue.name):
             message_id = str(self._sqs.send_message(QueueUrl=queue.url, **request)["MessageId"])
+        self._remember_sent(f"queue:{queue.name}", deduplication_id, message_id)
         self._emit_published(queue, message_id, message, request)
         return message_id
 
@@ -520,21 +812,86 @@ class SQSBackend(MessagingBackend):
         if size > limit:
             raise MessageTooLarge(queue.name, size, limit)
         if queue.is_fifo:
-            if not message_group_id:
+            if message_group_id is None or message_group_id == "":
                 raise MissingMessageGroupId(queue.name)
-            request["MessageGroupId"] = message_group_id
-            if message_deduplication_id:
-                request["MessageDeduplicationId"] = message_deduplication_id
+            request["MessageGroupId"] = limits.fifo_id("message_group_id", message_group_id)
+            if message_deduplication_id is not None:
+                request["MessageDeduplicationId"] = limits.fifo_id(
+                    "message_deduplication_id", message_deduplication_id
+                )
             elif queue.name not in self._content_deduplication_asked:
                 request["MessageDeduplicationId"] = str(uuid.uuid4())
-        elif message_group_id or message_deduplication_id:
+            if delay_seconds is not None:
+                raise InvalidParameter(
+                    "delay_seconds",
+                    delay_seconds,
+                    f"no per-message delay on FIFO queue '{queue.name}' (SQS allows a delay "
+                    "only on the whole FIFO queue)",
+                    "Declare the queue with delay_seconds=..., or leave the option out.",
+                )
+        elif message_group_id is not None or message_deduplication_id is not None:
             raise MelangeLabError(
                 f"Queue '{queue.name}' is a standard queue: message_group_id and "
                 "message_deduplication_id only apply to FIFO queues (names ending in '.fifo')."
             )
         if delay_seconds is not None:
-            request["DelaySeconds"] = delay_seconds
+            request["DelaySeconds"] = limits.DELAY_SECONDS.check("delay_seconds", delay_seconds)
         return request
+
+    # -- FIFO deduplication: a duplicate is accepted and dropped, and the lab says so ----------
+
+    @staticmethod
+    def _deduplication_id(
+        fifo: bool, attributes: dict[str, str] | None, request: dict[str, Any]
+    ) -> str | None:
+        """The id SQS/SNS deduplicate this send by: given, else the body's SHA-256."""
+        if not fifo:
+            return None
+        given = request.get("MessageDeduplicationId")
+        if given is not None:
+            return str(given)
+        body = request.get("MessageBody", request.get("Message", ""))
+        return hashlib.sha256(str(body).encode()).hexdigest()
+
+    def _duplicate(self, destination: str, deduplication_id: str | None) -> str | None:
+        if deduplication_id is None:
+            return None
+        return self._deduplication.original(destination, deduplication_id, self.events.now())
+
+    def _remember_sent(
+        self, destination: str, deduplication_id: str | None, message_id: str
+    ) -> None:
+        if deduplication_id is not None:
+            self._deduplication.remember(
+                destination, deduplication_id, self.events.now(), message_id
+            )
+
+    def _emit_deduplicated(
+        self,
+        original: str,
+        message: Message,
+        request: dict[str, Any],
+        queue: str | None = None,
+        topic: str | None = None,
+    ) -> None:
+        given = request.get("MessageDeduplicationId")
+        why = f"deduplication id '{given}'" if given else "content (content-based deduplication)"
+        self.events.emit(
+            EventKind.DEDUPLICATED,
+            queue=queue,
+            topic=topic,
+            message_id=original,
+            reason=(
+                f"same {why} as message {original[:8]} sent less than 5 minutes ago: "
+                f"accepted and dropped, as FIFO {'queues' if queue else 'topics'} do"
+            ),
+            detail={
+                "manifest": message.manifest,
+                "message_group_id": request.get("MessageGroupId"),
+                "message_deduplication_id": given,
+                "original_message_id": original,
+            },
+        )
 
     def _emit_published(
         self, queue: QueueWrapper, message_id: str, message: Message, request: dict[str, Any]
@@ -553,25 +910,43 @@ class SQSBackend(MessagingBackend):
     def publish_to_queue_batch(
         self, message_dtos: Sequence[MessageDto], queue: QueueWrapper
     ) -> list[str]:
+        for dto in message_dtos:
+            if not isinstance(dto, MessageDto):
+                raise InvalidParameter(
+                    "message_dtos", dto, "a list of MessageDto(message, group_id, dedup_id)"
+                )
         requests = [
             self._send_request(
                 dto.message, queue, dto.message_group_id, dto.message_deduplication_id
             )
             for dto in message_dtos
         ]
+        destination = f"queue:{queue.name}"
         message_ids: list[str] = []
-        for start in range(0, len(requests), SQS_BATCH_SIZE):
-            chunk = requests[start : start + SQS_BATCH_SIZE]
-            entries = [{"Id": str(i), **request} for i, request in enumerate(chunk)]
+        pending: list[tuple[int, dict[str, Any], str | None]] = []
+        in_batch: dict[str, str] = {}
+        for index, request in enumerate(requests):
+            deduplication_id = self._deduplication_id(queue.is_fifo, queue.attributes, request)
+            original = self._duplicate(destination, deduplication_id)
+            if deduplication_id is not None and original is None and deduplication_id in in_batch:
+                original = in_batch[deduplication_id]
+            if original is not None:
+                self._emit_deduplicated(original, message_dtos[index].message, request, queue.name)
+                continue
+            if deduplication_id is not None:
+                in_batch[deduplication_id] = f"pending-{index}"
+            pending.append((index, request, deduplication_id))
+        for start in range(0, len(pending), SQS_BATCH_SIZE):
+            chunk = pending[start : start + SQS_BATCH_SIZE]
+            entries = [{"Id": str(i), **request} for i, (_, request, _) in enumerate(chunk)]
             with self._call("SendMessageBatch", queue=queue.name):
                 response = self._sqs.send_message_batch(QueueUrl=queue.url, Entries=entries)
             sent = {entry["Id"]: entry["MessageId"] for entry in response.get("Successful", [])}
-            for i, request in enumerate(chunk):
+            for i, (index, request, deduplication_id) in enumerate(chunk):
                 if str(i) in sent:
                     message_ids.append(sent[str(i)])
-                    self._emit_published(
-                        queue, sent[str(i)], message_dtos[start + i].message, request
-                    )
+                    self._remember_sent(destination, deduplication_id, sent[str(i)])
+                    self._emit_published(queue, sent[str(i)], message_dtos[index].message, request)
             if response.get("Failed"):
                 failure = response["Failed"][0]
                 raise BrokerRequestFailed(
@@ -586,9 +961,22 @@ class SQSBackend(MessagingBackend):
     def publish_to_topic(
         self, message: Message, topic: TopicWrapper, extra_attributes: dict[str, Any] | None = None
     ) -> str:
+        if extra_attributes is not None and not isinstance(extra_attributes, dict):
+            raise InvalidParameter(
+                "extra_attributes",
+                extra_attributes,
+                f"a dict with keys {', '.join(_TOPIC_OPTIONS)}",
+            )
         extra = dict(extra_attributes or {})
+        unknown = sorted(set(extra) - set(_TOPIC_OPTIONS))
+        if unknown:
+            raise UnknownOption(
+                "TopicPublisher.publish",
+                f"unknown option(s) {unknown}",
+                ("topic_name", "data", *_TOPIC_OPTIONS),
+            )
         attributes = wire.topic_attributes(message)
-        attributes.update(wire.as_attribute_map(extra.pop("message_attributes", None) or {}))
+        attributes.update(_attribute_map(extra.pop("message_attributes", None)))
         request: dict[str, Any] = {"TopicArn": topic.arn, "Message": message.content}
         if attributes:
             request["MessageAttributes"] = attributes
@@ -600,12 +988,7 @@ class SQSBackend(MessagingBackend):
         ):
             if extra.get(option) is not None:
                 request[parameter] = extra.pop(option)
-        if extra:
-            raise TypeError(
-                f"publish_to_topic() got unknown extra attributes {sorted(extra)}; known: "
-                "subject, message_attributes, message_structure, message_group_id, "
-                "message_deduplication_id."
-            )
+        _check_topic_request(topic, request)
         size = wire.encoded_size(str(message.content), attributes)
         if size > SNS_MESSAGE_LIMIT:
             raise MessageTooLarge(topic.name, size, SNS_MESSAGE_LIMIT)
@@ -614,31 +997,83 @@ class SQSBackend(MessagingBackend):
         needs_id = topic.is_fifo and "MessageDeduplicationId" not in request
         if needs_id and not self._deduplicates_by_content(topic):
             request["MessageDeduplicationId"] = str(uuid.uuid4())  # as for FIFO queues
-        with self._call("Publish", topic=topic.name):
-            message_id = str(self._sns.publish(**request)["MessageId"])
+        deduplication_id = self._deduplication_id(topic.is_fifo, None, request)
+        original = self._duplicate(f"topic:{topic.name}", deduplication_id)
+        if original is not None:
+            self._emit_deduplicated(original, message, request, topic=topic.name)
+            return original
+        message_id, undeliverable = self._publish_around_missing_queues(topic, request)
+        self._remember_sent(f"topic:{topic.name}", deduplication_id, message_id)
         self.events.emit(
             EventKind.PUBLISHED,
             topic=topic.name,
             message_id=message_id,
             detail={"manifest": message.manifest, "body": str(message.content)},
         )
-        self._emit_fan_out(topic, message_id, attributes, str(message.content))
+        self._emit_fan_out(topic, message_id, attributes, str(message.content), undeliverable)
         return message_id
 
+    def _publish_around_missing_queues(
+        self, topic: TopicWrapper, request: dict[str, Any]
+    ) -> tuple[str, set[str]]:
+        """Publishes; returns the message id and the subscribed queues that no longer exist.
+
+        SNS delivers to every subscription it can and keeps the others. moto instead fails the
+        whole publish at the first missing queue, after delivering to some subscriptions and
+        not others; so the lab steps around them: it unsubscribes them for this one publish
+        and subscribes them again right after (same filter policy and raw delivery).
+        """
+        subscriptions = self.subscriptions_of(topic)
+        existing = set(self.queue_names()) if subscriptions else set()
+        missing = [s for s in subscriptions if s.queue not in existing]
+        if not missing:
+            with self._call("Publish", topic=topic.name):
+                return str(self._sns.publish(**request)["MessageId"]), set()
+        with self._fan_out_lock:
+            for subscription in missing:
+                self._queues.pop(subscription.queue, None)
+                with self._call("Unsubscribe", topic=topic.name):
+                    self._sns.unsubscribe(SubscriptionArn=subscription.arn)
+            try:
+                with self._call("Publish", topic=topic.name):
+                    message_id = str(self._sns.publish(**request)["MessageId"])
+            finally:
+                self._subscribe_again(topic, missing)
+        return message_id, {s.queue for s in missing}
+
+    def _subscribe_again(self, topic: TopicWrapper, subscriptions: list[Subscription]) -> None:
+        queue_arn_prefix = topic.arn.replace(":sns:", ":sqs:", 1).rsplit(":", 1)[0]
+        renewed = {s.arn: s for s in self.subscriptions_of(topic)}
+        for subscription in subscriptions:
+            attributes = {
+                "RawMessageDelivery": "true" if subscription.raw_message_delivery else "false"
+            }
+            if subscription.filter_policy is not None:
+                attributes["FilterPolicy"] = subscription.filter_policy.to_json()
+                attributes["FilterPolicyScope"] = subscription.filter_policy.scope.value
+            with self._call("Subscribe", topic=topic.name):
+                arn = self._sns.subscribe(
+                    TopicArn=topic.arn,
+                    Protocol="sqs",
+                    Endpoint=f"{queue_arn_prefix}:{subscription.queue}",
+                    Attributes=attributes,
+                    ReturnSubscriptionArn=True,
+                )["SubscriptionArn"]
+            renewed.pop(subscription.arn, None)
+            renewed[arn] = dataclasses.replace(subscription, arn=arn)
+        self._subscriptions[topic.arn] = list(renewed.values())
+
     def _emit_fan_out(
-        self, topic: TopicWrapper, message_id: str, attributes: wire.AttributeMap, body: str
+        self,
+        topic: TopicWrapper,
+        message_id: str,
+        attributes: wire.AttributeMap,
+        body: str,
+        undeliverable: set[str] | None = None,
     ) -> None:
         for subscription in self.subscriptions_of(topic):
             policy = subscription.filter_policy
-            if policy is None or policy.matches(attributes, body):
-                self.events.emit(
-                    EventKind.DELIVERED,
-                    topic=topic.name,
-                    queue=subscription.queue,
-                    message_id=message_id,
-                    detail={"raw_message_delivery": subscription.raw_message_delivery},
-                )
-            else:
+            if policy is not None and not policy.matches(attributes, body):
                 self.events.emit(
                     EventKind.FILTERED,
                     topic=topic.name,
@@ -646,6 +1081,26 @@ class SQSBackend(MessagingBackend):
                     message_id=message_id,
                     reason=policy.why_filtered(attributes, body),
                     detail={"filter_policy": policy.rules},
+                )
+            elif undeliverable and subscription.queue in undeliverable:
+                self.events.emit(
+                    EventKind.DELIVERY_FAILED,
+                    topic=topic.name,
+                    queue=subscription.queue,
+                    message_id=message_id,
+                    reason=(
+                        f"queue '{subscription.queue}' no longer exists; the other subscribers "
+                        "got the message. SNS keeps the subscription: declare the queue again "
+                        "to receive later messages, or unsubscribe it"
+                    ),
+                )
+            else:
+                self.events.emit(
+                    EventKind.DELIVERED,
+                    topic=topic.name,
+                    queue=subscription.queue,
+                    message_id=message_id,
+                    detail={"raw_message_delivery": subscription.raw_message_delivery},
                 )
 
     # -- consuming ----------------------------------------------------------------------------
@@ -658,21 +1113,15 @@ class SQSBackend(MessagingBackend):
         visibility_timeout: int | None = None,
         **kwargs: Any,
     ) -> list[Message]:
-        request: dict[str, Any] = {
-            "QueueUrl": queue.url,
-            "MaxNumberOfMessages": max(1, min(10, max_messages or self.max_number_of_messages)),
-            "WaitTimeSeconds": int(
-                self.wait_time_seconds if wait_time_seconds is None else wait_time_seconds
-            ),
-            "MessageAttributeNames": ["All"],
-            "MessageSystemAttributeNames": ["All"],
-        }
-        timeout = self.visibility_timeout if visibility_timeout is None else visibility_timeout
-        if timeout is not None:
-            request["VisibilityTimeout"] = timeout
+        """Receives up to ``max_messages`` (1 to 10) messages; each is checked one by one, so
+        one that cannot be read is handed out marked as such and never fails the others."""
+        request = self._receive_request(
+            queue, max_messages, wait_time_seconds, visibility_timeout, kwargs
+        )
         with self._call("ReceiveMessage", queue=queue.name):
-            received = self._sqs.receive_message(**request).get("Messages", [])
-        messages = [wire.decode(entry, queue.url) for entry in received]
+            client = self._receive_client(request["WaitTimeSeconds"])
+            received = client.receive_message(**request).get("Messages", [])
+        messages = [_decode_received(entry, queue.url) for entry in received]
         for message, entry in zip(messages, received, strict=True):
             self.events.emit(
                 EventKind.RECEIVED,
@@ -688,6 +1137,44 @@ class SQSBackend(MessagingBackend):
             messages = self.faults.on_receive(queue, messages)
         return messages
 
+    def _receive_request(
+        self,
+        queue: QueueWrapper,
+        max_messages: object,
+        wait_time_seconds: object,
+        visibility_timeout: object,
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The ReceiveMessage arguments, every value checked against SQS's ranges first."""
+        _check_queue(queue)
+        unknown = sorted(set(options) - {"attempt_id"})
+        if unknown:
+            raise UnknownOption(
+                "retrieve_messages",
+                f"unknown option(s) {unknown}",
+                ("queue", "max_messages", "wait_time_seconds", "visibility_timeout"),
+            )
+        wait = self.wait_time_seconds if wait_time_seconds is None else wait_time_seconds
+        request: dict[str, Any] = {
+            "QueueUrl": queue.url,
+            "MaxNumberOfMessages": self.max_number_of_messages
+            if max_messages is None
+            else limits.RECEIVE_BATCH.check("max_messages", max_messages),
+            "WaitTimeSeconds": int(
+                number("wait_time_seconds", wait, 0, 20, unit="seconds (0 to 20)")
+            ),
+            "MessageAttributeNames": ["All"],
+            "MessageSystemAttributeNames": ["All"],
+        }
+        timeout = self.visibility_timeout if visibility_timeout is None else visibility_timeout
+        if timeout is not None:
+            request["VisibilityTimeout"] = limits.VISIBILITY_TIMEOUT.check(
+                "visibility_timeout", timeout
+            )
+        if options.get("attempt_id") is not None and queue.is_fifo:
+            request["ReceiveRequestAttemptId"] = limits.fifo_id("attempt_id", options["attempt_id"])
+        return request
+
     def yield_messages(
         self,
         queue: QueueWrapper,
@@ -699,6 +1186,21 @@ class SQSBackend(MessagingBackend):
 
         melange's version polls forever; this one ends, so it cannot hang a notebook.
         """
+        _check_queue(queue)
+        if max_messages is not None:
+            whole_number("max_messages", max_messages, 1, 10**9)
+        if time_limit is not None:
+            number("time_limit", time_limit, 0, 10**6, unit="seconds")
+        self._receive_request(queue, None, None, None, kwargs)
+        return self._yield_messages(queue, max_messages, time_limit, **kwargs)
+
+    def _yield_messages(
+        self,
+        queue: QueueWrapper,
+        max_messages: int | None,
+        time_limit: float | None,
+        **kwargs: Any,
+    ) -> Iterator[Message]:
         deadline = None if time_limit is None else time.monotonic() + time_limit
         yielded = 0
         while max_messages is None or yielded < max_messages:
@@ -707,7 +1209,9 @@ class SQSBackend(MessagingBackend):
             wait = float(self.wait_time_seconds)
             if deadline is not None:
                 wait = max(0.0, min(wait, deadline - time.monotonic()))
-            batch_size = None if max_messages is None else max_messages - yielded
+            batch_size = (
+                None if max_messages is None else min(SQS_BATCH_SIZE, max_messages - yielded)
+            )
             batch = self.retrieve_messages(
                 queue, max_messages=batch_size, wait_time_seconds=wait, **kwargs
             )
@@ -727,6 +1231,19 @@ class SQSBackend(MessagingBackend):
                 QueueUrl=metadata["queue_url"], ReceiptHandle=metadata["ReceiptHandle"]
             )
         self.events.emit(EventKind.ACKNOWLEDGED, queue=queue, message_id=message.message_id)
+
+    def change_message_visibility(self, message: Message, visibility_timeout: int) -> None:
+        """Hides a received message for ``visibility_timeout`` more seconds (0 to 12 hours),
+        counted from now: more time to finish, or 0 to hand it back at once."""
+        seconds = limits.VISIBILITY_TIMEOUT.check("visibility_timeout", visibility_timeout)
+        metadata = self._metadata_of(message)
+        queue = _name_from_url(metadata["queue_url"])
+        with self._call("ChangeMessageVisibility", queue=queue):
+            self._sqs.change_message_visibility(
+                QueueUrl=metadata["queue_url"],
+                ReceiptHandle=metadata["ReceiptHandle"],
+                VisibilityTimeout=seconds,
+            )
 
     def release(self, message: Message, reason: str | None = None) -> None:
         """Hands a received message back unacknowledged: it is visible again at once."""
@@ -754,21 +1271,53 @@ class SQSBackend(MessagingBackend):
         sent before it is deleted from the DLQ, so a failure never loses one. The source is the
         queue whose redrive policy names this DLQ; pass ``to_queue`` when several queues do.
         """
+        for parameter, value in (("dead_letter_queue", dead_letter_queue), ("to_queue", to_queue)):
+            if value is not None and not isinstance(value, QueueWrapper):
+                raise InvalidParameter(
+                    parameter,
+                    value,
+                    "a queue from backend.get_queue(name)",
+                    "Or use broker.redrive(name).",
+                )
+        if to_queue is not None and to_queue.name == dead_letter_queue.name:
+            raise InvalidParameter(
+                "to_queue",
+                to_queue.name,
+                "a queue other than the dead-letter queue being redriven (moving its messages "
+                "into itself would never end)",
+            )
         target = to_queue if to_queue is not None else self._redrive_source(dead_letter_queue)
+        # only the messages there now: any that arrive while it runs wait for the next redrive
+        present = int(
+            self.queue_attributes(dead_letter_queue).get("ApproximateNumberOfMessages", 0)
+        )
         moved: list[str] = []
-        while True:
+        while len(moved) < present:
             with self._call("ReceiveMessage", queue=dead_letter_queue.name):
                 received = self._sqs.receive_message(
                     QueueUrl=dead_letter_queue.url,
-                    MaxNumberOfMessages=SQS_BATCH_SIZE,
+                    MaxNumberOfMessages=min(SQS_BATCH_SIZE, present - len(moved)),
                     WaitTimeSeconds=0,
                     MessageAttributeNames=["All"],
                     MessageSystemAttributeNames=["All"],
                 ).get("Messages", [])
             if not received:
                 return moved
-            for entry in received:
-                moved.append(self._redrive_one(entry, dead_letter_queue, target))
+            for index, entry in enumerate(received):
+                try:
+                    moved.append(self._redrive_one(entry, dead_letter_queue, target))
+                except MelangeLabError:
+                    self._put_back(dead_letter_queue, received[index:])
+                    raise
+        return moved
+
+    def _put_back(self, queue: QueueWrapper, entries: list[dict[str, Any]]) -> None:
+        """Makes received-but-not-moved dead letters visible again at once (they stay put)."""
+        for entry in entries:
+            with self._call("ChangeMessageVisibility", queue=queue.name):
+                self._sqs.change_message_visibility(
+                    QueueUrl=queue.url, ReceiptHandle=entry["ReceiptHandle"], VisibilityTimeout=0
+                )
 
     def _redrive_one(
         self, entry: dict[str, Any], dead_letter_queue: QueueWrapper, target: QueueWrapper

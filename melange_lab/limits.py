@@ -1,0 +1,85 @@
+"""The ranges SQS and SNS accept, in one place, with the checks that enforce them.
+
+Sources: the SQS API reference (CreateQueue, SendMessage, ReceiveMessage,
+ChangeMessageVisibility) and the SNS API reference (Publish). The lab checks every value
+before it creates or sends anything, so a value AWS would refuse never half-applies here and
+never "works" in the lab only to fail on AWS (a retention of 0 would silently drop every
+message in moto).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from melange_lab.arguments import whole_number
+from melange_lab.errors import InvalidParameter
+
+MINUTE = 60
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+
+@dataclass(frozen=True)
+class Limit:
+    """An inclusive range of whole numbers, with the unit and a reading of it for learners."""
+
+    minimum: int
+    maximum: int
+    unit: str
+    meaning: str
+
+    def check(self, parameter: str, value: object) -> int:
+        """``value`` if it is a whole number in range, else ``InvalidParameter`` with the range."""
+        return whole_number(
+            parameter, value, self.minimum, self.maximum, unit=f"{self.unit} ({self.meaning})"
+        )
+
+
+RETENTION_PERIOD = Limit(MINUTE, 14 * DAY, "seconds", "1 minute to 14 days; AWS's default 4 days")
+VISIBILITY_TIMEOUT = Limit(0, 12 * HOUR, "seconds", "0 to 12 hours; AWS's default 30 s")
+DELAY_SECONDS = Limit(0, 15 * MINUTE, "seconds", "0 to 15 minutes")
+MAX_RECEIVE_COUNT = Limit(1, 1_000, "receives", "how many receives before the dead-letter queue")
+RECEIVE_BATCH = Limit(1, 10, "messages", "SQS hands out at most 10 per receive")
+WAIT_TIME_SECONDS = Limit(0, 20, "seconds", "0 is a short poll, up to 20 a long poll")
+MAXIMUM_MESSAGE_SIZE = Limit(1_024, 262_144, "bytes", "1 KiB to 256 KiB")
+
+MESSAGE_SIZE = 262_144  # bytes of UTF-8: body plus attribute names, types and values
+DEDUPLICATION_INTERVAL = 5 * MINUTE  # a FIFO duplicate within it is accepted and dropped
+ID_LENGTH = 128  # MessageDeduplicationId and MessageGroupId
+SUBJECT_LENGTH = 99  # SNS: "must be less than 100 characters"
+MESSAGE_ATTRIBUTES = 10  # per message, SQS and SNS
+
+_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,128}")
+
+
+def fifo_id(parameter: str, value: object) -> str:
+    """A MessageGroupId or MessageDeduplicationId: 1 to 128 letters, digits or punctuation."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise InvalidParameter(
+            parameter,
+            value,
+            f"1 to {ID_LENGTH} characters, each a letter, a digit or ASCII punctuation "
+            "(no spaces), as SQS and SNS require",
+            "e.g. message_group_id='customer-42'.",
+        )
+    return value
+
+
+def subject(parameter: str, value: object) -> str:
+    """An SNS Subject: printable ASCII, no line breaks, under 100 characters."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > SUBJECT_LENGTH
+        or not value.isascii()
+        or not value.isprintable()
+        or value[0].isspace()
+    ):
+        raise InvalidParameter(
+            parameter,
+            value,
+            f"1 to {SUBJECT_LENGTH} printable ASCII characters starting with a letter, a digit "
+            "or punctuation, with no line breaks, as SNS requires",
+        )
+    return value
