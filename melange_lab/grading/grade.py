@@ -149,13 +149,17 @@ class Settings:
     executed_dir: Path | None
 
 
-def _message(outcome: CellOutcome | None, ended: str | None, timeout: float) -> str:
+def _message(outcome: CellOutcome | None, ended: str | None, timeout: float, source: str) -> str:
+    """Why a check did not pass, in the grader's words (or the check cell's own text)."""
     if outcome is None:
         return f"not run: {ended or 'the notebook stopped before it'}"
     if outcome.status == "timeout":
         return f"interrupted: the notebook's time limit of {timeout:g} s was reached"
     if outcome.message is not None:
         return outcome.message
+    if outcome.error_name == "AssertionError":
+        said = outcome.error_value if outcome.error_value and outcome.error_value in source else ""
+        return "an assertion of this check failed" + (f": {said}" if said else "")
     return (
         f"the check could not run ({outcome.error_name or 'an error'}): a cell above it failed "
         "or changed what it looks at; run the notebook from the top and fix the first error"
@@ -229,7 +233,9 @@ async def grade_one(
             check = Check(submission.exercise, cell_role.grade_id, cell_role.points)
             outcome = execution.outcomes.get(index)
             passed = outcome is not None and outcome.passed
-            message = "" if passed else _message(outcome, execution.ended, settings.timeout)
+            message = (
+                "" if passed else _message(outcome, execution.ended, settings.timeout, cell.source)
+            )
             results.setdefault(check.column, CheckResult(check, passed, message))
     if settings.executed_dir is not None:
         target = settings.executed_dir / submission.student / f"{submission.exercise}.ipynb"
