@@ -5,26 +5,51 @@ A check looks at a broker only through the look-inside API (``queues()``, ``subs
 sentence to print when all is well, and otherwise raises ``CheckFailed`` naming the queue or
 message at fault, with a hint. ``CheckFailed`` is also an ``AssertionError``, so nbgrader and
 pytest count it as a failed test.
+
+Every ``CheckFailed`` is raised with a literal message template and its values: the grader
+accepts a failure from a sandboxed notebook only as one of these templates (read from this
+file) filled with short values, so a student's code cannot put its own text in the feedback.
+Checks also refuse look-alike objects: a ``broker`` that is not a real ``SimulatedBroker``, or
+values that are not plain strings and numbers, fail instead of being trusted.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from functools import partial
 from typing import Any, TypeVar
 
 from melange_lab.backends.sqs import Subscription
 from melange_lab.broker import SimulatedBroker
 from melange_lab.errors import BrokerStopped, MelangeLabError
-from melange_lab.events import Event, EventKind
+from melange_lab.events import Event, EventKind, EventLog
 from melange_lab.inspection import PeekedMessage, QueueInfo
 
 T = TypeVar("T")
+PLAIN_TYPES = (str, int, float, bool, type(None))
 
 
 class CheckFailed(MelangeLabError, AssertionError):
-    """An exercise check did not pass; the message says what is wrong and how to fix it."""
+    """An exercise check did not pass; the message says what is wrong and how to fix it.
+
+    ``template`` is the sentence with ``{name}`` fields, ``values`` what fills them.
+    """
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.template = template
+        self.values = {name: str(value) for name, value in values.items()}
+        super().__init__(template.format(**self.values))
+
+
+def _real_broker(broker: object) -> SimulatedBroker:
+    """``broker`` itself, if it is a real simulated broker and not a look-alike."""
+    if type(broker) is not SimulatedBroker or type(vars(broker).get("events")) is not EventLog:
+        raise CheckFailed(
+            "`broker` is not the SimulatedBroker the setup cell created (it is a {kind}): do "
+            "not replace `broker` or its event log; re-run the notebook from the top.",
+            kind=type(broker).__name__,
+        )
+    return broker
 
 
 def _broker_call(look: Callable[[], T]) -> T:
@@ -38,35 +63,68 @@ def _broker_call(look: Callable[[], T]) -> T:
         ) from None
 
 
-def _queues(broker: SimulatedBroker) -> dict[str, QueueInfo]:
-    infos = _broker_call(broker.queues)
+def _plain_list(values: object, what: str) -> list[Any]:
+    """``values`` as a list of plain strings and numbers, refusing look-alike containers."""
+    if type(values) not in (list, tuple):
+        raise CheckFailed(
+            "`{what}` is a {kind}, not the plain list the notebook made: do not replace it; "
+            "re-run the notebook from the top.",
+            what=what,
+            kind=type(values).__name__,
+        )
+    items: list[Any] = list(values)  # type: ignore[call-overload]
+    for item in items:
+        if type(item) not in PLAIN_TYPES:
+            raise CheckFailed(
+                "`{what}` holds a {kind}, where the notebook puts plain ids: do not change it "
+                "in your answer; re-run the notebook from the top.",
+                what=what,
+                kind=type(item).__name__,
+            )
+    return items
+
+
+def _queues(broker: object) -> dict[str, QueueInfo]:
+    real = _real_broker(broker)
+    infos = _broker_call(lambda: SimulatedBroker.queues(real))
     return {info.name: info for info in infos}
 
 
-def _queue(broker: SimulatedBroker, name: str) -> QueueInfo:
+def _queue(broker: object, name: str) -> QueueInfo:
     queues = _queues(broker)
     if name not in queues:
         existing = ", ".join(f"`{q}`" for q in sorted(queues)) or "none"
         raise CheckFailed(
-            f"queue `{name}` does not exist (queues on the broker: {existing}): declare it, "
-            f"e.g. MessagingBackendFactory(broker.backend).init_queue('{name}', ...)."
+            "queue `{name}` does not exist (queues on the broker: {existing}): declare it, "
+            "e.g. MessagingBackendFactory(broker.backend).init_queue('{name}', ...).",
+            name=name,
+            existing=existing,
         )
     return queues[name]
 
 
-def _subscription(broker: SimulatedBroker, topic: str, queue: str) -> Subscription | None:
-    subscriptions = _broker_call(broker.subscriptions)
-    for subscription in subscriptions:
+def _subscriptions(broker: object) -> list[Subscription]:
+    real = _real_broker(broker)
+    return _broker_call(lambda: SimulatedBroker.subscriptions(real))
+
+
+def _subscription(broker: object, topic: str, queue: str) -> Subscription | None:
+    for subscription in _subscriptions(broker):
         if subscription.topic == topic and subscription.queue == queue:
             return subscription
     return None
 
 
-def _events(broker: SimulatedBroker, kind: EventKind) -> list[Event]:
-    return broker.events.of_kind(kind)
+def _peek(broker: object, queue: str) -> list[PeekedMessage]:
+    real = _real_broker(broker)
+    return _broker_call(lambda: SimulatedBroker.peek(real, queue))
 
 
-def _published_to_topic(broker: SimulatedBroker, topic: str) -> dict[str, str | None]:
+def _events(broker: object, kind: EventKind) -> list[Event]:
+    return EventLog.of_kind(vars(_real_broker(broker))["events"], kind)
+
+
+def _published_to_topic(broker: object, topic: str) -> dict[str, str | None]:
     """Message id -> manifest of every message published to ``topic``, in order."""
     published = {
         event.message_id: event.detail.get("manifest")
@@ -75,13 +133,14 @@ def _published_to_topic(broker: SimulatedBroker, topic: str) -> dict[str, str | 
     }
     if not published:
         raise CheckFailed(
-            f"nothing was published to topic `{topic}` yet: run every cell above this one, "
-            "in order, and fix the first one that fails."
+            "nothing was published to topic `{topic}` yet: run every cell above this one, "
+            "in order, and fix the first one that fails.",
+            topic=topic,
         )
     return published
 
 
-def _delivered(broker: SimulatedBroker, topic: str, queue: str) -> list[str]:
+def _delivered(broker: object, topic: str, queue: str) -> list[str]:
     return [
         event.message_id
         for event in _events(broker, EventKind.DELIVERED)
@@ -89,7 +148,7 @@ def _delivered(broker: SimulatedBroker, topic: str, queue: str) -> list[str]:
     ]
 
 
-def _why_not_delivered(broker: SimulatedBroker, topic: str, queue: str) -> str:
+def _why_not_delivered(broker: object, topic: str, queue: str) -> str:
     subscription = _subscription(broker, topic, queue)
     if subscription is None:
         return (
@@ -108,19 +167,36 @@ def _names(values: Iterable[str]) -> str:
     return ", ".join(sorted(set(values)))
 
 
+def _no_copy_twice(broker: object, topic: str, queue: str, delivered: list[str]) -> None:
+    twice = [message_id for message_id, n in Counter(delivered).items() if n > 1]
+    if twice:
+        raise CheckFailed(
+            "queue `{queue}` received message {short} {times} times from `{topic}`: it is "
+            "subscribed more than once; subscribe each queue once.",
+            queue=queue,
+            short=twice[0][:8],
+            times=Counter(delivered)[twice[0]],
+            topic=topic,
+        )
+
+
 def only_manifests_reach(
     broker: SimulatedBroker, queue: str, topic: str, manifests: Sequence[str]
 ) -> str:
-    """``queue`` got every message of ``topic`` whose manifest is listed, and no other."""
+    """``queue`` got every message of ``topic`` whose manifest is listed, once, and no other."""
     _queue(broker, queue)
     published = _published_to_topic(broker, topic)
     subscription = _subscription(broker, topic, queue)
     if subscription is None:
         raise CheckFailed(
-            f"queue `{queue}` is not subscribed to topic `{topic}`, so it receives nothing: "
-            f"declare it with init_queue('{queue}', ['{topic}'], filter_events=[...])."
+            "queue `{queue}` is not subscribed to topic `{topic}`, so it receives nothing: "
+            "declare it with init_queue('{queue}', ['{topic}'], filter_events=[...]).",
+            queue=queue,
+            topic=topic,
         )
-    delivered = [published.get(message_id) for message_id in _delivered(broker, topic, queue)]
+    delivered_ids = _delivered(broker, topic, queue)
+    _no_copy_twice(broker, topic, queue, delivered_ids)
+    delivered = [published.get(message_id) for message_id in delivered_ids]
     wanted = [m for m in published.values() if m in manifests]
     unwanted = [str(m) for m in delivered if m not in manifests]
     if unwanted:
@@ -131,14 +207,22 @@ def only_manifests_reach(
             else f"its filter policy {policy.to_json()} lets {_names(unwanted)} through"
         )
         raise CheckFailed(
-            f"queue `{queue}` received {len(delivered)} messages, expected {len(wanted)} "
-            f"(only {_names(manifests)}): {why}."
+            "queue `{queue}` received {got} messages, expected {expected} (only {names}): {why}.",
+            queue=queue,
+            got=len(delivered),
+            expected=len(wanted),
+            names=_names(manifests),
+            why=why,
         )
     if len(delivered) < len(wanted):
         raise CheckFailed(
-            f"queue `{queue}` received {len(delivered)} of the {len(wanted)} "
-            f"{_names(manifests)} messages: {_why_not_delivered(broker, topic, queue)} "
-            "(hint: a message's manifest is its class name)."
+            "queue `{queue}` received {got} of the {expected} {names} messages: {why} "
+            "(hint: a message's manifest is its class name).",
+            queue=queue,
+            got=len(delivered),
+            expected=len(wanted),
+            names=_names(manifests),
+            why=_why_not_delivered(broker, topic, queue),
         )
     others = len(published) - len(wanted)
     return (
@@ -148,19 +232,26 @@ def only_manifests_reach(
 
 
 def every_queue_gets_every_event(broker: SimulatedBroker, topic: str, queues: Sequence[str]) -> str:
-    """Each queue in ``queues`` got its own copy of every message published to ``topic``."""
+    """Each queue in ``queues`` got its own copy of every message published to ``topic``, once."""
     if not queues:
         raise CheckFailed("no queues were named: the check needs the services' queue names.")
     for queue in queues:
         _queue(broker, queue)
     published = _published_to_topic(broker, topic)
     for queue in queues:
-        got = set(_delivered(broker, topic, queue))
+        delivered = _delivered(broker, topic, queue)
+        got = set(delivered)
         if not set(published) <= got:
             raise CheckFailed(
-                f"queue `{queue}` received {len(got & set(published))} of the {len(published)} "
-                f"messages published to `{topic}`: {_why_not_delivered(broker, topic, queue)}."
+                "queue `{queue}` received {got} of the {total} messages published to "
+                "`{topic}`: {why}.",
+                queue=queue,
+                got=len(got & set(published)),
+                total=len(published),
+                topic=topic,
+                why=_why_not_delivered(broker, topic, queue),
             )
+        _no_copy_twice(broker, topic, queue, delivered)
     return (
         f"each of the {len(queues)} queues ({', '.join(queues)}) received all "
         f"{len(published)} messages published to `{topic}`."
@@ -169,26 +260,31 @@ def every_queue_gets_every_event(broker: SimulatedBroker, topic: str, queues: Se
 
 def subscribers_are_exactly(broker: SimulatedBroker, topic: str, queues: Sequence[str]) -> str:
     """``topic`` fans out to exactly ``queues``: none missing, no stray extra subscriber."""
-    subscriptions = _broker_call(broker.subscriptions)
-    subscribed = [s.queue for s in subscriptions if s.topic == topic]
+    subscribed = [s.queue for s in _subscriptions(broker) if s.topic == topic]
     extra = sorted(set(subscribed) - set(queues))
     missing = sorted(set(queues) - set(subscribed))
     if extra:
         raise CheckFailed(
-            f"queue `{extra[0]}` is still subscribed to `{topic}`, so it keeps collecting copies "
-            f"nobody needs: delete it with broker.backend.delete_queue("
-            f"broker.backend.get_queue('{extra[0]}'))."
+            "queue `{queue}` is still subscribed to `{topic}`, so it keeps collecting copies "
+            "nobody needs: delete it with broker.backend.delete_queue("
+            "broker.backend.get_queue('{queue}')).",
+            queue=extra[0],
+            topic=topic,
         )
     if missing:
         raise CheckFailed(
-            f"queue `{missing[0]}` is not subscribed to `{topic}`: subscribe it, e.g. "
-            f"init_queue('{missing[0]}', ['{topic}'])."
+            "queue `{queue}` is not subscribed to `{topic}`: subscribe it, e.g. "
+            "init_queue('{queue}', ['{topic}']).",
+            queue=missing[0],
+            topic=topic,
         )
     twice = sorted(q for q, n in Counter(subscribed).items() if n > 1)
     if twice:
         raise CheckFailed(
-            f"queue `{twice[0]}` is subscribed to `{topic}` more than once, so it gets each "
-            "message twice: subscribe each queue once."
+            "queue `{queue}` is subscribed to `{topic}` more than once, so it gets each "
+            "message twice: subscribe each queue once.",
+            queue=twice[0],
+            topic=topic,
         )
     return f"`{topic}` fans out to exactly {len(queues)} queues: {', '.join(sorted(queues))}."
 
@@ -200,19 +296,27 @@ def dead_letter_queue_configured(
     info = _queue(broker, queue)
     if info.dead_letter_queue is None:
         raise CheckFailed(
-            f"queue `{queue}` has no dead-letter queue, so a message that always fails is "
-            f"retried for ever: declare it with dlq_name='{dead_letter_queue}'."
+            "queue `{queue}` has no dead-letter queue, so a message that always fails is "
+            "retried for ever: declare it with dlq_name='{dlq}'.",
+            queue=queue,
+            dlq=dead_letter_queue,
         )
     if info.dead_letter_queue != dead_letter_queue:
         raise CheckFailed(
-            f"queue `{queue}` sends failed messages to `{info.dead_letter_queue}`, expected "
-            f"`{dead_letter_queue}`: use dlq_name='{dead_letter_queue}'."
+            "queue `{queue}` sends failed messages to `{actual}`, expected `{dlq}`: use "
+            "dlq_name='{dlq}'.",
+            queue=queue,
+            actual=info.dead_letter_queue,
+            dlq=dead_letter_queue,
         )
+    _queue(broker, dead_letter_queue)
     if info.max_receive_count != max_receive_count:
         raise CheckFailed(
-            f"queue `{queue}` moves a message after {info.max_receive_count} receives "
-            f"(maxReceiveCount), expected {max_receive_count}: pass "
-            f"max_receive_count={max_receive_count}."
+            "queue `{queue}` moves a message after {actual} receives (maxReceiveCount), "
+            "expected {expected}: pass max_receive_count={expected}.",
+            queue=queue,
+            actual=info.max_receive_count,
+            expected=max_receive_count,
         )
     return (
         f"queue `{queue}` moves a message to `{dead_letter_queue}` after "
@@ -230,15 +334,23 @@ def dead_lettered_after(broker: SimulatedBroker, queue: str, receives: int) -> s
             if info.dead_letter_queue is None
             else f"its maxReceiveCount is {info.max_receive_count}; was the consumer run?"
         )
-        raise CheckFailed(f"no message was moved from `{queue}` to a dead-letter queue: {hint}.")
+        raise CheckFailed(
+            "no message was moved from `{queue}` to a dead-letter queue: {hint}.",
+            queue=queue,
+            hint=hint,
+        )
     received = _events(broker, EventKind.RECEIVED)
     for move in moves:
         tries = sum(1 for e in received if e.message_id == move.message_id and e.seq < move.seq)
         if tries != receives:
             raise CheckFailed(
-                f"message {str(move.message_id)[:8]} was moved to "
-                f"`{move.detail.get('dead_letter_queue')}` after {tries} receives, expected "
-                f"{receives}: set max_receive_count={receives} on `{queue}`."
+                "message {short} was moved to `{dlq}` after {tries} receives, expected "
+                "{receives}: set max_receive_count={receives} on `{queue}`.",
+                short=str(move.message_id)[:8],
+                dlq=move.detail.get("dead_letter_queue"),
+                tries=tries,
+                receives=receives,
+                queue=queue,
             )
     return (
         f"{len(moves)} message(s) moved from `{queue}` to its dead-letter queue after "
@@ -246,12 +358,11 @@ def dead_lettered_after(broker: SimulatedBroker, queue: str, receives: int) -> s
     )
 
 
-def _stored(broker: SimulatedBroker) -> dict[str, tuple[QueueInfo, PeekedMessage]]:
+def _stored(broker: object) -> dict[str, tuple[QueueInfo, PeekedMessage]]:
     """Message id -> (queue, message) for every message stored on the broker."""
     found: dict[str, tuple[QueueInfo, PeekedMessage]] = {}
     for info in _queues(broker).values():
-        peeked = _broker_call(partial(broker.peek, info.name))
-        for message in peeked:
+        for message in _peek(broker, info.name):
             found[message.message_id] = (info, message)
     return found
 
@@ -259,39 +370,54 @@ def _stored(broker: SimulatedBroker) -> dict[str, tuple[QueueInfo, PeekedMessage
 def nothing_lost(
     broker: SimulatedBroker, message_ids: Iterable[str], processed_ids: Iterable[str]
 ) -> str:
-    """Every published message was processed, or is kept in a dead-letter queue."""
-    ids = list(message_ids)
+    """Every published message was processed, or is kept in a dead-letter queue.
+
+    A message counts as processed only if the broker really handed it out.
+    """
+    ids = _plain_list(message_ids, "published")
     if not ids:
         raise CheckFailed(
             "no message ids were recorded as published: run every cell above, in order, and "
             "fix the first one that fails."
         )
-    processed = set(processed_ids)
+    received = {e.message_id for e in _events(broker, EventKind.RECEIVED)}
+    processed = set(_plain_list(processed_ids, "processed"))
     acknowledged = {e.message_id for e in _events(broker, EventKind.ACKNOWLEDGED)}
     stored = _stored(broker)
     parked = 0
     for message_id in ids:
+        short = str(message_id)[:8]
         if message_id in processed:
+            if message_id not in received:
+                raise CheckFailed(
+                    "message {short} is listed as processed but was never received from a "
+                    "queue: only a message the consumer handled counts; do not add ids by hand.",
+                    short=short,
+                )
             continue
-        short = message_id[:8]
         if message_id in stored:
             info, message = stored[message_id]
             if info.is_dead_letter_queue:
                 parked += 1
                 continue
             raise CheckFailed(
-                f"message {short} is still waiting in `{info.name}` (received "
-                f"{message.receive_count} times) and was never processed: your consumer must "
-                "handle it, or give up on it through a dead-letter queue."
+                "message {short} is still waiting in `{queue}` (received {count} times) and was "
+                "never processed: your consumer must handle it, or give up on it through a "
+                "dead-letter queue.",
+                short=short,
+                queue=info.name,
+                count=message.receive_count,
             )
         if message_id in acknowledged:
             raise CheckFailed(
-                f"message {short} was acknowledged (deleted) but never processed successfully, "
-                "so it is lost for good: acknowledge a message only after its handler returned."
+                "message {short} was acknowledged (deleted) but never processed successfully, "
+                "so it is lost for good: acknowledge a message only after its handler returned.",
+                short=short,
             )
         raise CheckFailed(
-            f"message {short} is in no queue and was never processed: it is lost "
-            "(was its queue deleted or purged?)."
+            "message {short} is in no queue and was never processed: it is lost "
+            "(was its queue deleted or purged?).",
+            short=short,
         )
     return (
         f"nothing lost: {len(ids) - parked} message(s) processed, {parked} kept in a "
@@ -299,50 +425,129 @@ def nothing_lost(
     )
 
 
+def batch_goes_on(processed_ids: Iterable[str], message_ids: Iterable[str], failing: int) -> str:
+    """After one batch, every message but the ``failing`` ones was processed.
+
+    One message whose handler fails must not stop the rest of its batch.
+    """
+    ids = _plain_list(message_ids, "published")
+    done = set(_plain_list(processed_ids, "first_batch")) & set(ids)
+    expected = len(ids) - failing
+    if not ids:
+        raise CheckFailed(
+            "no message ids were recorded as published: run every cell above, in order, and "
+            "fix the first one that fails."
+        )
+    if len(done) < expected:
+        raise CheckFailed(
+            "the first batch processed {done} of the {total} messages, but only {failing} of "
+            "them could not be handled: one failing message must not stop the rest of the "
+            "batch; catch the handler's error, leave that message unacknowledged, and go on.",
+            done=len(done),
+            total=len(ids),
+            failing=failing,
+        )
+    if len(done) > expected:
+        raise CheckFailed(
+            "the first batch processed {done} of the {total} messages although {failing} of "
+            "them were set up to fail: do not change the setup; re-run the notebook from the "
+            "top.",
+            done=len(done),
+            total=len(ids),
+            failing=failing,
+        )
+    return f"the first batch went on after its failure: {len(done)} of {len(ids)} processed."
+
+
 def queue_drained(broker: SimulatedBroker, queue: str) -> str:
     """``queue`` holds no message at all: everything received was acknowledged."""
     info = _queue(broker, queue)
     if info.total:
         raise CheckFailed(
-            f"queue `{queue}` still holds {info.total} message(s) ({info.visible} visible, "
-            f"{info.in_flight} in flight): a message stays until it is acknowledged, so "
-            "acknowledge each one once its handler succeeded."
+            "queue `{queue}` still holds {total} message(s) ({visible} visible, {in_flight} in "
+            "flight): a message stays until it is acknowledged, so acknowledge each one once "
+            "its handler succeeded.",
+            queue=queue,
+            total=info.total,
+            visible=info.visible,
+            in_flight=info.in_flight,
         )
     return f"queue `{queue}` is empty: every message was acknowledged."
 
 
-def fifo_groups_by(broker: SimulatedBroker, queue: str, key: Callable[[Any], Hashable]) -> str:
-    """``queue`` is FIFO and holds one message group per ``key(payload)``."""
+def _key_of(key: Callable[[Any], Hashable], item: Any, where: str) -> Hashable:
+    try:
+        value = key(item)
+    except Exception as error:
+        raise CheckFailed(
+            "{where} is not one of the exercise's events ({error}): publish the events as given.",
+            where=where,
+            error=type(error).__name__,
+        ) from None
+    if type(value) not in PLAIN_TYPES:
+        raise CheckFailed(
+            "{where} is not one of the exercise's events: publish the events as given.",
+            where=where,
+        )
+    return value
+
+
+def fifo_groups_by(
+    broker: SimulatedBroker,
+    queue: str,
+    key: Callable[[Any], Hashable],
+    expected: int | None = None,
+) -> str:
+    """``queue`` is FIFO and holds one message group per ``key(payload)`` (and ``expected``
+    messages, when given)."""
     info = _queue(broker, queue)
     if not info.fifo:
-        raise CheckFailed(f"queue `{queue}` is not FIFO: FIFO queue names end in `.fifo`.")
-    messages = _broker_call(partial(broker.peek, queue))
+        raise CheckFailed(
+            "queue `{queue}` is not FIFO: FIFO queue names end in `.fifo`.", queue=queue
+        )
+    messages = _peek(broker, queue)
     if not messages:
-        raise CheckFailed(f"queue `{queue}` is empty: publish the events into it first.")
+        raise CheckFailed(
+            "queue `{queue}` is empty: publish the events into it first.", queue=queue
+        )
+    if expected is not None and len(messages) != expected:
+        raise CheckFailed(
+            "queue `{queue}` holds {count} messages, expected {expected}: publish each of the "
+            "exercise's events once.",
+            queue=queue,
+            count=len(messages),
+            expected=expected,
+        )
     groups: dict[Hashable, set[str | None]] = defaultdict(set)
     owners: dict[str | None, set[Hashable]] = defaultdict(set)
     for message in messages:
-        try:
-            owner = key(message.payload)
-        except Exception as error:
+        payload = message.payload
+        if type(payload) is not dict:
             raise CheckFailed(
-                f"message {message.short_id} in `{queue}` is not one of the exercise's events "
-                f"({type(error).__name__}: {error}): publish the events as given."
-            ) from None
+                "message {short} in `{queue}` is not one of the exercise's events: publish the "
+                "events as given.",
+                short=message.short_id,
+                queue=queue,
+            )
+        owner = _key_of(key, payload, f"message {message.short_id} in `{queue}`")
         groups[owner].add(message.message_group_id)
         owners[message.message_group_id].add(owner)
     for owner, ids in groups.items():
         if len(ids) > 1:
             raise CheckFailed(
-                f"the messages of `{owner}` are spread over {len(ids)} groups, so FIFO does "
-                f"not keep their order: give all of them the same message_group_id."
+                "the messages of `{owner}` are spread over {count} groups, so FIFO does not "
+                "keep their order: give all of them the same message_group_id.",
+                owner=owner,
+                count=len(ids),
             )
     for group, members in owners.items():
         if len(members) > 1:
             raise CheckFailed(
-                f"group `{group}` holds the messages of {len(members)} keys "
-                f"({', '.join(sorted(map(str, members)))}), so each waits for the others: "
-                "use one message_group_id per key, e.g. the customer id."
+                "group `{group}` holds the messages of {count} keys ({keys}), so each waits for "
+                "the others: use one message_group_id per key, e.g. the customer id.",
+                group=group,
+                count=len(members),
+                keys=", ".join(sorted(map(str, members))),
             )
     return f"`{queue}` is FIFO with one message group per key ({len(groups)} groups)."
 
@@ -354,20 +559,32 @@ def order_kept_per_key(
     expected: int,
 ) -> str:
     """All ``expected`` items were handled, and each key's items in increasing ``position``."""
+    if type(handled) not in (list, tuple) or not all(
+        type(item) in (dict, tuple, *PLAIN_TYPES) for item in handled
+    ):
+        raise CheckFailed(
+            "`handled` is not the plain list of events the notebook made: do not replace it; "
+            "re-run the notebook from the top."
+        )
     if len(handled) != expected:
         raise CheckFailed(
-            f"{len(handled)} of the {expected} events were handled: run every cell above, "
-            "in order, and fix the first one that fails."
+            "{count} of the {expected} events were handled: run every cell above, in order, "
+            "and fix the first one that fails.",
+            count=len(handled),
+            expected=expected,
         )
     seen: dict[Hashable, list[Any]] = defaultdict(list)
-    for item in handled:
-        seen[key(item)].append(position(item))
+    for number, item in enumerate(handled, 1):
+        where = f"handled event {number}"
+        seen[_key_of(key, item, where)].append(_key_of(position, item, where))
     for owner, positions in seen.items():
         if positions != sorted(positions):
             raise CheckFailed(
-                f"the events of `{owner}` were handled in the order "
-                f"{', '.join(map(str, positions))}: a FIFO queue keeps order only within one "
-                "message group, so publish each key's events with the same message_group_id."
+                "the events of `{owner}` were handled in the order {order}: a FIFO queue keeps "
+                "order only within one message group, so publish each key's events with the "
+                "same message_group_id.",
+                owner=owner,
+                order=", ".join(map(str, positions)),
             )
     return f"all {expected} events handled, each key's in order ({len(seen)} keys)."
 
@@ -377,20 +594,32 @@ def each_effect_once(effects: Sequence[Hashable], expected: Iterable[Hashable], 
 
     ``what`` names the effect in the message, e.g. ``"charged"``.
     """
-    wanted = list(dict.fromkeys(expected))
-    counts = Counter(effects)
+    wanted = list(dict.fromkeys(_plain_list(list(expected), "expected")))
+    if not wanted:
+        raise CheckFailed(
+            "the check was given no ids to look for: do not change the exercise's data; "
+            "re-run the notebook from the top."
+        )
+    counts = Counter(_plain_list(effects, what))
     for item in wanted:
         if counts[item] == 0:
             raise CheckFailed(
-                f"`{item}` was never {what}: the handler must still act on a message it has not "
-                "seen before."
+                "`{item}` was never {what}: the handler must still act on a message it has not "
+                "seen before.",
+                item=item,
+                what=what,
             )
         if counts[item] > 1:
             raise CheckFailed(
-                f"`{item}` was {what} {counts[item]} times, expected once: the broker delivers "
-                "at least once, so remember which ids you have handled and skip repeats."
+                "`{item}` was {what} {count} times, expected once: the broker delivers at least "
+                "once, so remember which ids you have handled and skip repeats.",
+                item=item,
+                what=what,
+                count=counts[item],
             )
     strays = [item for item in counts if item not in wanted]
     if strays:
-        raise CheckFailed(f"`{strays[0]}` was {what} but is not one of the exercise's ids.")
+        raise CheckFailed(
+            "`{item}` was {what} but is not one of the exercise's ids.", item=strays[0], what=what
+        )
     return f"each of the {len(wanted)} ids was {what} exactly once."

@@ -22,7 +22,8 @@ def _lab_parser() -> argparse.ArgumentParser:
         description=(
             "Start JupyterLab on the melange-lab tutorials, with the simulated broker ready. "
             "The tutorials are copied into FOLDER first; a notebook you already have there "
-            "is never overwritten. Teachers: 'melange-lab grade --help'."
+            "is never overwritten. Students: 'melange-lab validate NOTEBOOK' before handing in. "
+            "Teachers: 'melange-lab grade --help'."
         ),
     )
     parser.add_argument(
@@ -109,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from melange_lab.grading import student_version_main
 
         return student_version_main(args[1:])
+    if args and args[0] == "validate":
+        from melange_lab.grading import validate_main
+
+        return validate_main(args[1:])
     return run_lab(args)
 
 

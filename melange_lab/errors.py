@@ -207,3 +207,40 @@ class BrokerRequestFailed(MelangeLabError):
         self.endpoint = endpoint
         where = f" at {endpoint}" if endpoint else ""
         super().__init__(f"{operation}{where} failed with {code}: {detail}")
+
+
+class GradingError(MelangeLabError):
+    """The teacher's grading tools cannot go on as asked; the message says what to change."""
+
+
+class SourceNotUsable(GradingError):
+    def __init__(self, source: object, reason: str) -> None:
+        super().__init__(
+            f"--source {source}: {reason}. Pass the folder of your solution notebooks, e.g. "
+            "--source notebooks/exercises."
+        )
+
+
+class SandboxUnavailable(GradingError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"Cannot grade safely: {reason}. Grading runs each student's code; install "
+            "bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) so it runs sandboxed, or "
+            "pass --unsafe-no-sandbox to run it with your own rights (it can then read your "
+            "files and secrets, change or delete them, use the network and outlive the run)."
+        )
+
+
+class GradingNeedsATeachersMachine(GradingError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Grading cannot run in the browser (JupyterLite/Pyodide has no processes to "
+            "sandbox a submission in): run 'melange-lab grade' on a teacher's machine."
+        )
+
+
+class NotebookRefused(GradingError):
+    """A notebook, or one of its cells, cannot be turned into a student version safely."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")

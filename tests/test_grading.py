@@ -216,7 +216,7 @@ def test_grading_works_where_an_event_loop_is_already_running(tmp_path: Path) ->
     import asyncio
     import concurrent.futures
 
-    from melange_lab.grading import _run_to_completion
+    from melange_lab.grading.grade import _run_to_completion
 
     async def answer() -> int:
         return 42
