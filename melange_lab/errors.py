@@ -159,3 +159,14 @@ class BrokerRequestFailed(MelangeLabError):
     def __init__(self, operation: str, code: str, detail: str) -> None:
         self.aws_code = code
         super().__init__(f"{operation} failed with {code}: {detail}")
+
+
+class ViewIsReadOnly(MelangeLabError):
+    """The broker view watches a source it cannot publish to or consume from."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This broker is watched read-only: publish and consume from your own code; the "
+            "view follows what happens. For the Publish and Consume panels, view a "
+            "SimulatedBroker (broker.view())."
+        )
