@@ -8,6 +8,7 @@ receiving a message changes its receive count and visibility.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import html
 import json
 from dataclasses import dataclass, field, replace
@@ -166,6 +167,8 @@ def readable(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else list(value)
         return [readable(item, depth + 1) for item in items[:_READABLE_ITEMS]]
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__qualname__}.{value.name}"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
         return {name: readable(item, depth + 1) for name, item in fields.items()}

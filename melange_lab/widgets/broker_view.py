@@ -276,8 +276,7 @@ class BrokerView(anywidget.AnyWidget):
             if everything or info.name in dirty or info.name not in pages:
                 pages[info.name] = self._queue_state(info)
         self.queue_pages = pages
-        if structure or self._desk is not None:
-            self.forms = self._forms_state(queues)
+        self.forms = self._forms_state()
 
     def _structure_state(self, queues: list[QueueInfo]) -> dict[str, Any]:
         topics = self.source.topics()
@@ -387,11 +386,10 @@ class BrokerView(anywidget.AnyWidget):
             "group": message.message_group_id,
         }
 
-    def _forms_state(self, queues: list[QueueInfo]) -> dict[str, Any]:
-        topics = [t["name"] for t in self.structure.get("topics", [])]
+    def _forms_state(self) -> dict[str, Any]:
         return {
-            "topics": topics,
-            "queues": [q.name for q in queues],
+            "topics": [t["name"] for t in self.structure.get("topics", [])],
+            "queues": [q["name"] for q in self.structure.get("queues", [])],
             "classes": self._form.choices(),
             "held": [] if self._desk is None else self._desk.held_list(),
             "background": None if self._desk is None else self._desk.background_queue,
@@ -415,6 +413,7 @@ class BrokerView(anywidget.AnyWidget):
             if said is not None:
                 self._say(True, said, str(content.get("panel", intent)))
         self.flush()
+        self.forms = self._forms_state()
 
     def _handlers(self) -> dict[str, Callable[[dict[str, Any]], str | None]]:
         return {
