@@ -21,8 +21,8 @@ from melange_lab.events import Event
 from melange_lab.inspection import PeekedMessage, PeekNotSupported, readable
 from melange_lab.models import Message, MessageDto
 from melange_lab.serializers import PickleSerializer, SerializerRegistry
-from melange_lab.widgets.actions import default_registry, field_template
 from melange_lab.widgets import broker_view
+from melange_lab.widgets.actions import default_registry, field_template
 from melange_lab.widgets.broker_view import BrokerView
 from melange_lab.widgets.comm_recorder import CommRecorder, recording_comms
 from tests.messages import OrderCreated
@@ -193,7 +193,7 @@ def test_a_queue_of_10000_messages_sends_one_page_of_cards_and_counts_the_rest(
     intent(view, "page", queue="bulk", page=1)
 
     second = view.queue_pages["bulk"]
-    assert second["page"] == 1 and [c["preview"] for c in second["cards"]][0] == '"n20"'
+    assert second["page"] == 1 and second["cards"][0]["preview"] == '"n20"'
     assert not set(first_page) & {c["id"] for c in second["cards"]}
     intent(view, "page", queue="bulk", page=10_000)
     assert view.queue_pages["bulk"]["page"] == 499
