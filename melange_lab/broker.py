@@ -26,7 +26,13 @@ from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
 from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError
 from melange_lab.events import MAX_EVENTS, EventKind, EventLog, Observer
 from melange_lab.faults import FaultInjector
-from melange_lab.inspection import PeekedMessage, QueueInfo, SimulatedInspector, TopicInfo
+from melange_lab.inspection import (
+    PeekedMessage,
+    PeekPage,
+    QueueInfo,
+    SimulatedInspector,
+    TopicInfo,
+)
 from melange_lab.serializers import SerializerRegistry
 
 if TYPE_CHECKING:
@@ -248,6 +254,17 @@ class SimulatedBroker:
         """Every message in ``queue`` with its state, without receiving or changing any."""
         return self._inspect().peek(queue, registry)
 
+    def peek_page(
+        self,
+        queue: str,
+        offset: int = 0,
+        limit: int = 20,
+        registry: SerializerRegistry | None = None,
+    ) -> PeekPage:
+        """One page of ``queue``'s messages (``offset``, ``limit``) and the total, decoding only
+        that page: what the broker view shows of a deep queue."""
+        return self._inspect().peek_page(queue, offset, limit, registry)
+
     @checked()
     def redrive(self, dead_letter_queue: str, to_queue: str | None = None) -> list[str]:
         """Moves every message of ``dead_letter_queue`` back to its source queue (one call).
@@ -271,12 +288,13 @@ class SimulatedBroker:
     # -- seeing it ----------------------------------------------------------------------------
 
     def view(self, registry: SerializerRegistry | None = None, **options: Any) -> BrokerView:
-        """A live widget of this broker: topology, queue panels, publish, consume, timeline.
+        """A live widget of this broker: each message travelling the topology into its queues,
+        the queues' cards, Publish, Consume, Inspect and a replayable timeline.
 
         ``registry`` decodes payloads and lists message classes to publish; ``options`` go to
         ``melange_lab.widgets.BrokerView`` (``page_size``, ``refresh_interval``, ...).
         """
-        from melange_lab.widgets.broker_view import BrokerView  # ipywidgets only when asked
+        from melange_lab.widgets.broker_view import BrokerView  # anywidget only when asked
 
         return BrokerView(self, registry=registry, **options)
 

@@ -244,3 +244,14 @@ class NotebookRefused(GradingError):
 
     def __init__(self, where: str, reason: str) -> None:
         super().__init__(f"{where}: {reason}")
+
+
+class ViewIsReadOnly(MelangeLabError):
+    """The broker view watches a source it cannot publish to or consume from."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This broker is watched read-only: publish and consume from your own code; the "
+            "view follows what happens. For the Publish and Consume panels, view a "
+            "SimulatedBroker (broker.view())."
+        )

@@ -7,6 +7,9 @@ receiving a message changes its receive count and visibility.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import html
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -57,10 +60,27 @@ class QueueInfo:
         return bool(self.dead_letter_sources)
 
     def _repr_html_(self) -> str:
-        """The queue's counts and dead-letter links, drawn as in the broker view."""
-        from melange_lab.widgets.html import queue_info_html
-
-        return queue_info_html(self)
+        """The queue's counts and dead-letter links as a small table (no widget import)."""
+        rows = [
+            ("visible", f"{self.visible:,}"),
+            ("in flight", f"{self.in_flight:,}"),
+            ("delayed", f"{self.delayed:,}"),
+        ]
+        if self.dead_letter_queue:
+            after = f" after {self.max_receive_count} receives" if self.max_receive_count else ""
+            rows.append(("dead letters go to", f"{self.dead_letter_queue}{after}"))
+        if self.dead_letter_sources:
+            rows.append(("takes dead letters of", ", ".join(self.dead_letter_sources)))
+        kind = "FIFO queue" if self.fifo else "queue"
+        body = "".join(
+            f'<tr><th scope="row" style="text-align:left;font-weight:normal;padding-right:1em">'
+            f"{html.escape(name)}</th><td>{html.escape(value)}</td></tr>"
+            for name, value in rows
+        )
+        return (
+            '<table style="border-collapse:collapse"><caption style="text-align:left;'
+            f'font-weight:600">{kind} {html.escape(self.name)}</caption>{body}</table>'
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +107,96 @@ class PeekedMessage:
     @property
     def short_id(self) -> str:
         return self.message_id[:8]
+
+    @property
+    def published_id(self) -> str:
+        """The id the message was published under: the topic's (from the SNS envelope) for a
+        copy a subscription delivered in an envelope, else the queue's own id."""
+        if self.envelope is not None and isinstance(self.envelope.get("MessageId"), str):
+            return str(self.envelope["MessageId"])
+        return self.message_id
+
+    @property
+    def type_name(self) -> str:
+        """The payload's class name (or the manifest, when the body could not be decoded)."""
+        if self.decode_error:
+            return self.manifest or "undecodable"
+        return type(self.payload).__qualname__
+
+    @property
+    def envelope_attributes(self) -> dict[str, str]:
+        """The message attributes, wherever they sit: on the SQS message or in the envelope."""
+        found = {
+            name: value.get("StringValue", value.get("BinaryValue", ""))
+            for name, value in self.attributes.items()
+        }
+        inner = (self.envelope or {}).get("MessageAttributes")
+        if isinstance(inner, dict):
+            for name, value in inner.items():
+                if isinstance(value, dict):
+                    found.setdefault(name, str(value.get("Value", "")))
+        return found
+
+
+@dataclass(frozen=True)
+class PeekPage:
+    """One page of a queue's stored messages, and how many there are in all."""
+
+    queue: str
+    messages: list[PeekedMessage]
+    total: int
+    offset: int
+    limit: int
+
+
+_READABLE_DEPTH = 6
+_READABLE_ITEMS = 50
+
+
+def readable(value: Any, depth: int = 0) -> Any:
+    """``value`` as JSON a person can read: dataclasses, plain objects (their ``vars``), dicts
+    and lists as their fields; anything else as its type and a short form that stays the
+    same from one look to the next (never ``<... object at 0x...>``)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if depth >= _READABLE_DEPTH:
+        return f"<{type(value).__qualname__}>"
+    if isinstance(value, dict):
+        items = list(value.items())[:_READABLE_ITEMS]
+        return {str(key): readable(item, depth + 1) for key, item in items}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else list(value)
+        return [readable(item, depth + 1) for item in items[:_READABLE_ITEMS]]
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__qualname__}.{value.name}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return {name: readable(item, depth + 1) for name, item in fields.items()}
+    attributes = getattr(value, "__dict__", None)
+    if isinstance(attributes, dict) and attributes:
+        return {
+            str(k): readable(v, depth + 1) for k, v in list(attributes.items())[:_READABLE_ITEMS]
+        }
+    return stable_short_form(value)
+
+
+def stable_short_form(value: Any) -> str:
+    """The type and a repr without a memory address: ``<Token>`` or ``Colour.RED``."""
+    name = type(value).__qualname__
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not break looking at the message
+        return f"<{name}>"
+    if " at 0x" in text or not text:
+        return f"<{name}>"
+    return text if len(text) <= 200 else text[:199] + "\u2026"
+
+
+def payload_text(value: Any, indent: int | None = None) -> str:
+    """The readable form of a payload as text, prefixed by its class for objects."""
+    shown = json.dumps(readable(value), indent=indent, ensure_ascii=False, default=str)
+    is_plain = value is None or isinstance(value, (bool, int, float, str, dict, list))
+    return shown if is_plain else f"{type(value).__qualname__} {shown}"
 
 
 def json_only_registry() -> SerializerRegistry:
@@ -116,6 +226,8 @@ def decode_payload(
             )
         except MelangeLabError as failure:
             error = str(failure)
+        except Exception as failure:  # a body its serializer cannot read: shown, never raised
+            error = f"{type(failure).__name__}: {failure}"
     return payload, message.manifest, message.serializer_id, envelope, error
 
 
@@ -173,6 +285,15 @@ class BrokerInspector:
     def peek(self, queue: str, registry: SerializerRegistry | None = None) -> list[PeekedMessage]:
         raise PeekNotSupported(queue)
 
+    def peek_page(
+        self,
+        queue: str,
+        offset: int = 0,
+        limit: int = 20,
+        registry: SerializerRegistry | None = None,
+    ) -> PeekPage:
+        raise PeekNotSupported(queue)
+
     @property
     def can_peek(self) -> bool:
         return False
@@ -210,6 +331,26 @@ class SimulatedInspector(BrokerInspector):
             self._peeked(stored, decoder)
             for stored in moto_internals.peek_messages(self._account_id, self._region, queue)
         ]
+
+    def peek_page(
+        self,
+        queue: str,
+        offset: int = 0,
+        limit: int = 20,
+        registry: SerializerRegistry | None = None,
+    ) -> PeekPage:
+        """Messages ``offset`` to ``offset + limit`` of ``queue``, decoded; only those are.
+
+        moto_internals has no paged read yet, so the page is sliced from its one-pass read
+        (cheap next to decoding, which is what a whole ``peek()`` spends its time on).
+        """
+        if offset < 0 or limit < 1:
+            raise ValueError(f"peek_page needs offset >= 0 and limit >= 1, not {offset}, {limit}")
+        self.backend.get_queue(queue)
+        decoder = registry or self.backend.serializer_registry or json_only_registry()
+        stored = moto_internals.peek_messages(self._account_id, self._region, queue)
+        page = [self._peeked(m, decoder) for m in stored[offset : offset + limit]]
+        return PeekPage(queue, page, len(stored), offset, limit)
 
     @staticmethod
     def _peeked(

@@ -1,29 +1,51 @@
-"""The broker view without a browser: widgets get a recording comm, tests read their state."""
+"""The broker view without a browser: the widget gets a recording comm, tests read its synced
+state and send it the intents its front end would send."""
 
 from __future__ import annotations
 
-import re
+import asyncio
+import dataclasses
+import enum
+import json
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from melange_lab import SimulatedBroker, TopicPublisher
+from melange_lab import QueuePublisher, SimulatedBroker, TopicPublisher
 from melange_lab.events import Event
-from melange_lab.inspection import PeekedMessage, PeekNotSupported
+from melange_lab.inspection import PeekedMessage, PeekNotSupported, readable
 from melange_lab.models import Message, MessageDto
-from melange_lab.serializers import SerializerRegistry
+from melange_lab.serializers import PickleSerializer, SerializerRegistry
+from melange_lab.widgets import broker_view
+from melange_lab.widgets.actions import default_registry, field_template
 from melange_lab.widgets.broker_view import BrokerView
 from melange_lab.widgets.comm_recorder import CommRecorder, recording_comms
-from melange_lab.widgets.publish_panel import default_registry
-from melange_lab.widgets.queue_panel import QueuePanel
 from tests.messages import OrderCreated
 
 SUBSCRIBERS = ("billing", "shipping")
 FILTERED = "audit"
+
+
+class Greeting:
+    """Tutorial 1 and 2's message: a plain class bound to pickle."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+@dataclasses.dataclass
+class Shipment:
+    order_id: str
+    parcels: int = 1
+
+
+class Opaque:
+    __slots__ = ()
 
 
 @pytest.fixture(autouse=True)
@@ -64,11 +86,17 @@ def publish_order(broker: SimulatedBroker, order_id: str = "A1") -> str:
     )
 
 
-def card_ids(panel: QueuePanel) -> list[str]:
-    return re.findall(r'data-message-id="([^"]+)"', panel.cards.value)
+def cards(view: BrokerView, queue: str) -> list[dict[str, Any]]:
+    return list(view.queue_pages[queue]["cards"])
 
 
-def test_two_subscriber_panels_show_the_message_and_the_filtered_one_says_why(
+def intent(view: BrokerView, name: str, **fields: Any) -> dict[str, Any]:
+    """Sends ``view`` what its front end sends for a click; returns the result shown."""
+    view._handle_custom_msg({"intent": name, **fields}, [])
+    return dict(view.result)
+
+
+def test_each_subscriber_queue_shows_its_copy_under_the_id_it_was_published_under(
     fan_out: SimulatedBroker, make_view: Callable[..., BrokerView], comms: CommRecorder
 ) -> None:
     view = make_view()
@@ -77,18 +105,37 @@ def test_two_subscriber_panels_show_the_message_and_the_filtered_one_says_why(
     message_id = publish_order(fan_out)
     view.flush()
 
-    sent = " ".join(str(update["state"]) for update in comms.updates())
-    for name in SUBSCRIBERS:
-        [card] = card_ids(view.panels[name])  # each queue's copy has its own SQS message id
-        assert "1 message" in view.panels[name].summary.value
-        assert "&quot;order_id&quot;: &quot;A1&quot;" in view.panels[name].cards.value
-        assert "cannot decode" not in view.panels[name].cards.value  # raw delivery decodes too
-        assert card in sent  # the new card went to the front end, no refresh pressed
-    audit = view.panels[FILTERED]
-    assert card_ids(audit) == []
-    assert "Filtered out 1 message" in audit.filtered.value
-    assert message_id[:8] in audit.filtered.value  # the topic's message id
-    assert "manifest" in audit.filtered.value  # the filter's reason names the attribute
+    sent = json.dumps([update["state"] for update in comms.updates()])
+    for name in SUBSCRIBERS:  # shipping is raw delivery: no envelope, matched by its body
+        [card] = cards(view, name)
+        assert card["published_id"] == message_id != card["id"]
+        assert card["preview"] == '{"order_id": "A1"}'
+        assert card["state"] == "visible"
+        assert card["id"] in sent  # the new card went to the front end, no refresh pressed
+    audit = view.queue_pages[FILTERED]
+    assert audit["cards"] == [] and audit["filtered_total"] == 1
+    [note] = audit["filtered"]
+    assert note["id"] == message_id and "manifest" in note["reason"]
+
+
+def test_the_event_log_reaches_the_front_end_in_order_with_the_fan_out(
+    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
+) -> None:
+    view = make_view()
+    first = view.first_seq
+
+    message_id = publish_order(fan_out)
+    view.flush()
+
+    fresh = [e for e in view.events if e["seq"] > first]
+    assert [(e["kind"], e.get("queue")) for e in fresh] == [
+        ("published", None),
+        ("delivered", "billing"),
+        ("delivered", "shipping"),
+        ("filtered", FILTERED),
+    ]
+    assert {e["message_id"] for e in fresh} == {message_id}
+    assert "manifest" in fresh[-1]["reason"]
 
 
 def test_view_built_after_the_publish_reads_filter_notes_from_the_event_log(
@@ -98,27 +145,34 @@ def test_view_built_after_the_publish_reads_filter_notes_from_the_event_log(
 
     view = make_view()
 
-    assert len(card_ids(view.panels["billing"])) == 1
-    assert "Filtered out 1 message" in view.panels[FILTERED].filtered.value
+    assert len(cards(view, "billing")) == 1
+    assert view.queue_pages[FILTERED]["filtered_total"] == 1
+    assert view.first_seq == fan_out.events[-1].seq  # nothing before the view is animated
 
 
-def test_views_redraw_by_themselves_and_coalesce_a_burst_of_events(
-    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
+def test_a_burst_of_events_is_one_redraw_on_the_event_loop_with_no_thread_of_its_own(
+    fan_out: SimulatedBroker,
 ) -> None:
-    view = make_view(refresh_interval=0.05)
-    before = view.renders
+    threads_before = threading.active_count()
 
-    for number in range(100):
-        publish_order(fan_out, f"A{number}")
-    deadline = time.monotonic() + 5
-    while "of 100 (" not in view.panels["billing"].summary.value and time.monotonic() < deadline:
-        time.sleep(0.02)
+    async def scenario() -> tuple[int, int]:
+        view = fan_out.view(refresh_interval=0.01)
+        before = view.renders
+        for number in range(100):
+            publish_order(fan_out, f"A{number}")
+        threads_during = threading.active_count()
+        await asyncio.sleep(0.2)
+        renders = view.renders - before
+        view.close()
+        return renders, threads_during
 
-    assert "of 100 (80 not shown)" in view.panels["billing"].summary.value
-    assert 1 <= view.renders - before < 50  # 100 publishes made 400 events
+    renders, threads_during = asyncio.run(scenario())
+
+    assert renders == 1  # 100 publishes made 400 events
+    assert threads_during == threads_before
 
 
-def test_a_queue_of_10000_messages_shows_one_page_of_cards_and_counts_the_rest(
+def test_a_queue_of_10000_messages_sends_one_page_of_cards_and_counts_the_rest(
     broker: SimulatedBroker, make_view: Callable[..., BrokerView], comms: CommRecorder
 ) -> None:
     backend = broker.backend
@@ -131,167 +185,211 @@ def test_a_queue_of_10000_messages_shows_one_page_of_cards_and_counts_the_rest(
 
     view.flush()
 
-    panel = view.panels["bulk"]
-    assert len(card_ids(panel)) == 20
-    assert "of 10,000 (9,980 not shown)" in panel.summary.value
-    assert panel.previous_button.disabled and not panel.next_button.disabled
-    assert comms.bytes_sent < 30_000
-    first_page = card_ids(panel)
+    bulk = view.queue_pages["bulk"]
+    assert len(bulk["cards"]) == 20 and bulk["total"] == 10_000 and bulk["pages"] == 500
+    assert comms.bytes_sent < 80_000
+    first_page = [c["id"] for c in bulk["cards"]]
 
-    panel.turn(1)
+    intent(view, "page", queue="bulk", page=1)
 
-    assert len(card_ids(panel)) == 20 and card_ids(panel) != first_page
-    assert "messages 21\u201340 of 10,000" in panel.summary.value
-    panel.turn(10_000)
-    assert "page 500 of 500" in panel.summary.value and panel.next_button.disabled
+    second = view.queue_pages["bulk"]
+    assert second["page"] == 1 and second["cards"][0]["preview"] == '"n20"'
+    assert not set(first_page) & {c["id"] for c in second["cards"]}
+    intent(view, "page", queue="bulk", page=10_000)
+    assert view.queue_pages["bulk"]["page"] == 499
 
 
-def test_publish_panel_shows_a_clear_error_for_invalid_json(
+def test_peek_page_decodes_one_page_and_counts_the_whole_queue(broker: SimulatedBroker) -> None:
+    queue, _ = broker.backend.declare_queue("bulk")
+    broker.backend.publish_to_queue_batch(
+        [MessageDto(Message.create(f'"n{i}"', "json", 1)) for i in range(45)], queue
+    )
+
+    page = broker.peek_page("bulk", offset=40, limit=20)
+
+    assert page.total == 45 and [m.payload for m in page.messages] == [
+        f"n{i}" for i in range(40, 45)
+    ]
+
+
+def test_publish_form_defaults_to_the_registry_class_template_and_publishes_as_it_comes(
     fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
 ) -> None:
-    panel = make_view().publish_panel
-    assert panel is not None
-    panel.target.value = "orders"
-    panel.payload.value = '{"order_id": A1}'
+    registry = SerializerRegistry(
+        {"serializers": {"pickle": PickleSerializer}, "serializer_bindings": {Greeting: "pickle"}}
+    )
+    view = make_view(registry=registry)
+    [choice] = view.forms["classes"]  # no plain JSON: this registry cannot serialize a dict
+    assert choice["label"] == "Greeting" and json.loads(choice["template"]) == {"message": "text"}
+    assert view.forms["topics"] == ["orders"]
 
-    assert panel.publish() is None
+    result = intent(
+        view, "publish", kind="topic", target="orders", choice="Greeting",
+        payload=choice["template"],
+    )  # fmt: skip
 
-    assert "not valid JSON" in panel.status.value and "line 1, column 14" in panel.status.value
-    assert "Traceback" not in panel.status.value
+    assert result["ok"], result["text"]
+    [card] = cards(view, "billing")
+    assert card["preview"] == 'Greeting {"message": "text"}' and card["type"] == "Greeting"
+    assert view.selected == card["published_id"]
 
 
-def test_publish_panel_shows_a_clear_error_for_an_unknown_queue_or_topic(
-    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"kind": "topic", "target": "orders", "payload": "{not json"}, "not valid JSON"),
+        ({"kind": "topic", "target": "nope", "payload": "{}"}, "nope"),
+        ({"kind": "topic", "target": "", "payload": "{}"}, "Choose the topic"),
+        ({"kind": "queue", "target": "billing", "payload": "{}", "attributes": '{"a": "b"}'},
+         "only be added when publishing to a topic"),
+        ({"kind": "topic", "target": "orders", "payload": "{}", "attributes": "[1]"},
+         "Attributes must be a JSON object"),
+    ],
+)  # fmt: skip
+def test_publish_shows_the_lab_error_for_bad_input(
+    fan_out: SimulatedBroker,
+    make_view: Callable[..., BrokerView],
+    fields: dict[str, str],
+    says: str,
 ) -> None:
-    panel = make_view().publish_panel
-    assert panel is not None
-    panel.kind.value = "queue"
-    panel.target.value = "biling"
+    view = make_view()
 
-    assert panel.publish() is None
-    assert "Queue &#x27;biling&#x27; does not exist" in panel.status.value
-    assert "&#x27;billing&#x27;" in panel.status.value  # lists the queues that do exist
+    result = intent(view, "publish", choice="plain JSON (dict, list, value)", **fields)
 
-    panel.kind.value = "topic"
-    panel.target.value = "order"
-    assert panel.publish() is None
-    assert "Topic &#x27;order&#x27; does not exist" in panel.status.value
-    assert [t.name for t in fan_out.topics()] == ["orders"]  # nothing was declared by mistake
+    assert not result["ok"] and says in result["text"]
 
 
-def test_publish_panel_publishes_a_registered_class_with_attributes_to_a_topic(
+def test_field_templates_come_from_dataclasses_and_constructors() -> None:
+    assert field_template(Shipment) == {"order_id": "text", "parcels": 1}
+    assert field_template(OrderCreated) == {"order_id": "text", "amount": 0}
+
+
+def test_inspector_shows_the_envelope_attributes_as_attributes_and_fields_as_fields(
     fan_out: SimulatedBroker, make_view: Callable[..., BrokerView], registry: SerializerRegistry
 ) -> None:
     view = make_view(registry=registry)
-    panel = view.publish_panel
-    assert panel is not None
-    panel.target.value = "orders"
-    panel.message_class.value = OrderCreated
-    panel.payload.value = '{"order_id": "B7", "amount": 2}'
-    panel.attributes.value = '{"priority": "high"}'
-
-    message_id = panel.publish()
+    message_id = TopicPublisher(registry, fan_out.backend).publish(
+        "orders", OrderCreated("A7", 3), message_attributes={"priority": "high"}
+    )
     view.flush()
+    [card] = cards(view, "billing")
 
-    assert message_id is not None and "Published" in panel.status.value
-    for name in (*SUBSCRIBERS, FILTERED):
-        assert len(card_ids(view.panels[name])) == 1
-        assert "OrderCreated" in view.panels[name].cards.value
-    [stored] = fan_out.peek("billing", registry)
-    assert stored.payload == OrderCreated("B7", 2)
-    assert stored.envelope is not None and "priority" in stored.envelope["MessageAttributes"]
+    intent(view, "inspect", queue="billing", id=card["id"])
+
+    shown = view.inspected
+    assert shown["attributes"] == {"manifest": "OrderCreated", "priority": "high",
+                                   "serializer_id": "2"}  # fmt: skip
+    assert shown["fields"] == {"order_id": "A7", "amount": 3}
+    assert shown["published_id"] == message_id and view.selected == message_id
+    assert '"TopicArn"' in shown["envelope"]
 
 
-def test_inspector_shows_the_sns_envelope_of_a_topic_message(
+def test_selecting_a_published_id_inspects_one_of_its_copies(
     fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
 ) -> None:
+    view = make_view()
     message_id = publish_order(fan_out)
-    view = make_view()
-    [card] = card_ids(view.panels["billing"])
+    view.flush()
 
-    view.panels["billing"].pick.value = card
+    intent(view, "select", id=message_id)
 
-    shown = view.inspector.detail.value
-    assert view.tabs.selected_index == view._inspector_tab
-    assert f'data-message-id="{card}"' in shown
-    assert "&quot;Type&quot;: &quot;Notification&quot;" in shown  # the SNS envelope
-    assert message_id in shown  # the envelope carries the topic's message id
-    assert "&quot;order_id&quot;: &quot;A1&quot;" in shown  # the decoded payload
-    assert "manifest" in shown and "serializer_id" in shown  # the attributes
-    view.panels["shipping"].pick.value = card_ids(view.panels["shipping"])[0]
-    assert "none: sent straight to the queue, or raw delivery" in view.inspector.detail.value
+    assert view.selected == message_id and view.inspected["published_id"] == message_id
+    intent(view, "select", id="not-a-message")
+    assert view.inspected == {"missing": "not-a-message"}
 
 
-def test_consumer_controls_receive_release_time_out_and_acknowledge(
-    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
+def test_payloads_read_as_fields_and_never_as_memory_addresses() -> None:
+    assert readable(Shipment("A1")) == {"order_id": "A1", "parcels": 1}
+    assert readable(Greeting("hi")) == {"message": "hi"}
+    assert readable({"a": [1, (2, 3)], 4: {5}}) == {"a": [1, [2, 3]], "4": [5]}
+    assert readable(Opaque()) == "<Opaque>" == readable(Opaque())
+    colour = enum.Enum("Colour", "RED")
+    assert readable(colour.RED) == "Colour.RED"
+
+
+def test_a_body_its_serializer_cannot_decode_is_shown_with_the_error(
+    broker: SimulatedBroker, make_view: Callable[..., BrokerView]
 ) -> None:
-    publish_order(fan_out)
+    queue, _ = broker.backend.declare_queue("broken")
+    pickle_id = PickleSerializer().identifier()
+    broker.backend.publish_to_queue(Message.create("not a pickle", "Greeting", pickle_id), queue)
+
+    [stored] = broker.peek("broken")
     view = make_view()
-    controls = view.consumer_controls
-    assert controls is not None
-    controls.queue.value = "billing"
-    billing = view.panels["billing"]
 
-    def state() -> str:
-        view.flush()
-        found = re.search(r'data-state="([^"]+)"', billing.cards.value)
-        return found.group(1) if found else "gone"
-
-    controls.receive()
-    assert state() == "in_flight"
-    controls.release()
-    assert state() == "visible"
-    controls.receive()
-    controls.let_time_out()
-    assert state() == "in_flight"
-    controls.seconds.value = 31
-    controls.advance_clock()
-    assert state() == "visible"
-    controls.receive()
-    controls.acknowledge()
-    assert state() == "gone"
-    assert "Acknowledged" in controls.status.value
+    assert stored.decode_error
+    [card] = cards(view, "broken")
+    assert card["preview"].startswith("cannot decode:") and card["decode_error"]
+    intent(view, "inspect", queue="broken", id=card["id"])
+    assert view.inspected["decode_error"] and "not a pickle" in view.inspected["body"]
 
 
-def test_consumer_controls_start_and_stop_a_background_consumer(
-    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
-) -> None:
-    publish_order(fan_out)
-    view = make_view()
-    controls = view.consumer_controls
-    assert controls is not None
-    controls.queue.value = "billing"
-
-    controls.background_button.value = True
-    deadline = time.monotonic() + 5
-    while fan_out.peek("billing") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    controls.background_button.value = False
-
-    assert fan_out.peek("billing") == []
-    assert "1 received, 1 processed" in controls.status.value
-
-
-def test_timeline_filters_by_kind_and_queue_and_exports_dicts(
+def test_consume_panel_receives_releases_lets_time_out_and_acknowledges(
     fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
 ) -> None:
     view = make_view()
     publish_order(fan_out)
     view.flush()
-    timeline = view.timeline
 
-    timeline.kind.value = "filtered"
-    assert [e["queue"] for e in timeline.export()] == [FILTERED]
-    timeline.kind.value = "any"
-    timeline.queue.value = "shipping"
-    kinds = [e["kind"] for e in timeline.export()]
-    assert kinds == ["queue_declared", "subscribed", "delivered"]
-    assert "delivered" in timeline.rows.value
+    assert intent(view, "receive", queue="billing", hide_for=30)["ok"]
+    [held] = view.forms["held"]
+    assert cards(view, "billing")[0]["state"] == "in_flight"
+    assert "Released" in intent(view, "finish", id=held["id"], how="release")["text"]
+    assert cards(view, "billing")[0]["state"] == "visible"
+
+    intent(view, "receive", queue="billing", hide_for=30)
+    intent(view, "finish", id=view.forms["held"][0]["id"], how="let_time_out")
+    assert cards(view, "billing")[0]["state"] == "in_flight" and view.forms["held"] == []
+    intent(view, "advance", seconds=31)
+    assert cards(view, "billing")[0]["state"] == "visible"
+
+    intent(view, "receive", queue="billing", hide_for=30)
+    result = intent(view, "finish", id=view.forms["held"][0]["id"], how="acknowledge")
+    assert "Acknowledged" in result["text"] and cards(view, "billing") == []
+    assert not intent(view, "finish", id="gone", how="acknowledge")["ok"]
 
 
-def test_a_source_that_cannot_peek_says_so_instead_of_showing_no_messages(
-    fan_out: SimulatedBroker,
+def test_consume_panel_starts_and_stops_a_background_consumer(
+    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
 ) -> None:
+    view = make_view()
+
+    assert intent(view, "background", queue="billing", on=True)["ok"]
+    assert view.forms["background"] == "billing"
+    assert "stopped" in intent(view, "background", queue="billing", on=False)["text"]
+    assert view.forms["background"] is None
+
+
+def test_dead_lettering_reaches_the_front_end_with_its_dead_letter_queue(
+    broker: SimulatedBroker, make_view: Callable[..., BrokerView]
+) -> None:
+    backend = broker.backend
+    queue, _ = backend.declare_queue("work", dead_letter_queue_name="work-dlq", max_receive_count=1)
+    view = make_view()
+    QueuePublisher(default_registry(), backend).publish("work", {"n": 1})
+    for _ in range(2):
+        backend.retrieve_messages(queue, visibility_timeout=0)
+    view.flush()
+
+    [moved] = [e for e in view.events if e["kind"] == "dead_lettered"]
+    assert moved["detail"]["dead_letter_queue"] == "work-dlq"
+    assert [c["state"] for c in cards(view, "work-dlq")] == ["dead_lettered"]
+    assert view.structure["queues"][0]["dead_letter_queue"] == "work-dlq"
+
+
+def test_an_event_kind_the_view_does_not_know_is_passed_on_as_it_is(
+    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
+) -> None:
+    view = make_view()
+    newer = Event(seq=10_000, at=0.0, kind="deduplicated", queue="billing")  # type: ignore[arg-type]
+
+    view._heard(newer)
+    view.flush()
+
+    assert view.events[-1]["kind"] == "deduplicated"
+
+
+def test_a_source_that_cannot_peek_says_so_and_is_read_only(fan_out: SimulatedBroker) -> None:
     publish_order(fan_out)
 
     class RealEndpointLike:
@@ -308,13 +406,27 @@ def test_a_source_that_cannot_peek_says_so_instead_of_showing_no_messages(
 
     view = BrokerView(RealEndpointLike(), refresh_interval=None)
     try:
-        billing = view.panels["billing"]
-        assert "Peeking is not possible on a real endpoint" in billing.cards.value
-        assert card_ids(billing) == []
-        assert "1 visible" in billing.header.value
-        assert view.publish_panel is None
+        billing = view.queue_pages["billing"]
+        assert "real endpoint" in billing["peek_error"] and billing["visible"] == 1
+        assert view.read_only
+        assert "read-only" in intent(view, "receive", queue="billing")["text"]
     finally:
         view.close()
+
+
+def test_closing_the_view_stops_listening(
+    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
+) -> None:
+    view = make_view()
+    heard: list[Event] = []
+    fan_out.subscribe(heard.append)
+    view.close()
+    renders = view.renders
+
+    publish_order(fan_out)
+    view.flush()
+
+    assert heard and view.renders == renders and view.events[-1]["kind"] != "filtered"
 
 
 def test_static_html_shows_cards_and_filter_notes_without_widgets(
@@ -331,23 +443,21 @@ def test_static_html_shows_cards_and_filter_notes_without_widgets(
     assert "billing-dlq" in billing._repr_html_()
 
 
-def test_closing_the_view_stops_listening(
-    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
-) -> None:
-    view = make_view(refresh_interval=0.01)
-    heard: list[Event] = []
-    fan_out.subscribe(heard.append)
-    view.close()
-    renders = view.renders
-
-    publish_order(fan_out)
-    time.sleep(0.1)
-
-    assert heard and view.renders == renders
+def test_the_front_end_ships_as_package_files_with_a_render_function() -> None:
+    static = Path(broker_view.__file__).parent / "static"
+    module = (static / "view.js").read_text()
+    assert "export default { render }" in module and "data-lm-suppress-shortcuts" in module
+    assert "prefers-reduced-motion" in module
+    assert "prefers-reduced-motion" in (static / "view.css").read_text()
 
 
-def test_importing_melange_lab_does_not_import_ipywidgets() -> None:
-    code = "import sys, melange_lab; print('ipywidgets' in sys.modules)"
+@pytest.mark.parametrize(
+    ("module", "must_not_load"),
+    [("melange_lab", "ipywidgets"), ("melange_lab", "anywidget"),
+     ("melange_lab.inspection", "melange_lab.widgets")],
+)  # fmt: skip
+def test_lower_layers_do_not_import_the_view(module: str, must_not_load: str) -> None:
+    code = f"import sys, {module}; print({must_not_load!r} in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

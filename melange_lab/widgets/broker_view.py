@@ -1,63 +1,122 @@
-"""The broker view: topology, one panel per queue, and tabs to publish, consume, inspect and
-read the event timeline. ``SimulatedBroker.view()`` returns one.
+"""The broker view: an anywidget whose front end (``static/view.js``, ``static/view.css``)
+draws the topology, the queues, the Publish / Consume / Inspect / Timeline panels, and animates
+what the event log says happened. ``SimulatedBroker.view()`` returns one.
 
-It learns what changed only from the broker's events and redraws only what they touched.
-A burst of events (10,000 publishes in one cell) marks panels dirty; a timer redraws them at
-most every ``refresh_interval`` seconds (stretched to three times the last redraw's cost), so
-the page keeps up without redrawing once per message.
+Python is the source of truth: the broker's state and its event log are synced traits; the
+front end only draws them and sends intents back ("publish this", "receive one from billing").
+The view learns what changed only from the broker's events. A burst of events (10,000
+publishes in one cell) only marks what is stale; one redraw follows on the kernel's event
+loop once the cell has finished (no thread of its own: Pyodide has none).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
-import time
 from collections import deque
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
+import anywidget
+import traitlets
 
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.backends.sqs import Subscription
 from melange_lab.clock import BrokerClock
-from melange_lab.errors import MelangeLabError
-from melange_lab.events import Event, EventKind
-from melange_lab.inspection import PeekedMessage, PeekNotSupported, QueueInfo, TopicInfo
-from melange_lab.serializers import SerializerRegistry
-from melange_lab.widgets.consumer_controls import ConsumerControls
-from melange_lab.widgets.html import (
-    PAGE_SIZE,
-    clock_time,
-    display_order,
-    esc,
-    plural,
-    style_tag,
+from melange_lab.errors import MelangeLabError, ViewIsReadOnly
+from melange_lab.events import Event
+from melange_lab.inspection import (
+    PeekedMessage,
+    PeekNotSupported,
+    PeekPage,
+    QueueInfo,
+    payload_text,
+    readable,
 )
-from melange_lab.widgets.inspector import MessageInspector
-from melange_lab.widgets.publish_panel import PublishPanel, default_registry
-from melange_lab.widgets.queue_panel import QueuePanel
+from melange_lab.serializers import SerializerRegistry
+from melange_lab.widgets.actions import ConsumerDesk, PublishForm, default_registry
 from melange_lab.widgets.source import BrokerSource
-from melange_lab.widgets.timeline import EventTimeline
-from melange_lab.widgets.topology import TopologyDiagram
 
-_STRUCTURE = {
-    EventKind.TOPIC_DECLARED,
-    EventKind.QUEUE_DECLARED,
-    EventKind.SUBSCRIBED,
-    EventKind.QUEUE_DELETED,
-    EventKind.TOPIC_DELETED,
-    EventKind.RESET,
-}
-_FILTERED_SHOWN = 3  # newest filter notes listed per queue; older ones are only counted
+PAGE_SIZE = 20
+EVENT_LIMIT = 300  # events the front end keeps for animation and the timeline
+PREVIEW_CHARS = 120
+_FILTERED_SHOWN = 3
+_STATIC = Path(__file__).parent / "static"
+_STRUCTURE = {"topic_declared", "queue_declared", "subscribed", "queue_deleted",
+              "topic_deleted", "reset"}  # fmt: skip
 
 
-class BrokerView(widgets.VBox):  # type: ignore[misc]
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _policy_text(subscription: Subscription) -> str:
+    policy = subscription.filter_policy
+    if policy is None:
+        return "no filter: every message"
+    scope = "" if policy.scope.value == "MessageAttributes" else " on the body"
+    return f"filter{scope}: {json.dumps(policy.rules, separators=(',', ':'))}"
+
+
+def _event_dict(event: Event, published_of: dict[str, str]) -> dict[str, Any]:
+    """An event as the front end reads it (None fields left out, detail kept JSON-safe)."""
+    kind = getattr(event.kind, "value", str(event.kind))
+    data: dict[str, Any] = {"seq": event.seq, "at": event.at, "kind": kind}
+    for name in ("queue", "topic", "message_id", "reason"):
+        value = getattr(event, name)
+        if value is not None:
+            data[name] = value
+    if event.message_id and event.message_id in published_of:
+        data["published_id"] = published_of[event.message_id]
+    detail = {k: v for k, v in event.detail.items() if k != "body"}
+    if detail:
+        data["detail"] = json.loads(json.dumps(detail, default=str))
+    return data
+
+
+class BrokerView(anywidget.AnyWidget):
     """A live picture of a broker that follows its events.
 
     ``source``: any object with ``events``, ``subscribe``, ``topics``, ``queues``,
     ``subscriptions`` and ``peek`` (a ``SimulatedBroker``, or a read-only observer of a real
-    endpoint). If it also has ``backend`` (and ``clock``), the publish and consumer tabs work.
-    ``refresh_interval=None`` redraws only on ``flush()``.
+    endpoint). If it also has ``backend`` (and ``clock``), the Publish and Consume panels work.
+    ``refresh_interval=None`` redraws only on ``flush()`` (and after the view's own actions).
     """
+
+    _esm = _STATIC / "view.js"
+    _css = _STATIC / "view.css"
+
+    structure = traitlets.Dict(
+        help="Topics, subscriptions (with filter text) and queues (with dead-letter links)."
+    ).tag(sync=True)
+    queue_pages = traitlets.Dict(
+        help="Per queue: counts, the shown page of message cards, paging, filter notes."
+    ).tag(sync=True)
+    events: traitlets.List[dict[str, Any]] = traitlets.List(
+        help="The newest events of the broker's log, oldest first; what the front end animates."
+    ).tag(sync=True)
+    first_seq = traitlets.Int(
+        0, help="Events after this sequence number happened while the view existed: animate them."
+    ).tag(sync=True)
+    clock = traitlets.Dict(help="Broker time (epoch s) when sent, and the clock mode.").tag(
+        sync=True
+    )
+    forms = traitlets.Dict(
+        help="What Publish and Consume offer: targets, message classes, templates, held messages."
+    ).tag(sync=True)
+    inspected = traitlets.Dict(help="The message the inspector shows, whole.").tag(sync=True)
+    selected = traitlets.Unicode(
+        "", help="The published id of the message selected everywhere (empty: none)."
+    ).tag(sync=True)
+    result = traitlets.Dict(
+        help="The last action's outcome: {'ok': bool, 'text': ..., 'n': counter, 'panel': ...}."
+    ).tag(sync=True)
+    compact = traitlets.Bool(False, help="One line per card, smaller topology.").tag(sync=True)
+    read_only = traitlets.Bool(False, help="True when the source cannot publish or consume.").tag(
+        sync=True
+    )
 
     def __init__(
         self,
@@ -66,244 +125,442 @@ class BrokerView(widgets.VBox):  # type: ignore[misc]
         registry: SerializerRegistry | None = None,
         page_size: int = PAGE_SIZE,
         refresh_interval: float | None = 0.2,
-        timeline_limit: int = 60,
+        event_limit: int = EVENT_LIMIT,
+        **kwargs: Any,
     ) -> None:
+        super().__init__(**kwargs)
         self.source = source
         self.page_size = page_size
         self.refresh_interval = refresh_interval
         self.renders = 0
-        self._lock = threading.RLock()  # guards what is pending
-        self._render_lock = threading.RLock()  # one redraw at a time
-        self._timer: threading.Timer | None = None
-        self._wait = refresh_interval or 0.0
-        self._last_flush = 0.0
-        self._structure_dirty = True
-        self._all_dirty = True
-        self._timeline_dirty = True
+        self._event_limit = event_limit
+        self._lock = threading.RLock()
+        self._pending: deque[Event] = deque(maxlen=event_limit)
+        self._recent: deque[dict[str, Any]] = deque(maxlen=event_limit)
+        self._structure_dirty = self._all_dirty = True
         self._dirty_queues: set[str] = set()
-        self._filtered: dict[str, deque[Event]] = {}
+        self._pages: dict[str, int] = {}
+        self._page_cache: dict[str, tuple[int, int, list[dict[str, Any]]]] = {}
+        self._filtered: dict[str, deque[dict[str, Any]]] = {}
         self._filtered_total: dict[str, int] = {}
-        self._topics: list[TopicInfo] = []
-        self._subscriptions: list[Subscription] = []
-        self.panels: dict[str, QueuePanel] = {}
-
+        self._published_of: dict[str, str] = {}  # queue copy id -> id it was published under
+        self._raw_copies: dict[tuple[str, str], deque[tuple[float, str]]] = {}
+        self._bodies: dict[str, str] = {}
+        self._flush_scheduled = False
+        self._loop = _running_loop()
         backend = _backend_of(source)
         self._clock: BrokerClock | None = getattr(source, "clock", None)
         chosen = registry or getattr(backend, "serializer_registry", None) or default_registry()
-        self.title = widgets.HTML()
-        self.status = widgets.HTML()
-        self.refresh_button = widgets.Button(
-            description="Refresh", icon="refresh", tooltip="redraw everything now"
-        )
-        self.refresh_button.on_click(lambda _: self.refresh())
-        self.topology = TopologyDiagram()
-        self.panel_grid = widgets.GridBox(
-            layout=widgets.Layout(
-                grid_template_columns="repeat(auto-fill, minmax(300px, 1fr))",
-                grid_gap="8px",
-                width="100%",
-            )
-        )
-        self.inspector = MessageInspector()
-        self.timeline = EventTimeline(lambda: list(self.source.events), limit=timeline_limit)
-        self.publish_panel: PublishPanel | None = None
-        self.consumer_controls: ConsumerControls | None = None
-        tabs: list[tuple[str, widgets.Widget]] = []
-        if backend is not None:
-            self.publish_panel = PublishPanel(
-                backend, chosen, topic_names=lambda: [t.name for t in self.source.topics()]
-            )
-            self.consumer_controls = ConsumerControls(backend, chosen, self._clock)
-            tabs += [("Publish", self.publish_panel), ("Consume", self.consumer_controls)]
-        else:
-            tabs.append(("Publish", widgets.HTML(
-                '<div class="ml-note">This broker is watched read-only: publish and consume '
-                "from your own code; the view follows what happens.</div>"
-            )))  # fmt: skip
-        tabs += [("Inspect", self.inspector), ("Timeline", self.timeline)]
-        self.tabs = widgets.Tab(
-            children=[widget for _, widget in tabs], titles=[title for title, _ in tabs]
-        )
-        self._inspector_tab = len(tabs) - 2
-        self._timeline_tab = len(tabs) - 1
-        self.timeline.active = False
-        self.tabs.observe(self._tab_changed, names="selected_index")
-        topology_box = widgets.Box(
-            [self.topology], layout=widgets.Layout(overflow="auto", width="100%")
-        )
-        super().__init__(
-            [
-                widgets.HTML(style_tag()),
-                widgets.HBox(
-                    [self.title, self.refresh_button], layout=widgets.Layout(align_items="center")
-                ),
-                self.status,
-                topology_box,
-                self.panel_grid,
-                self.tabs,
-            ]
-        )
-        self.add_class("ml-view")
-        self.add_class("ml-broker-view")
+        self.registry = chosen
+        self._form = PublishForm(chosen)
+        self._desk = None if backend is None else ConsumerDesk(backend, chosen, self._clock)
+        self._backend = backend
+        self.read_only = backend is None
+        self.on_msg(self._intent)
         with self._lock:
             self._unsubscribe = source.subscribe(self._heard)
             history = list(source.events)
             for event in history:
                 self._note(event)
-            self._seen_up_to = history[-1].seq if history else 0
+            self.first_seq = history[-1].seq if history else 0
         self.flush()
 
     # -- hearing events -------------------------------------------------------------------------
 
     def _heard(self, event: Event) -> None:
         with self._lock:
-            if event.seq <= self._seen_up_to:
+            if event.seq <= self.first_seq:
                 return  # already read from the log when the view was built
             self._note(event)
-        self._schedule()
+            if self._flush_scheduled or self.refresh_interval is None or self._loop is None:
+                return
+            self._flush_scheduled = True
+        try:
+            self._loop.call_soon_threadsafe(self._flush_later)
+        except RuntimeError:  # the loop closed (kernel shutting down): nothing to draw on
+            self._flush_scheduled = False
+
+    def _flush_later(self) -> None:
+        assert self._loop is not None
+        self._loop.call_later(self.refresh_interval or 0.0, self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        with self._lock:
+            self._flush_scheduled = False
+        self.flush()
 
     def _note(self, event: Event) -> None:
         """Marks what ``event`` changed; cheap, since it runs once per event."""
-        self._timeline_dirty = True
-        if event.kind in _STRUCTURE or event.kind is EventKind.CLOCK_ADVANCED:
+        kind = getattr(event.kind, "value", str(event.kind))
+        self._pending.append(event)
+        if kind in _STRUCTURE or kind == "clock_advanced":
             self._all_dirty = True
-            self._structure_dirty = self._structure_dirty or event.kind in _STRUCTURE
-        if event.kind is EventKind.RESET:
+            self._structure_dirty = self._structure_dirty or kind in _STRUCTURE
+        if kind in ("reset", "clock_advanced"):
+            self._page_cache.clear()
+        if kind == "reset":
             self._filtered.clear()
             self._filtered_total.clear()
+        if kind == "published" and event.topic and event.message_id:
+            self._bodies[event.message_id] = str(event.detail.get("body", ""))
+            _trim(self._bodies, self._event_limit)
         if event.queue:
-            self._dirty_queues.add(event.queue)
-            if event.kind is EventKind.FILTERED:
-                self._filtered.setdefault(event.queue, deque(maxlen=_FILTERED_SHOWN)).append(event)
-                self._filtered_total[event.queue] = self._filtered_total.get(event.queue, 0) + 1
+            self._queue_changed(event, kind)
         other = event.detail.get("dead_letter_queue")
         if isinstance(other, str):
             self._dirty_queues.add(other)
+            self._page_cache.pop(other, None)
 
-    def _schedule(self) -> None:
-        if self.refresh_interval is None:
-            return
-        with self._lock:
-            if self._timer is not None:
-                return
-            delay = max(0.0, self._last_flush + self._wait - time.monotonic())
-            self._timer = threading.Timer(delay, self._timer_fired)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _timer_fired(self) -> None:
-        with self._lock:
-            self._timer = None
-        self.flush()
+    def _queue_changed(self, event: Event, kind: str) -> None:
+        queue = str(event.queue)
+        self._dirty_queues.add(queue)
+        appended = kind in ("delivered",) or (kind == "published" and not event.topic)
+        if not appended:
+            self._page_cache.pop(queue, None)  # a receive, ack... may change the shown page
+        if kind == "filtered":
+            note = {"id": event.message_id or "", "topic": event.topic or "",
+                    "reason": event.reason or "the filter policy did not match"}  # fmt: skip
+            self._filtered.setdefault(queue, deque(maxlen=_FILTERED_SHOWN)).append(note)
+            self._filtered_total[queue] = self._filtered_total.get(queue, 0) + 1
+        if kind == "delivered" and event.detail.get("raw_message_delivery") and event.message_id:
+            body = self._bodies.get(event.message_id)
+            if body is not None:
+                copies = self._raw_copies.setdefault((queue, body), deque(maxlen=50))
+                copies.append((event.at, event.message_id))
+                _trim(self._raw_copies, self._event_limit)
 
     # -- drawing ------------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Redraws everything now (e.g. after a visibility timeout ended on a real clock)."""
+        """Redraws everything now."""
         with self._lock:
-            self._structure_dirty = self._all_dirty = self._timeline_dirty = True
+            self._structure_dirty = self._all_dirty = True
+            self._page_cache.clear()
         self.flush()
 
     def flush(self) -> None:
-        """Redraws whatever events made stale since the last redraw; a no-op if nothing is."""
-        with self._render_lock:
-            with self._lock:
-                structure, everything = self._structure_dirty, self._all_dirty
-                queues, timeline = set(self._dirty_queues), self._timeline_dirty
-                self._structure_dirty = self._all_dirty = self._timeline_dirty = False
-                self._dirty_queues.clear()
-            if not (structure or everything or queues or timeline):
-                return
-            started = time.perf_counter()
-            try:
-                self._draw(structure, everything, queues, timeline)
-                self.status.value = ""
-            except MelangeLabError as error:
-                self.status.value = f'<div class="ml-error">{esc(error)}</div>'
-            cost = time.perf_counter() - started
-            self._last_flush = time.monotonic()
-            self._wait = max(self.refresh_interval or 0.0, 3 * cost)
-            self.renders += 1
+        """Sends whatever events made stale since the last redraw; a no-op if nothing is."""
+        with self._lock:
+            structure, everything = self._structure_dirty, self._all_dirty
+            dirty, fresh = set(self._dirty_queues), list(self._pending)
+            self._structure_dirty = self._all_dirty = False
+            self._dirty_queues.clear()
+            self._pending.clear()
+        if not (structure or everything or dirty or fresh):
+            self._send_clock()
+            return
+        try:
+            self._draw(structure, everything, dirty)
+        except MelangeLabError as error:
+            self._say(False, str(error), "view")
+        with self.hold_sync():
+            if fresh:
+                self._recent.extend(_event_dict(e, self._published_of) for e in fresh)
+                self.events = list(self._recent)
+            self._send_clock()
+        self.renders += 1
 
-    def _draw(self, structure: bool, everything: bool, dirty: set[str], timeline: bool) -> None:
+    def _send_clock(self) -> None:
+        if self._clock is not None:
+            self.clock = {"now": self._clock.now(), "mode": self._clock.mode}
+
+    def _draw(self, structure: bool, everything: bool, dirty: set[str]) -> None:
         queues = self.source.queues()
         if structure:
-            self._topics = self.source.topics()
-            self._subscriptions = self.source.subscriptions()
-        self.topology.update(self._topics, self._subscriptions, queues)
-        new = self._sync_panels(queues)
+            self.structure = self._structure_state(queues)
+        pages = dict(self.queue_pages)
+        names = {info.name for info in queues}
+        for name in set(pages) - names:
+            del pages[name]
         for info in queues:
-            if everything or info.name in dirty or info.name in new:
-                self._draw_queue(self.panels[info.name], info)
-        if structure:
-            topic_names = [t.name for t in self._topics]
-            queue_names = [q.name for q in queues]
-            self.timeline.set_names(topic_names, queue_names)
-            if self.publish_panel is not None:
-                self.publish_panel.set_names(topic_names, queue_names)
-            if self.consumer_controls is not None:
-                self.consumer_controls.set_queues(queue_names)
-        if timeline:
-            self.timeline.refresh()
-        self.title.value = self._title(queues)
+            if everything or info.name in dirty or info.name not in pages:
+                pages[info.name] = self._queue_state(info)
+        self.queue_pages = pages
+        self.forms = self._forms_state()
 
-    def _draw_queue(self, panel: QueuePanel, info: QueueInfo) -> None:
-        messages: list[PeekedMessage] | PeekNotSupported
+    def _structure_state(self, queues: list[QueueInfo]) -> dict[str, Any]:
+        topics = self.source.topics()
+        subscriptions = self.source.subscriptions()
+        return {
+            "topics": [{"name": t.name, "fifo": t.fifo} for t in topics],
+            "subscriptions": [
+                {
+                    "topic": s.topic,
+                    "queue": s.queue,
+                    "filter": _policy_text(s),
+                    "filtered": s.filter_policy is not None,
+                    "raw": s.raw_message_delivery,
+                }
+                for s in sorted(subscriptions, key=lambda s: (s.topic, s.queue))
+            ],
+            "queues": [
+                {
+                    "name": q.name,
+                    "fifo": q.fifo,
+                    "dead_letter_queue": q.dead_letter_queue,
+                    "max_receive_count": q.max_receive_count,
+                    "is_dlq": q.is_dead_letter_queue,
+                    "dead_letter_sources": list(q.dead_letter_sources),
+                }
+                for q in queues
+            ],
+        }
+
+    def _queue_state(self, info: QueueInfo) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "visible": info.visible,
+            "in_flight": info.in_flight,
+            "delayed": info.delayed,
+            "total": info.total,
+            "is_dlq": info.is_dead_letter_queue,
+            "filtered_total": self._filtered_total.get(info.name, 0),
+            "filtered": list(self._filtered.get(info.name, ())),
+            "page_size": self.page_size,
+        }
+        page = self._pages.get(info.name, 0)
+        pages = max(1, -(-info.total // self.page_size))
+        page = min(page, pages - 1)
+        self._pages[info.name] = page
         try:
-            messages = self.source.peek(info.name)
+            cards = self._cards(info, page)
         except PeekNotSupported as error:
-            messages = error
-        panel.update(info, messages)
-        panel.set_filtered(
-            list(self._filtered.get(info.name, ())), self._filtered_total.get(info.name, 0)
+            state.update(cards=[], page=0, pages=1, peek_error=str(error))
+            return state
+        state.update(cards=cards, page=page, pages=pages)
+        return state
+
+    def _cards(self, info: QueueInfo, page: int) -> list[dict[str, Any]]:
+        """The shown page's cards; a publish that only appended behind a full page reuses it."""
+        cached = self._page_cache.get(info.name)
+        if cached is not None and cached[0] == page and len(cached[2]) == self.page_size:
+            return cached[2]
+        result = self._peek_page(info.name, page * self.page_size)
+        cards = [self._card(message, info) for message in result.messages]
+        self._page_cache[info.name] = (page, result.total, cards)
+        return cards
+
+    def _peek_page(self, queue: str, offset: int) -> PeekPage:
+        paged: Callable[..., PeekPage] | None = getattr(self.source, "peek_page", None)
+        if paged is not None:
+            return paged(queue, offset, self.page_size, self.registry)
+        everything = self.source.peek(queue)
+        return PeekPage(
+            queue, everything[offset : offset + self.page_size], len(everything), offset,
+            self.page_size,
+        )  # fmt: skip
+
+    def _published_id(self, queue: str, message: PeekedMessage) -> str:
+        if message.envelope is not None:
+            return message.published_id
+        known = self._published_of.get(message.message_id)
+        if known is not None:
+            return known
+        copies = self._raw_copies.get((queue, message.body))
+        if copies:
+            _, found = min(copies, key=lambda c: abs(c[0] - message.sent_at))
+            return found
+        return message.message_id
+
+    def _card(self, message: PeekedMessage, info: QueueInfo) -> dict[str, Any]:
+        published = self._published_id(info.name, message)
+        if published != message.message_id:
+            self._published_of[message.message_id] = published
+            _trim(self._published_of, 20 * self._event_limit)
+        preview = (
+            f"cannot decode: {message.decode_error}"
+            if message.decode_error
+            else payload_text(message.payload)
         )
-        if not isinstance(messages, PeekNotSupported):
-            self.inspector.follow(info.name, messages)
+        return {
+            "id": message.message_id,
+            "published_id": published,
+            "state": "dead_lettered" if info.is_dead_letter_queue else message.state,
+            "sqs_state": message.state,
+            "receive_count": message.receive_count,
+            "type": message.type_name,
+            "preview": _short(preview, PREVIEW_CHARS),
+            "decode_error": message.decode_error,
+            "sent_at": message.sent_at,
+            "visible_at": message.visible_at,
+            "delayed_until": message.delayed_until,
+            "group": message.message_group_id,
+        }
 
-    def _sync_panels(self, queues: list[QueueInfo]) -> set[str]:
-        """Adds a panel per new queue and drops deleted ones; returns the new names."""
-        names = [q.name for q in display_order(queues)]
-        new = {name for name in names if name not in self.panels}
-        for name in new:
-            panel = QueuePanel(name, page_size=self.page_size)
-            panel.on_inspect = self._inspect
-            self.panels[name] = panel
-        for name in set(self.panels) - set(names):
-            self.panels.pop(name).close()
-        children = tuple(self.panels[name] for name in names)
-        if children != tuple(self.panel_grid.children):
-            self.panel_grid.children = children
-        return new
+    def _forms_state(self) -> dict[str, Any]:
+        return {
+            "topics": [t["name"] for t in self.structure.get("topics", [])],
+            "queues": [q["name"] for q in self.structure.get("queues", [])],
+            "classes": self._form.choices(),
+            "held": [] if self._desk is None else self._desk.held_list(),
+            "background": None if self._desk is None else self._desk.background_queue,
+            "clock": self._clock is not None,
+        }
 
-    def _title(self, queues: list[QueueInfo]) -> str:
-        parts = [plural(len(self._topics), "topic"), plural(len(queues), "queue")]
-        if self._clock is not None:
-            parts.append(f"broker clock {clock_time(self._clock.now())} UTC ({self._clock.mode})")
-        said = esc(" \u00b7 ".join(parts))
-        return f'<div class="ml-title">Broker <span class="ml-muted">{said}</span></div>'
+    # -- intents from the front end -------------------------------------------------------------
 
-    # -- tabs ---------------------------------------------------------------------------------
-
-    def _inspect(self, queue: str, message: PeekedMessage, in_dead_letter_queue: bool) -> None:
-        self.inspector.show(queue, message, in_dead_letter_queue)
-        self.tabs.selected_index = self._inspector_tab
-
-    def _tab_changed(self, change: dict[str, Any]) -> None:
-        if change["new"] == self._timeline_tab:
-            self.timeline.show()
+    def _intent(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        intent = str(content.get("intent", ""))
+        handler = self._handlers().get(intent)
+        if handler is None:
+            return
+        try:
+            said = handler(content)
+        except MelangeLabError as error:
+            self._say(False, str(error), str(content.get("panel", intent)))
         else:
-            self.timeline.active = False
+            if said is not None:
+                self._say(True, said, str(content.get("panel", intent)))
+        self.flush()
+        self.forms = self._forms_state()
+
+    def _handlers(self) -> dict[str, Callable[[dict[str, Any]], str | None]]:
+        return {
+            "publish": self._publish,
+            "receive": lambda c: self._need_desk().receive(str(c.get("queue", "")),
+                                                           _int(c.get("hide_for"), 30)),
+            "finish": lambda c: self._need_desk().finish(str(c.get("id", "")),
+                                                         str(c.get("how", "acknowledge"))),
+            "background": lambda c: self._need_desk().background(str(c.get("queue", "")),
+                                                                 bool(c.get("on"))),
+            "advance": lambda c: self._need_desk().advance(_float(c.get("seconds"), 30.0)),
+            "page": self._turn,
+            "inspect": self._inspect_intent,
+            "select": self._select_intent,
+            "tick": self._tick,
+        }  # fmt: skip
+
+    def _need_desk(self) -> ConsumerDesk:
+        if self._desk is None:
+            raise ViewIsReadOnly()
+        return self._desk
+
+    def _publish(self, content: dict[str, Any]) -> str:
+        if self._backend is None:
+            raise ViewIsReadOnly()
+        kind = "queue" if content.get("kind") == "queue" else "topic"
+        target = str(content.get("target", ""))
+        message_id = self._form.publish(
+            self._backend,
+            [t.name for t in self.source.topics()],
+            kind=kind,
+            target=target,
+            choice=str(content.get("choice", "")),
+            payload=str(content.get("payload", "")),
+            attributes=str(content.get("attributes", "")),
+            group_id=str(content.get("group_id", "")),
+        )
+        self.selected = message_id
+        return f"Published {message_id[:8]} to {kind} {target.strip()}."
+
+    def _turn(self, content: dict[str, Any]) -> None:
+        queue = str(content.get("queue", ""))
+        self._pages[queue] = max(0, _int(content.get("page"), 0))
+        self._page_cache.pop(queue, None)
+        with self._lock:
+            self._dirty_queues.add(queue)
+
+    def _tick(self, _content: dict[str, Any]) -> None:
+        """The front end saw a timeout or delay end on the real clock: recount everything."""
+        with self._lock:
+            self._all_dirty = True
+            self._page_cache.clear()
+
+    def _select_intent(self, content: dict[str, Any]) -> None:
+        self.select(str(content.get("id", "")))
+
+    def _inspect_intent(self, content: dict[str, Any]) -> None:
+        self.inspect(str(content.get("queue", "")), str(content.get("id", "")))
+
+    def select(self, published_id: str) -> None:
+        """Selects a message everywhere (by the id it was published under) and inspects a copy."""
+        self.selected = published_id
+        for name, state in self.queue_pages.items():
+            for card in state.get("cards", []):
+                if card["published_id"] == published_id or card["id"] == published_id:
+                    self.inspect(name, card["id"])
+                    return
+        self.inspected = {"missing": published_id}
+
+    def inspect(self, queue: str, message_id: str) -> None:
+        """Shows one stored message, whole, in the inspector (and selects it)."""
+        try:
+            found = next((m for m in self.source.peek(queue) if m.message_id == message_id), None)
+        except PeekNotSupported as error:
+            self.inspected = {"error": str(error)}
+            return
+        if found is None:
+            self.inspected = {"missing": message_id, "queue": queue}
+            return
+        info = next((q for q in self.source.queues() if q.name == queue), None)
+        in_dlq = info is not None and info.is_dead_letter_queue
+        published = self._published_id(queue, found)
+        self.selected = published
+        self.inspected = {
+            "queue": queue,
+            "id": found.message_id,
+            "published_id": published,
+            "state": "dead_lettered" if in_dlq else found.state,
+            "receive_count": found.receive_count,
+            "sent_at": found.sent_at,
+            "visible_at": found.visible_at,
+            "delayed_until": found.delayed_until,
+            "manifest": found.manifest,
+            "serializer_id": found.serializer_id,
+            "group": found.message_group_id,
+            "deduplication_id": found.deduplication_id,
+            "type": found.type_name,
+            "fields": None if found.decode_error else readable(found.payload),
+            "payload_text": None if found.decode_error else payload_text(found.payload, 2),
+            "decode_error": found.decode_error,
+            "attributes": found.envelope_attributes,
+            "envelope": None if found.envelope is None else json.dumps(found.envelope, indent=2),
+            "body": found.body,
+        }
+
+    def _say(self, ok: bool, text: str, panel: str) -> None:
+        self.result = {"ok": ok, "text": text, "panel": panel, "n": self.result.get("n", 0) + 1}
+
+    # -- reading back, for code and tests -------------------------------------------------------
+
+    def timeline(self) -> list[dict[str, Any]]:
+        """The events the view holds, as dicts, oldest first (what its timeline draws)."""
+        return list(self.events)
 
     def close(self) -> None:
         """Stops listening to the broker (and any background consumer), then closes."""
         self._unsubscribe()
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-        if self.consumer_controls is not None:
-            self.consumer_controls.stop_background()
+        if self._desk is not None and self._desk.dispatcher is not None:
+            self._desk.stop_background()
         super().close()
+
+
+def _trim(mapping: dict[Any, Any], limit: int) -> None:
+    while len(mapping) > limit:
+        del mapping[next(iter(mapping))]
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _float(value: Any, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The kernel's event loop (Jupyter, Voila and Pyodide all run one), if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _backend_of(source: object) -> MessagingBackend | None:

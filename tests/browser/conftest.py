@@ -54,3 +54,12 @@ def save_screenshot(request: pytest.FixtureRequest) -> SaveScreenshot:
         return lab_harness.save_screenshot(page, directory, name)
 
     return save
+
+
+@pytest.fixture
+def console_errors(lab: Lab) -> list[str]:
+    """Every console error and uncaught exception of this test's page, as text."""
+    errors: list[str] = []
+    lab.page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    lab.page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors

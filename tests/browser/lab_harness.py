@@ -228,6 +228,7 @@ def run_lab(
         "--ServerApp.allow_root=True",  # containers and CI often run as root
         # window.jupyterapp lets the harness run lab commands instead of clicking menus.
         "--LabApp.expose_app_in_browser=True",
+        "--JupyterNotebookApp.expose_app_in_browser=True",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",
@@ -378,13 +379,23 @@ def open_notebook(
     return page
 
 
+def start_run_all(page: Page) -> None:
+    """Start ``notebook:run-all-cells`` and return at once (see ``run_all_cells``)."""
+    page.evaluate(_START_RUN_ALL_JS)
+
+
 def run_all_cells(page: Page, *, timeout_s: float = RUN_ALL_TIMEOUT_S) -> Page:
     """Run every cell of the current notebook and wait until all ran and the kernel is idle.
 
     Uses the same ``notebook:run-all-cells`` command as the "Run > Run All Cells" menu, without
     depending on the menu's layout. Raises ``LabHarnessError`` naming any cell that failed.
     """
-    page.evaluate(_START_RUN_ALL_JS)
+    start_run_all(page)
+    return wait_run_all(page, timeout_s=timeout_s)
+
+
+def wait_run_all(page: Page, *, timeout_s: float = RUN_ALL_TIMEOUT_S) -> Page:
+    """Wait for the Run All begun by ``start_run_all``; raise naming any cell that failed."""
     _wait_for(page, _RUN_ALL_DONE_JS, "Run All Cells to finish", timeout_s)
     snapshot = lab_snapshot(page)
     cells = snapshot["cells"] or []

@@ -1,82 +1,274 @@
-"""broker.view() in a real JupyterLab: each subscriber queue's panel shows the published
-message, the filtered queue says why it has none, and a publish from the panel shows up live."""
+"""broker.view() in a real JupyterLab, Notebook 7 and Voila: tutorial 2's fan-out travels the
+topology into each queue while the test watches, a filtered copy stops at its subscription, a
+card opens the inspector, Publish works as it comes, a visibility timeout ends on screen."""
 
 from __future__ import annotations
+
+import re
+import time
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from .conftest import SaveScreenshot
-from .lab_harness import DARK_THEME, Lab
+from .lab_harness import (
+    Lab,
+    open_notebook,
+    start_run_all,
+    wait_run_all,
+)
 
-SETUP_CELL = """\
-from melange_lab import SimulatedBroker, TopicPublisher
-from melange_lab.serializers import JsonSerializer, SerializerRegistry
+TUTORIAL_2 = """\
+from melange_lab import MessagingBackendFactory, SimulatedBroker, TopicPublisher
+from melange_lab.serializers import PickleSerializer, SerializerRegistry
 
-broker = SimulatedBroker(clock="manual")
+broker = SimulatedBroker(clock=CLOCK)
 backend = broker.backend
-orders = backend.declare_topic("orders")
-backend.declare_queue("billing", orders, dead_letter_queue_name="billing-dlq")
-backend.declare_queue("shipping", orders, raw_message_delivery=True)
-backend.declare_queue("audit", orders, filter_events=["OrderCreated"])
-registry = SerializerRegistry({"serializers": {"json": JsonSerializer}, "default": "json"})
-TopicPublisher(registry, backend).publish("orders", {"order_id": "A1", "amount": 3})
+
+
+class MyTestMessage:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+serializer_registry = SerializerRegistry(
+    {
+        "serializers": {"pickle": PickleSerializer},
+        "serializer_bindings": {MyTestMessage: "pickle"},
+    }
+)
+publisher = TopicPublisher(serializer_registry, backend)
+factory = MessagingBackendFactory(backend)
+for service in ["billing", "shipping", "analytics"]:
+    factory.init_queue(service, ["melangetutorial-topic"])
+# one more subscriber whose filter keeps tutorial 2's message out
+backend.declare_queue(
+    "audit", backend.declare_topic("melangetutorial-topic"), filter_events=["OrderCreated"]
+)
 """
-VIEW_CELL = "broker.view()"
+VIEW = "view = broker.view(serializer_registry)\nview"
+PUBLISH_LATER = """\
+import time
+
+time.sleep(2)  # the view is on screen before the message travels
+message_id = publisher.publish("melangetutorial-topic", MyTestMessage("Hello again!"))
+"""
+SUBSCRIBERS = ("analytics", "billing", "shipping")
+TOKEN_WAIT_MS = 30_000
 
 
-def panel(page: Page, queue: str) -> Locator:
-    return page.locator(".ml-queue-panel").filter(
-        has=page.locator(f'.ml-title[data-queue="{queue}"]')
-    )
+def tutorial(clock: str = "manual") -> str:
+    return TUTORIAL_2.replace("CLOCK", repr(clock))
 
 
-def expect_fan_out_drawn(page: Page, published: int = 1) -> None:
-    expect(page.get_by_text("Error displaying widget")).to_have_count(0)
-    for queue in ("billing", "shipping"):
-        cards = panel(page, queue).locator(".ml-card")
-        expect(cards).to_have_count(published)
-        expect(cards.first).to_contain_text("visible")
-        expect(cards.first).to_contain_text('"order_id": "A1"')
-    audit = panel(page, "audit")
-    expect(audit.locator(".ml-card")).to_have_count(0)
-    noun = "message" if published == 1 else "messages"
-    expect(audit.locator(".ml-filtered")).to_contain_text(f"Filtered out {published} {noun}")
-    expect(audit.locator(".ml-filtered")).to_contain_text("manifest")
-    expect(page.locator(".ml-topology svg .ml-node")).to_have_count(
-        8
-    )  # 1 topic, 3 subscriptions, 3 queues, 1 DLQ
+def view_of(page: Page, index: int = 0) -> Locator:
+    return page.locator(".mlv").nth(index)
+
+
+def queue(view: Locator, name: str) -> Locator:
+    return view.locator(f'.mlv-queue[data-queue="{name}"]')
+
+
+def expect_one_copy_in_each_subscriber(view: Locator, copies: int = 1) -> str:
+    """Each subscriber holds ``copies`` cards; returns the published id the newest shares."""
+    published = set()
+    for name in SUBSCRIBERS:
+        cards = queue(view, name).locator(".mlv-card")
+        expect(cards).to_have_count(copies)
+        published.add(cards.last.get_attribute("data-published-id"))
+        expect(cards.last).to_contain_text("visible")
+        expect(cards.last).to_contain_text('MyTestMessage {"message": ')
+    assert len(published) == 1, published
+    return published.pop()
+
+
+def show(page: Page, view: Locator) -> None:
+    view.evaluate("(el) => el.scrollIntoView({block: 'start'})")
 
 
 @pytest.mark.browser
-def test_broker_view_shows_the_message_in_each_subscriber_queue_and_the_filter_note(
-    lab: Lab, save_screenshot: SaveScreenshot
+def test_tutorial_2_fan_out_travels_into_all_three_queues_and_the_filter_stops_its_copy(
+    lab: Lab, console_errors: list[str], save_screenshot: SaveScreenshot
 ) -> None:
-    lab.write_notebook("broker_view.ipynb", [SETUP_CELL, VIEW_CELL])
+    lab.write_notebook("fan_out.ipynb", [tutorial(), VIEW, PUBLISH_LATER])
+    page = open_notebook(lab.page, lab.server, "fan_out.ipynb")
 
-    page = lab.run_notebook("broker_view.ipynb")
+    start_run_all(page)
 
-    expect_fan_out_drawn(page)
-    view = page.locator(".ml-broker-view")
-    view.scroll_into_view_if_needed()
-    page.locator(".jp-NotebookPanel .jp-WindowedPanel-outer").evaluate(
-        "(el, top) => { el.scrollTop = top; }",
-        view.evaluate("(el) => el.getBoundingClientRect().top")
-        - page.locator(".jp-NotebookPanel .jp-WindowedPanel-outer").evaluate(
-            "(el) => el.getBoundingClientRect().top - el.scrollTop"
-        )
-        - 8,
-    )
-    save_screenshot(page, "light")
+    view = view_of(page)
+    for name in SUBSCRIBERS:  # caught in flight, before any card exists
+        token = view.locator(f'.mlv-token[data-outcome="delivered"][data-queue="{name}"]')
+        expect(token).to_have_attribute("data-phase", "travelling", timeout=TOKEN_WAIT_MS)
+    show(page, view)
+    save_screenshot(page, "travelling")
+    stopped = view.locator('.mlv-token[data-outcome="filtered"][data-queue="audit"]')
+    expect(stopped).to_have_attribute("data-phase", "stopped")
+    expect(stopped.locator("title")).to_contain_text("manifest")
+    expect(stopped).to_contain_text("filtered")
+    save_screenshot(page, "filtered")
+    wait_run_all(page)
+    published = expect_one_copy_in_each_subscriber(view)
+    ids = {queue(view, n).locator(".mlv-card").get_attribute("data-message-id") for n in SUBSCRIBERS}
+    assert len(ids) == 3 and published not in ids  # each copy its own queue id, one published id
+    for name in SUBSCRIBERS:
+        expect(queue(view, name).locator(".mlv-pid")).to_have_text(published[:8])
+    audit = queue(view, "audit")
+    expect(audit.locator(".mlv-card")).to_have_count(0)
+    expect(audit.locator(".mlv-filtered")).to_contain_text("Filtered out 1 message")
+    expect(audit.locator(".mlv-filtered")).to_contain_text("manifest")
+    assert console_errors == []
 
-    lab.set_theme(DARK_THEME)
-    expect_fan_out_drawn(page)
-    save_screenshot(page, "dark")
 
-    publish = page.locator(".ml-publish")
-    publish.get_by_placeholder("topic or queue name").fill("orders")
-    publish.locator("textarea").first.fill('{"order_id": "A1", "amount": 5}')
+@pytest.mark.browser
+def test_a_card_click_opens_the_inspector_and_publish_works_with_its_defaults(
+    lab: Lab, console_errors: list[str], save_screenshot: SaveScreenshot
+) -> None:
+    lab.write_notebook("inspect.ipynb", [tutorial(), VIEW])
+    page = lab.run_notebook("inspect.ipynb")
+    view = view_of(page)
+    show(page, view)
+    publish = view.locator('[data-panel="publish"]')
+    expect(publish.get_by_label("Message")).to_have_value("MyTestMessage")
+    expect(publish.get_by_label("Name")).to_have_value("melangetutorial-topic")
+    expect(publish.get_by_label("Payload (JSON fields)")).to_have_value(re.compile('"message"'))
+
     publish.get_by_role("button", name="Publish").click()
 
-    expect(publish.locator(".ml-ok")).to_contain_text("Published")
-    expect_fan_out_drawn(page, published=2)  # arrived without pressing Refresh
+    expect(publish.locator(".mlv-ok")).to_contain_text("Published")
+    cards = queue(view, "billing").locator(".mlv-card")
+    expect(cards).to_have_count(1)
+    cards.first.locator("button").first.click()
+    inspector = view.locator('[data-panel="inspect"]')
+    expect(inspector).to_be_visible()
+    expect(view.get_by_role("tab", name="Inspect")).to_have_attribute("aria-selected", "true")
+    expect(inspector).to_contain_text("in billing")
+    attributes = inspector.locator(".mlv-attributes")
+    expect(attributes).to_contain_text("manifest")
+    expect(attributes).to_contain_text("MyTestMessage")
+    expect(inspector.locator(".mlv-table").first).to_contain_text("message")
+    published = cards.first.get_attribute("data-published-id")
+    selected = view.locator(f'.mlv-card.mlv-selected[data-published-id="{published}"]')
+    expect(selected).to_have_count(3)  # the same message, selected in every queue
+    save_screenshot(page, "inspector")
+    assert console_errors == []
+
+
+@pytest.mark.browser
+def test_two_views_on_one_page_keep_their_own_arrowheads(
+    lab: Lab, console_errors: list[str]
+) -> None:
+    lab.write_notebook("two_views.ipynb", [tutorial(), VIEW, "broker.view(serializer_registry)"])
+    page = lab.run_notebook("two_views.ipynb")
+    expect(page.locator(".mlv")).to_have_count(2)
+
+    for index in range(2):
+        view = view_of(page, index)
+        expect(view.locator("svg.mlv-svg path.mlv-edge").first).to_be_attached()
+        dangling = view.evaluate(
+            """(root) => Array.from(root.querySelectorAll('[marker-end]')).filter((edge) => {
+                 const id = edge.getAttribute('marker-end').slice(5, -1);
+                 const marker = document.getElementById(id);
+                 return !marker || !root.contains(marker);
+               }).length"""
+        )
+        assert dangling == 0
+    ids = page.evaluate("() => Array.from(document.querySelectorAll('.mlv [id]')).map(e => e.id)")
+    assert len(ids) == len(set(ids)), "DOM ids repeat between the two views"
+    assert console_errors == []
+
+
+@pytest.mark.browser
+def test_a_visibility_timeout_ends_on_screen_without_refresh(
+    lab: Lab, console_errors: list[str], save_screenshot: SaveScreenshot
+) -> None:
+    receive = (
+        'publisher.publish("melangetutorial-topic", MyTestMessage("Hello again!"))\n'
+        'backend.retrieve_messages(backend.get_queue("billing"), visibility_timeout=4)'
+    )
+    lab.write_notebook("timeout.ipynb", [tutorial("real"), VIEW, receive])
+    page = lab.run_notebook("timeout.ipynb")
+    view = view_of(page)
+    card = queue(view, "billing").locator(".mlv-card")
+    expect(card).to_have_attribute("data-state", "in_flight")
+    expect(card).to_contain_text("in flight")
+    clock = view.locator(".mlv-clock")
+    before = clock.inner_text()
+    show(page, view)
+    save_screenshot(page, "in-flight")
+
+    expect(card).to_have_attribute("data-state", "visible", timeout=15_000)
+
+    expect(card).to_contain_text("visible")
+    expect(queue(view, "billing").locator(".mlv-counts")).to_contain_text("1 visible, 0 in flight")
+    assert clock.inner_text() != before  # the clock ticks on its own
+    assert console_errors == []
+
+
+def _open_in(page: Page, url: str) -> Page:
+    page.goto(url, timeout=90_000)
+    return page
+
+
+@pytest.mark.browser
+def test_the_view_works_in_notebook_7_without_clipping(
+    lab: Lab, console_errors: list[str], save_screenshot: SaveScreenshot
+) -> None:
+    lab.write_notebook("nb7.ipynb", [tutorial(), VIEW])
+    page = _open_in(lab.page, lab.server.url("notebooks/nb7.ipynb"))
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+        " === 'idle'",
+        timeout=90_000,
+    )
+    start_run_all(page)
+    wait_run_all(page)
+    view = view_of(page)
+    publish = view.locator('[data-panel="publish"]')
+
+    publish.get_by_role("button", name="Publish").click()
+
+    expect(publish.locator(".mlv-ok")).to_contain_text("Published")
+    expect_one_copy_in_each_subscriber(view)
+    _expect_nothing_clipped(view)
+    show(page, view)
+    save_screenshot(page, "notebook7")
+    assert console_errors == []
+
+
+@pytest.mark.browser
+def test_the_view_works_in_voila(
+    lab: Lab, console_errors: list[str], save_screenshot: SaveScreenshot
+) -> None:
+    lab.write_notebook("voila.ipynb", [tutorial(), VIEW, PUBLISH_LATER])
+    page = _open_in(lab.page, lab.server.url("voila/render/voila.ipynb"))
+    view = view_of(page)
+    token = view.locator('.mlv-token[data-outcome="delivered"][data-queue="billing"]')
+    expect(token).to_be_attached(timeout=90_000)
+    expect_one_copy_in_each_subscriber(view)
+    publish = view.locator('[data-panel="publish"]')
+
+    publish.get_by_role("button", name="Publish").click()
+
+    expect(publish.locator(".mlv-ok")).to_contain_text("Published")
+    expect_one_copy_in_each_subscriber(view, copies=2)
+    _expect_nothing_clipped(view)
+    save_screenshot(page, "voila")
+    assert console_errors == []
+
+
+def _expect_nothing_clipped(view: Locator) -> None:
+    """Every queue panel and card lies within the view (the old view cut cards off at three)."""
+    time.sleep(0.2)
+    overflow = view.evaluate(
+        """(root) => {
+             const box = root.getBoundingClientRect();
+             return Array.from(root.querySelectorAll('.mlv-queue, .mlv-card, .mlv-panel'))
+               .filter((el) => { const r = el.getBoundingClientRect();
+                                 return r.width > 0 && (r.right > box.right + 1 || r.left < box.left - 1); })
+               .map((el) => el.className);
+           }"""
+    )
+    assert overflow == []

@@ -1,0 +1,84 @@
+"""axe-core in the browser tests: fetched from the npm registry into a cache on first use (never
+committed), injected into the page, run on one element with the WCAG 2.1 AA and best-practice
+rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page
+
+AXE_VERSION = "4.10.3"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+class AxeUnavailable(RuntimeError):
+    """axe-core could not be installed from the npm registry."""
+
+
+def axe_script() -> Path:
+    """``axe.min.js`` of ``AXE_VERSION``, installed with npm into the user's cache once."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    folder = cache / "melange-lab" / f"axe-core-{AXE_VERSION}"
+    script = folder / "node_modules" / "axe-core" / "axe.min.js"
+    if script.exists():
+        return script
+    npm = shutil.which("npm")
+    if npm is None:
+        raise AxeUnavailable("npm is not installed: install Node.js to run the axe-core checks")
+    folder.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--prefix", str(folder),
+         f"axe-core@{AXE_VERSION}"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    if result.returncode != 0 or not script.exists():
+        raise AxeUnavailable(f"npm install axe-core@{AXE_VERSION} failed: {result.stderr[-800:]}")
+    return script
+
+
+# JupyterLab's body is 0 px tall with overflow hidden: axe would silently skip contrast checks.
+_GIVE_HEIGHT_JS = """
+() => {
+  for (const node of [document.documentElement, document.body]) {
+    node.style.height = 'auto';
+    node.style.minHeight = '100%';
+    node.style.overflow = 'visible';
+  }
+}
+"""
+
+_RUN_AXE_JS = """
+async ([selector, tags]) => {
+  const results = await window.axe.run(
+    { include: [selector] },
+    { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] },
+  );
+  return results.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map((n) => ({ target: n.target, summary: n.failureSummary })),
+  }));
+}
+"""
+
+
+def inject_axe(page: Page) -> None:
+    if not page.evaluate("() => !!window.axe"):
+        page.add_script_tag(path=str(axe_script()))
+    page.evaluate(_GIVE_HEIGHT_JS)
+
+
+def axe_violations(page: Page, selector: str) -> list[dict[str, Any]]:
+    """axe's violations within the first element matching ``selector``."""
+    inject_axe(page)
+    violations: list[dict[str, Any]] = page.evaluate(_RUN_AXE_JS, [selector, AXE_TAGS])
+    return violations
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    return json.dumps(violations, indent=1)
