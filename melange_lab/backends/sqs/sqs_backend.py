@@ -581,11 +581,12 @@ class SQSBackend(MessagingBackend):
                 f"{'.fifo' if queue_name.endswith('.fifo') else ''}'.",
             )
         flag("raw_message_delivery", options["raw_message_delivery"])
-        _check_content_deduplication(
-            "queue",
-            queue_name,
-            flag("content_based_deduplication", options["content_based_deduplication"]),
-        )
+        if options["content_based_deduplication"] is not None:  # None: melange's default
+            _check_content_deduplication(
+                "queue",
+                queue_name,
+                flag("content_based_deduplication", options["content_based_deduplication"]),
+            )
         for name, limit in (
             ("max_receive_count", limits.MAX_RECEIVE_COUNT),
             ("visibility_timeout", limits.VISIBILITY_TIMEOUT),
