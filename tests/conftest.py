@@ -9,6 +9,7 @@ import pytest
 from melange_lab import SimulatedBroker
 from melange_lab.backends import BackendManager, LocalSQSBackend
 from melange_lab.serializers import JsonSerializer, PickleSerializer, SerializerRegistry
+from tests.localstack import LocalStack, running_localstack
 from tests.messages import OrderCreated
 from tests.moto_server import MotoServer, loopback_only, running_moto_server
 
@@ -50,4 +51,23 @@ def http_backend(moto_server: MotoServer) -> Iterator[LocalSQSBackend]:
     moto_server.reset()
     with loopback_only():
         yield moto_server.backend()
+    BackendManager().reset()
+
+
+# -- a second, independent endpoint: LocalStack in host mode (issue 12) -------------------------
+
+
+@pytest.fixture(scope="session")
+def localstack() -> Iterator[LocalStack]:
+    """LocalStack on 127.0.0.1 and a free port for the whole run (installed once, cached)."""
+    with running_localstack() as running:
+        yield running
+
+
+@pytest.fixture
+def localstack_backend(localstack: LocalStack) -> Iterator[LocalSQSBackend]:
+    """``LocalSQSBackend`` on an emptied LocalStack; connecting beyond 127.0.0.1 fails the test."""
+    localstack.reset()
+    with loopback_only():
+        yield localstack.backend()
     BackendManager().reset()
