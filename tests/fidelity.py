@@ -81,6 +81,12 @@ BEHAVIOURS: dict[str, Behaviour] = {
         "matching on String, String.Array and Number attributes.",
         f"{SNS_DOCS}/sns-subscription-filter-policies.html",
     ),
+    "filter-exists": Behaviour(
+        "exists: false needs some attribute; exists: true needs a non-null value",
+        '"exists": false only matches if at least one attribute is present; "exists": true '
+        "needs the key with a non-null, non-empty value.",
+        f"{SNS_DOCS}/attribute-key-matching.html",
+    ),
     "filter-body-or": Behaviour(
         "$or works in a MessageBody filter policy",
         "$or combines alternative conditions, in attribute and in body policies.",

@@ -394,10 +394,12 @@ def _filtered(
 ) -> list[str]:
     """Publishes each (body, attributes) through a subscription with ``policy``; returns the
     bodies that got through, once the last (a marker every policy lets through) arrived."""
-    topic = aws.topic("filtered")
+    index = len(aws.queues)
+    aws.queues[f"filtered-{index}"] = ""
+    topic = aws.topic(f"filtered-{index}")
     url = aws.subscribed_queue(
         topic,
-        "filtered-copy",
+        f"filtered-copy-{index}",
         FilterPolicy=json.dumps(policy),
         FilterPolicyScope=scope,
         RawMessageDelivery="true",
@@ -436,6 +438,32 @@ def test_attribute_policy_operators_let_through_only_what_matches(aws: Broker) -
     ]
 
     assert _filtered(aws, policy, "MessageAttributes", messages) == ["marker-1", "marker-2"]
+
+
+@fidelity(
+    "filter-exists",
+    wrong_on={
+        "localstack": "LocalStack lets exists: false through with no attributes at all, and "
+        "exists: true through for a null body value",
+        "moto_server": f"{STOCK_MOTO} lets exists: false through with no attributes at all",
+    },
+)
+def test_exists_follows_snss_documented_edges(aws: Broker) -> None:
+    absent = _filtered(
+        aws,
+        {"coupon": [{"exists": False}]},
+        "MessageAttributes",
+        [("no attributes", {}), ("marker other attribute", {"store": _text("eu")})],
+    )
+    null = _filtered(
+        aws,
+        {"coupon": [{"exists": True}]},
+        "MessageBody",
+        [(json.dumps({"coupon": None}), {}), (json.dumps({"coupon": "X", "tag": "marker"}), {})],
+    )
+
+    assert absent == ["marker other attribute"]
+    assert null == [json.dumps({"coupon": "X", "tag": "marker"})]
 
 
 @fidelity(

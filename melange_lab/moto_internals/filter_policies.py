@@ -33,6 +33,17 @@ _LOWER = (">", ">=")
 _UPPER = ("<", "<=")
 
 
+class _Number(float):
+    """A Number attribute's value: compared as a number, and as its text by string rules."""
+
+    text: str
+
+    def __new__(cls, value: float, text: str) -> _Number:
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+
 class PolicyProblem(ValueError):
     """What SNS would answer for a policy it refuses (the text after "FilterPolicy: ")."""
 
@@ -266,7 +277,7 @@ def _attribute_values(attribute: dict[str, Any] | None) -> list[Any] | None:
         return []
     if kind.startswith("Number"):
         number = _as_number(value)
-        return [] if number is None else [number]
+        return [] if number is None else [_Number(number, str(value))]
     if kind.startswith("String.Array"):
         try:
             elements = json.loads(str(value))
@@ -320,6 +331,8 @@ def _leaf_matches(conditions: list[Any], values: list[Any] | None, any_present: 
 
 
 def _value_matches(condition: Any, value: Any) -> bool:
+    if isinstance(value, _Number) and isinstance(condition, str):
+        return value.text == condition  # SNS compares a Number attribute's text with a string
     if not isinstance(condition, dict):
         if isinstance(condition, (int, float)) and not isinstance(condition, bool):
             number = value if _is_number(value) else None
@@ -327,7 +340,9 @@ def _value_matches(condition: Any, value: Any) -> bool:
         return bool(value == condition and type(value) is type(condition))
     ((operator, operand),) = condition.items()
     if operator == "numeric":
-        return _is_number(value) and _in_range(float(value), operand)
+        # a number, or text that reads as one (attribute values travel as text)
+        number = float(value) if _is_number(value) else _as_number(value)
+        return number is not None and not isinstance(value, bool) and _in_range(number, operand)
     if operator == "anything-but":
         return _anything_but(operand, value)
     if not isinstance(value, str):
@@ -350,6 +365,8 @@ def _anything_but(operand: Any, value: Any) -> bool:
             return False
         return not (value.startswith(text) if operator == "prefix" else value.endswith(text))
     excluded = operand if isinstance(operand, list) else [operand]
+    if isinstance(value, _Number) and all(isinstance(e, str) for e in excluded):
+        return value.text not in excluded
     if _is_number(value):
         return not any(_is_number(e) and _same_number(value, e) for e in excluded)
     return value not in excluded
