@@ -124,6 +124,21 @@ BEHAVIOURS: dict[str, Behaviour] = {
         "SNS FIFO topics deduplicate within a 5-minute interval, delivered copy deleted or not.",
         f"{SNS_DOCS}/fifo-message-dedup.html",
     ),
+    "queue-attribute-ranges": Behaviour(
+        "Queue attributes outside SQS's ranges are refused",
+        "DelaySeconds 0-900, MaximumMessageSize 1,024-1,048,576, MessageRetentionPeriod "
+        "60-1,209,600, ReceiveMessageWaitTimeSeconds 0-20, VisibilityTimeout 0-43,200 "
+        "(InvalidAttributeValue).",
+        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/"
+        "API_SetQueueAttributes.html",
+    ),
+    "message-contents": Behaviour(
+        "Empty bodies, characters SQS does not carry, empty or over 10 attributes are refused",
+        "MessageBody is required and limited to #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD, "
+        "#x10000-#x10FFFF; up to 10 message attributes, each with a value.",
+        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/"
+        "API_SendMessage.html",
+    ),
     "message-size-bytes": Behaviour(
         "Message size is counted in UTF-8 bytes, attributes included",
         "The limit applies to body bytes plus each attribute's name, type and value bytes.",

@@ -307,6 +307,62 @@ def test_message_size_counts_utf8_bytes_and_attributes(aws: Broker) -> None:
     assert too_with_attributes == "InvalidParameterValue"  # 950 + 4 + 6 + 100 bytes
 
 
+@fidelity(
+    "queue-attribute-ranges",
+    wrong_on={
+        "moto_server": f"{STOCK_MOTO} accepts every value out of range but MaximumMessageSize",
+        "localstack": "LocalStack accepts queue attributes out of range",
+    },
+)
+def test_queue_attributes_outside_sqs_ranges_are_refused(aws: Broker) -> None:
+    wrong = {
+        "DelaySeconds": "901",
+        "MaximumMessageSize": "1023",
+        "MessageRetentionPeriod": "59",
+        "ReceiveMessageWaitTimeSeconds": "21",
+        "VisibilityTimeout": "43201",
+    }
+    url, _ = aws.queue("ranged")
+    answers = {
+        name: (
+            error_code(lambda n=name, v=value: aws.queue(f"ranged-{n}", **{n: v})),
+            error_code(
+                lambda n=name, v=value: aws.sqs.set_queue_attributes(
+                    QueueUrl=url, Attributes={n: v}
+                )
+            ),
+        )
+        for name, value in wrong.items()
+    }
+    edges = error_code(lambda: aws.queue("edges", VisibilityTimeout=43200, DelaySeconds=900))
+
+    assert answers == dict.fromkeys(wrong, ("InvalidAttributeValue", "InvalidAttributeValue"))
+    assert edges == ""
+
+
+@fidelity(
+    "message-contents",
+    wrong_on={
+        "moto_server": f"{STOCK_MOTO} accepts empty bodies, any character and empty attributes",
+        "localstack": "LocalStack accepts more than 10 message attributes",
+    },
+)
+def test_messages_sqs_cannot_carry_are_refused(aws: Broker) -> None:
+    url, _ = aws.queue("strict-inbox")
+    many = {f"a{i}": {"DataType": "String", "StringValue": "v"} for i in range(11)}
+    empty = {"a": {"DataType": "String", "StringValue": ""}}
+
+    def send(body: str, attributes: dict[str, Any] | None = None) -> str:
+        extra = {"MessageAttributes": attributes} if attributes else {}
+        return error_code(lambda: aws.sqs.send_message(QueueUrl=url, MessageBody=body, **extra))
+
+    assert send("") == "MissingParameter"
+    assert send("a\x00b") == "InvalidMessageContents"
+    assert send("ok", empty) == "InvalidParameterValue"
+    assert send("ok", many) == "InvalidParameterValue"
+    assert send("tab\tand emoji 🎉") == ""
+
+
 # -- SNS -----------------------------------------------------------------------------------------
 
 

@@ -8,13 +8,14 @@ queue fills or a topic fans out, and must follow AWS where moto does not.
 One module per fix: ``clock``, ``fast_counts`` (depth-independent counts), ``fifo`` (group
 locks, the 5-minute deduplication window), ``signing`` (SignatureVersion 1 and 2),
 ``filter_policies`` (SNS's grammar and matching), ``dead_letters`` (the DLQ-move listener and
-DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``delivery`` (raw
-Binary attributes, delivery latency), ``look_inside``; ``patching`` installs and undoes them
-in layers, ``versions`` checks the moto underneath. ``install_aws_fidelity`` installs every
-fix that makes moto follow AWS where it does not. Checked against moto 5.2.1 and
-5.2.5: every moto function patched or read here has the same source in both, and
-``check_supported`` fingerprints that source, so a newer moto fails loudly instead of
-misbehaving quietly. Every install is undone by its ``uninstall_*``.
+DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``sqs_checks``
+(ranges and contents SQS refuses), ``delivery`` (raw Binary attributes, delivery latency),
+``look_inside``; ``patching`` installs and undoes them in layers, ``versions`` checks the moto
+underneath. ``install_aws_fidelity`` installs every fix that makes moto follow AWS where it
+does not. The original fixes were checked against moto 5.2.1 and 5.2.5 (same source in both);
+the AWS-fidelity fixes were fingerprinted on moto 5.2.5. ``check_supported`` fingerprints that
+source, so a newer moto fails loudly instead of misbehaving quietly. Every install is undone
+by its ``uninstall_*``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from melange_lab.moto_internals.look_inside import (
 from melange_lab.moto_internals.message_size import install_message_size, uninstall_message_size
 from melange_lab.moto_internals.patching import _FEATURE_ORDER, _features, _originals
 from melange_lab.moto_internals.signing import install_fast_signing, uninstall_fast_signing
+from melange_lab.moto_internals.sqs_checks import install_sqs_checks, uninstall_sqs_checks
 from melange_lab.moto_internals.versions import (
     _FINGERPRINTS,
     _PATCHED_GLOBALS,
@@ -72,6 +74,7 @@ def install_aws_fidelity() -> None:
     install_fifo_group_fix()
     install_fifo_dedup_window()
     install_message_size()
+    install_sqs_checks()
     install_filter_policies()
     install_raw_binary_fix()
     install_dead_letter_source()
@@ -82,6 +85,7 @@ def uninstall_aws_fidelity() -> None:
     uninstall_dead_letter_source()
     uninstall_raw_binary_fix()
     uninstall_filter_policies()
+    uninstall_sqs_checks()
     uninstall_message_size()
     uninstall_fifo_dedup_window()
     uninstall_fifo_group_fix()
@@ -113,6 +117,7 @@ __all__ = [
     "install_filter_policies",
     "install_message_size",
     "install_raw_binary_fix",
+    "install_sqs_checks",
     "matches",
     "next_delivery_due",
     "peek_messages",
@@ -129,5 +134,6 @@ __all__ = [
     "uninstall_filter_policies",
     "uninstall_message_size",
     "uninstall_raw_binary_fix",
+    "uninstall_sqs_checks",
     "validation_problem",
 ]

@@ -20,6 +20,7 @@ _FEATURE_ORDER = (
     "fast_counts",
     "fifo_dedup_window",
     "message_size",
+    "sqs_checks",
     "fast_signing",
     "filter_policies",
     "raw_binary",

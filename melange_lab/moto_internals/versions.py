@@ -56,6 +56,8 @@ _FINGERPRINTS: dict[str, str] = {
     "Subscription.get_post_data": "dc591399b4d078f5",
     "Subscription.publish": "0542364934c7e398",
     "Queue.pending_message_groups": "cbc9268f7ddfa5ab",
+    "SQSBackend.create_queue": "ea3b87d7849ea211",
+    "SQSBackend.set_queue_attributes": "94934a72a70693f8",
     "SQSBackend.send_message_batch": "bcfb7650c4e91628",
     "SQSResponse.receive_message": "600506ac3ac885c2",
     "SNSBackend.publish": "83a33950942808e8",
