@@ -13,14 +13,14 @@ import re
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
 from moto import mock_aws
 
 from melange_lab import limits, moto_internals
-from melange_lab.arguments import checked, choice, flag, whole_number
+from melange_lab.arguments import checked, choice, flag, number, whole_number
 from melange_lab.backends.sqs import SQSBackend, Subscription
 from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
 from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError
@@ -34,6 +34,7 @@ from melange_lab.inspection import (
     TopicInfo,
 )
 from melange_lab.serializers import SerializerRegistry
+from melange_lab.simulated_environment import SimulatedEnvironment
 
 if TYPE_CHECKING:
     from melange_lab.widgets.broker_view import BrokerView
@@ -73,13 +74,45 @@ class _Live:
 _live = _Live()
 
 
+def _checked_latency(seconds: float) -> float:
+    return number(
+        "delivery_latency",
+        seconds,
+        0,
+        3_600,
+        unit="seconds on the broker's clock",
+        fix="e.g. SimulatedBroker(delivery_latency=0.5), or 0 to deliver inside publish.",
+    )
+
+
+class _LateDeliveries(threading.Thread):
+    """On a real clock, delivers SNS to SQS deliveries when their latency has passed."""
+
+    def __init__(self) -> None:
+        super().__init__(name="melange-lab-late-deliveries", daemon=True)
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.wait(0.01):
+            try:
+                moto_internals.deliver_due()
+            except Exception:  # a delivery moto refuses must not end the thread
+                logger.exception("a late SNS to SQS delivery failed")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=5)
+
+
 class SimulatedBroker:
     """An in-process SNS/SQS broker with melange's backend on top.
 
     Use it as a context manager, or keep it for a whole notebook (``start()``, ``stop()``,
     ``reset()``). ``broker.backend`` is what publishers and dispatchers take;
     ``broker.events`` logs everything; ``topics()``, ``queues()``, ``subscriptions()`` and
-    ``peek()`` look inside without changing anything.
+    ``peek()`` look inside without changing anything. ``delivery_latency`` (seconds on the
+    broker's clock) delivers SNS to SQS that long after publish, as AWS does asynchronously;
+    0 delivers inside publish. ``client("sqs")``/``session`` are plain boto3 on this broker.
     """
 
     @checked(
@@ -96,6 +129,7 @@ class SimulatedBroker:
         clock: ClockMode = "real",
         max_receive_count: int = 4,
         max_events: int = 10_000,
+        delivery_latency: float = 0.0,
         start: bool = True,
     ) -> None:
         self.region = region
@@ -108,6 +142,9 @@ class SimulatedBroker:
         self._inspector: SimulatedInspector | None = None
         self._stop_listening: Callable[[], None] | None = None
         self._stopped_because = "it has not been started"
+        self._delivery_latency = _checked_latency(delivery_latency)
+        self._environment = SimulatedEnvironment(region)
+        self._late_deliveries: _LateDeliveries | None = None
         if start:
             self.start()
 
@@ -134,6 +171,9 @@ class SimulatedBroker:
             moto_internals.install_fifo_group_fix()
             moto_internals.install_fast_counts()
             moto_internals.install_fast_signing()
+            moto_internals.install_aws_fidelity()
+            self._start_delivery_latency()
+            self._environment.enter()
             self._stop_listening = moto_internals.add_dead_letter_listener(self._dead_lettered)
             self._backend = self._new_backend()
             self._inspector = SimulatedInspector(self._backend, self.account_id, self.region)
@@ -195,6 +235,9 @@ class SimulatedBroker:
                 return
             if self._stop_listening is not None:
                 self._stop_listening()
+            self._stop_delivery_latency()
+            self._environment.exit()
+            moto_internals.uninstall_aws_fidelity()
             moto_internals.uninstall_fast_counts()
             moto_internals.uninstall_fast_signing()
             moto_internals.uninstall_fifo_group_fix()
@@ -209,6 +252,8 @@ class SimulatedBroker:
         """Deletes every topic, queue and message and clears the event log; keeps running."""
         self._ensure_running()
         self._mock.reset()
+        if self._delivery_latency > 0:  # deliveries waiting for deleted queues are dropped
+            moto_internals.install_delivery_latency(self._delivery_latency, self.clock.now)
         self.backend.forget_cache()
         self.events.clear()
         self.events.emit(EventKind.RESET)
@@ -236,6 +281,45 @@ class SimulatedBroker:
         self._ensure_running()
         assert self._backend is not None
         return self._backend
+
+    @property
+    def session(self) -> boto3.session.Session:
+        """A boto3 session on this broker (fake credentials, its region): for plain boto3 code.
+
+        Plain ``boto3.client("sqs")`` works too while the broker runs, and never reaches AWS.
+        """
+        self._ensure_running()
+        return boto3.session.Session(
+            aws_access_key_id=_FAKE_KEY, aws_secret_access_key=_FAKE_KEY, region_name=self.region
+        )
+
+    def client(self, service: Literal["sqs", "sns"]) -> Any:
+        """A plain boto3 client of this broker, e.g. ``broker.client("sqs").list_queues()``."""
+        return self.session.client(service)
+
+    @property
+    def delivery_latency(self) -> float:
+        """Seconds (on the broker's clock) between an SNS publish and its SQS deliveries."""
+        return self._delivery_latency
+
+    def pending_deliveries(self) -> int:
+        """SNS to SQS deliveries published but not yet delivered (with ``delivery_latency``)."""
+        self._ensure_running()
+        return moto_internals.pending_deliveries()
+
+    def _start_delivery_latency(self) -> None:
+        if self._delivery_latency <= 0:
+            return
+        moto_internals.install_delivery_latency(self._delivery_latency, self.clock.now)
+        if self.clock.mode != "manual":
+            self._late_deliveries = _LateDeliveries()
+            self._late_deliveries.start()
+
+    def _stop_delivery_latency(self) -> None:
+        if self._late_deliveries is not None:
+            self._late_deliveries.stop()
+            self._late_deliveries = None
+        moto_internals.uninstall_delivery_latency()
 
     def subscribe(self, observer: Observer) -> Callable[[], None]:
         """Calls ``observer(event)`` for every future event; returns an unsubscribe function."""
@@ -381,6 +465,8 @@ class SimulatedBroker:
 
     def _clock_advanced(self, seconds: float) -> None:
         self.events.emit(EventKind.CLOCK_ADVANCED, detail={"seconds": seconds})
+        if self._delivery_latency > 0 and self.running:
+            moto_internals.deliver_due()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

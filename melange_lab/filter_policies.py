@@ -79,6 +79,8 @@ class FilterPolicy:
 
     def _why_key_failed(self, key: str, attributes: dict[str, dict[str, str]], body: str) -> str:
         wanted = json.dumps(self.rules[key])
+        if key == "$or":
+            return f"none of the $or alternatives {wanted} matched"
         if self.scope is FilterPolicyScope.MESSAGE_ATTRIBUTES:
             if key not in attributes:
                 return f"message attribute '{key}' is missing; the policy wants {wanted}"

@@ -4,16 +4,23 @@ Each scenario declares its own queues, runs, and asserts. ``advance(seconds)`` m
 ``broker.clock.advance`` on the simulated broker, ``time.sleep`` on a real endpoint (queues
 here use a 1-second visibility timeout so that stays quick). Queue names carry ``prefix`` so
 a scenario can run against a shared endpoint.
+
+SNS delivers to SQS asynchronously on AWS and LocalStack: a queue may still be empty right
+after a topic publish. So a scenario never counts a queue right after publishing: it waits,
+bounded, until the deliveries it expects arrived (``eventually``), and before asserting that
+something did NOT arrive it lets a real endpoint settle (``settle``).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from melange_lab import Consumer, MessageDispatcher, QueuePublisher, TopicPublisher
+from melange_lab.backends import LocalSQSBackend
 from melange_lab.backends.sqs import SQSBackend
 from melange_lab.events import EventKind
 from melange_lab.inspection import BrokerInspector
@@ -23,6 +30,24 @@ from tests.messages import OrderCreated
 
 Advance = Callable[[float], Any]
 VISIBILITY = 1  # seconds; short, so a real endpoint needs only short sleeps
+DELIVERY_TIMEOUT = 10.0  # seconds a scenario waits for an asynchronous SNS delivery
+SETTLE_SECONDS = 1.0  # on a real endpoint, before asserting a delivery did not happen
+
+
+def eventually(check: Callable[[], bool], timeout: float = DELIVERY_TIMEOUT) -> bool:
+    """Polls ``check`` until it holds or ``timeout`` real seconds passed; returns the last."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def settle(backend: SQSBackend) -> None:
+    """Gives a real endpoint's asynchronous deliveries time to land (the lab's are done)."""
+    if isinstance(backend, LocalSQSBackend):
+        time.sleep(SETTLE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -211,8 +236,9 @@ def filtered_subscription(
     backend.declare_queue(f"{prefix}everything", topic)
     publisher = TopicPublisher(registry, backend)
     publisher.publish(topic.name, {"kind": "json"})  # manifest "json": filtered out
+    assert eventually(lambda: total_count(backend, f"{prefix}everything") == 1)
+    settle(backend)
     assert total_count(backend, f"{prefix}only-orders") == 0
-    assert total_count(backend, f"{prefix}everything") == 1
 
 
 def redrive_returns_dead_letters(
@@ -261,6 +287,9 @@ def fan_out_to_three_queues_with_a_filter(
     for name, manifests in wanted.items():
         backend.declare_queue(f"{prefix}{name}", topic, filter_events=manifests)
     TopicPublisher(registry, backend).publish(topic.name, OrderCreated("o-2", 12))
+    for name in ("audit", "billing"):
+        assert eventually(lambda name=name: total_count(backend, f"{prefix}{name}") == 1)
+    settle(backend)
     received: dict[str, list[Any]] = {}
     for name in wanted:
         recorder = Recorder()

@@ -14,6 +14,7 @@ import moto.sns.models as sns_models
 import moto.sqs.models as sqs_models
 import pytest
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from moto import mock_aws
@@ -49,6 +50,8 @@ def sqs() -> Iterator[Any]:
     mi.uninstall_fast_counts()
     mi.uninstall_fast_signing()
     mi.uninstall_fifo_group_fix()
+    mi.uninstall_aws_fidelity()
+    mi.uninstall_delivery_latency()
 
 
 @pytest.fixture
@@ -122,6 +125,8 @@ def test_every_moto_object_a_fix_replaces_is_fingerprinted_or_checked(sqs: Any) 
     mi.install_fast_signing()
     remove = mi.add_dead_letter_listener(lambda move: None)
     mi.install_clock(FakeClock())
+    mi.install_aws_fidelity()
+    mi.install_delivery_latency(1.0, FakeClock())
     try:
         assert sorted(mi._features) == sorted(mi._FEATURE_ORDER)  # every fix is installed
         patched = {(owner, name) for layers in mi._features.values() for owner, name, _ in layers}
@@ -505,10 +510,15 @@ def verified(envelope: dict[str, Any]) -> bool:
     assert isinstance(public_key, rsa.RSAPublicKey)
     signed = "".join(
         f"{field}\n{envelope[field]}\n"
-        for field in ("Message", "MessageId", "Timestamp", "TopicArn", "Type")
+        for field in ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
+        if field in envelope
     )
     signature = base64.b64decode(envelope["Signature"])
-    public_key.verify(signature, signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+    algorithm = hashes.SHA256() if envelope["SignatureVersion"] == "2" else hashes.SHA1()
+    try:
+        public_key.verify(signature, signed.encode(), padding.PKCS1v15(), algorithm)
+    except InvalidSignature:
+        return False
     return True
 
 
@@ -541,6 +551,7 @@ def sns_scenario(sqs: Any, clock: FakeClock) -> list[Any]:
             seen.append((name, "verified", verified(envelope)))
             envelope.pop("Signature")
             envelope.pop("SigningCertURL")
+            envelope.pop("SignatureVersion")  # stock always says "2"; SNS's default is "1"
             seen.append((name, envelope))
     return seen
 
@@ -575,7 +586,12 @@ def run_scenario(scenario: Any, fast: bool) -> list[Any]:
 def test_the_fixes_give_the_same_results_as_stock_moto(scenario: Any) -> None:
     stock = run_scenario(scenario, fast=False)
     fast = run_scenario(scenario, fast=True)
-    assert fast == stock
+    # stock signs without the Subject, which SNS signs too: only the fixed signatures verify
+    assert without_verification(fast) == without_verification(stock)
+
+
+def without_verification(seen: list[Any]) -> list[Any]:
+    return [entry for entry in seen if len(entry) < 2 or entry[1] != "verified"]
 
 
 def test_the_scenarios_exercise_what_they_claim() -> None:

@@ -22,80 +22,101 @@ from melange_lab.serializers import SerializerRegistry
 from tests import scenarios
 from tests.messages import OrderCreated
 from tests.moto_server import MotoServer, NonLoopbackConnection, free_port, loopback_only
+from tests.test_fidelity import LOCALSTACK_TIMER_SLACK
 
 Advance = Callable[[float], Any]
 
 
-@pytest.fixture(params=["simulated", pytest.param("http", marks=pytest.mark.server)])
+@pytest.fixture(
+    params=[
+        "simulated",
+        pytest.param("http", marks=pytest.mark.server),
+        pytest.param("localstack", marks=pytest.mark.localstack),
+    ]
+)
 def backend(request: pytest.FixtureRequest) -> SQSBackend:
-    """The simulated broker's backend (manual clock), or LocalSQSBackend on moto's server."""
+    """The simulated broker's backend (manual clock), or LocalSQSBackend on moto's server or
+    on LocalStack."""
     if request.param == "simulated":
         simulated: SimulatedBroker = request.getfixturevalue("broker")
         return simulated.backend
-    http: LocalSQSBackend = request.getfixturevalue("http_backend")
+    endpoint = "http_backend" if request.param == "http" else "localstack_backend"
+    http: LocalSQSBackend = request.getfixturevalue(endpoint)
     return http
 
 
 @pytest.fixture
 def advance(request: pytest.FixtureRequest, backend: SQSBackend) -> Advance:
-    """Moves time: the simulated broker's clock, or real seconds on the server."""
+    """Moves time: the simulated broker's clock, or real seconds on the server (LocalStack's
+    timers fire up to a second late: tests.test_fidelity.LOCALSTACK_TIMER_SLACK)."""
+    if request.node.callspec.params.get("backend") == "localstack":
+        return lambda seconds: time.sleep(seconds + LOCALSTACK_TIMER_SLACK)
     if isinstance(backend, LocalSQSBackend):
         return time.sleep
     simulated: SimulatedBroker = request.getfixturevalue("broker")
     return simulated.clock.advance
 
 
-# -- the shared scenarios, on both backends ------------------------------------------------------
+# -- the shared scenarios, on every broker ------------------------------------------------------
 
 
+@pytest.mark.fidelity("lab-scenarios")
 def test_queue_message_round_trips_and_is_gone_once_acknowledged(
     backend: SQSBackend, registry: SerializerRegistry
 ) -> None:
     scenarios.queue_publish_and_consume(backend, registry)
 
 
+@pytest.mark.fidelity("lab-scenarios")
 def test_dispatcher_acknowledges_every_message_it_processed(
     backend: SQSBackend, registry: SerializerRegistry
 ) -> None:
     scenarios.ack_on_success(backend, registry)
 
 
+@pytest.mark.fidelity("lab-scenarios")
 def test_topic_fans_out_to_three_queues_and_the_filter_keeps_one_out(
     backend: SQSBackend, registry: SerializerRegistry
 ) -> None:
     scenarios.fan_out_to_three_queues_with_a_filter(backend, registry)
 
 
+@pytest.mark.fidelity("lab-scenarios")
 def test_filter_events_lets_only_listed_manifests_into_the_queue(
     backend: SQSBackend, registry: SerializerRegistry
 ) -> None:
     scenarios.filtered_subscription(backend, registry)
 
 
+@pytest.mark.fidelity("lab-scenarios")
 def test_failed_message_comes_back_after_its_visibility_timeout(
     backend: SQSBackend, registry: SerializerRegistry, advance: Advance
 ) -> None:
     scenarios.failure_comes_back_after_visibility_timeout(backend, registry, advance)
 
 
+@pytest.mark.fidelity("lab-scenarios")
 def test_message_moves_to_the_dlq_after_max_receive_count_failures(
     backend: SQSBackend, registry: SerializerRegistry, advance: Advance
 ) -> None:
     assert scenarios.dead_letter_after_max_receives(backend, registry, advance, 2) == 2
 
 
+@pytest.mark.fidelity("lab-scenarios")
 def test_fifo_queue_keeps_order_within_each_group(
     backend: SQSBackend, registry: SerializerRegistry
 ) -> None:
     scenarios.fifo_keeps_order_per_group(backend, registry)
 
 
+@pytest.mark.fidelity("lab-scenarios")
 def test_fifo_queue_drops_a_repeated_deduplication_id(
     backend: SQSBackend, registry: SerializerRegistry
 ) -> None:
     scenarios.fifo_deduplicates_by_id(backend, registry)
 
 
+@pytest.mark.fidelity("lab-scenarios")
 def test_redrive_moves_dead_letters_back_unchanged(
     backend: SQSBackend, registry: SerializerRegistry, advance: Advance
 ) -> None:

@@ -5,30 +5,61 @@ receiving them, the moment moto moves a message to a dead-letter queue inside Re
 must run moto on the broker's clock instead of the kernel's, must not slow to a crawl as a
 queue fills or a topic fans out, and must follow AWS where moto does not.
 
-One module per fix: ``clock``, ``fast_counts`` (depth-independent counts), ``fifo``,
-``signing``, ``filter_policies``, ``dead_letters``, ``look_inside``; ``patching`` installs and
-undoes them in layers, ``versions`` checks the moto underneath. Checked against moto 5.2.1 and
-5.2.5: every moto function patched or read here has the same source in both, and
-``check_supported`` fingerprints that source, so a newer moto fails loudly instead of
-misbehaving quietly. Every install is undone by its ``uninstall_*``.
+One module per fix: ``clock``, ``fast_counts`` (depth-independent counts), ``fifo`` (group
+locks, the 5-minute deduplication window), ``signing`` (SignatureVersion 1 and 2),
+``filter_policies`` (SNS's grammar and matching), ``dead_letters`` (the DLQ-move listener and
+DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``sqs_checks``
+(ranges and contents SQS refuses), ``delivery`` (raw Binary attributes, delivery latency),
+``look_inside``; ``patching`` installs and undoes them in layers, ``versions`` checks the moto
+underneath. ``install_aws_fidelity`` installs every fix that makes moto follow AWS where it
+does not. The original fixes were checked against moto 5.2.1 and 5.2.5 (same source in both);
+the AWS-fidelity fixes were fingerprinted on moto 5.2.5. ``check_supported`` fingerprints that
+source, so a newer moto fails loudly instead of misbehaving quietly. Every install is undone
+by its ``uninstall_*``.
 """
 
 from __future__ import annotations
 
 from melange_lab.errors import QueueNotFound
 from melange_lab.moto_internals.clock import install_clock, uninstall_clock
-from melange_lab.moto_internals.dead_letters import DeadLetterMove, add_dead_letter_listener
+from melange_lab.moto_internals.dead_letters import (
+    DeadLetterMove,
+    add_dead_letter_listener,
+    install_dead_letter_source,
+    uninstall_dead_letter_source,
+)
+from melange_lab.moto_internals.delivery import (
+    deliver_due,
+    install_delivery_latency,
+    install_raw_binary_fix,
+    next_delivery_due,
+    pending_deliveries,
+    uninstall_delivery_latency,
+    uninstall_raw_binary_fix,
+)
 from melange_lab.moto_internals.fast_counts import install_fast_counts, uninstall_fast_counts
-from melange_lab.moto_internals.fifo import install_fifo_group_fix, uninstall_fifo_group_fix
-from melange_lab.moto_internals.filter_policies import matches, validation_problem
+from melange_lab.moto_internals.fifo import (
+    install_fifo_dedup_window,
+    install_fifo_group_fix,
+    uninstall_fifo_dedup_window,
+    uninstall_fifo_group_fix,
+)
+from melange_lab.moto_internals.filter_policies import (
+    install_filter_policies,
+    matches,
+    uninstall_filter_policies,
+    validation_problem,
+)
 from melange_lab.moto_internals.look_inside import (
     StoredMessage,
     dead_letter_target,
     peek_messages,
     queue_counts,
 )
+from melange_lab.moto_internals.message_size import install_message_size, uninstall_message_size
 from melange_lab.moto_internals.patching import _FEATURE_ORDER, _features, _originals
 from melange_lab.moto_internals.signing import install_fast_signing, uninstall_fast_signing
+from melange_lab.moto_internals.sqs_checks import install_sqs_checks, uninstall_sqs_checks
 from melange_lab.moto_internals.versions import (
     _FINGERPRINTS,
     _PATCHED_GLOBALS,
@@ -36,6 +67,29 @@ from melange_lab.moto_internals.versions import (
     UnsupportedMotoVersion,
     check_supported,
 )
+
+
+def install_aws_fidelity() -> None:
+    """Every fix that makes moto follow AWS's documented behaviour where it does not."""
+    install_fifo_group_fix()
+    install_fifo_dedup_window()
+    install_message_size()
+    install_sqs_checks()
+    install_filter_policies()
+    install_raw_binary_fix()
+    install_dead_letter_source()
+
+
+def uninstall_aws_fidelity() -> None:
+    """Put moto's own behaviour back for every fix ``install_aws_fidelity`` installed."""
+    uninstall_dead_letter_source()
+    uninstall_raw_binary_fix()
+    uninstall_filter_policies()
+    uninstall_sqs_checks()
+    uninstall_message_size()
+    uninstall_fifo_dedup_window()
+    uninstall_fifo_group_fix()
+
 
 __all__ = [
     "SUPPORTED_MOTO",
@@ -51,16 +105,35 @@ __all__ = [
     "add_dead_letter_listener",
     "check_supported",
     "dead_letter_target",
+    "deliver_due",
+    "install_aws_fidelity",
     "install_clock",
+    "install_dead_letter_source",
+    "install_delivery_latency",
     "install_fast_counts",
     "install_fast_signing",
+    "install_fifo_dedup_window",
     "install_fifo_group_fix",
+    "install_filter_policies",
+    "install_message_size",
+    "install_raw_binary_fix",
+    "install_sqs_checks",
     "matches",
+    "next_delivery_due",
     "peek_messages",
+    "pending_deliveries",
     "queue_counts",
+    "uninstall_aws_fidelity",
     "uninstall_clock",
+    "uninstall_dead_letter_source",
+    "uninstall_delivery_latency",
     "uninstall_fast_counts",
     "uninstall_fast_signing",
+    "uninstall_fifo_dedup_window",
     "uninstall_fifo_group_fix",
+    "uninstall_filter_policies",
+    "uninstall_message_size",
+    "uninstall_raw_binary_fix",
+    "uninstall_sqs_checks",
     "validation_problem",
 ]

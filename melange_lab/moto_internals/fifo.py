@@ -1,10 +1,19 @@
-"""FIFO queues as SQS runs them: group locks held only by messages in flight."""
+"""FIFO queues and topics as SQS and SNS run them: group locks held only by messages in
+flight, and deduplication ids remembered for five minutes whether or not the first copy was
+deleted."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from moto.sqs.models import Queue
+import moto.sqs.models as sqs_models
+from moto.sns.models import Topic
+from moto.sqs.models import Message, Queue, SQSBackend
 
 from melange_lab.moto_internals.patching import _Layer, _set_feature, _wrap_property
 
@@ -40,3 +49,125 @@ def install_fifo_group_fix() -> None:
 
 def uninstall_fifo_group_fix() -> None:
     _set_feature("fifo_group_fix", None)
+
+
+# --- FIFO deduplication: the id is remembered for five minutes, deleted or not ----------------
+#
+# moto 5.2 drops a FIFO message only when a message with the same deduplication id is still
+# in the queue, so once the first copy is received and deleted a resend inside the 5-minute
+# window is delivered again, and a duplicate's SendMessage answers with a new message id. SQS
+# remembers each deduplication id for the whole interval, and answers a duplicate with the
+# first message's id. The same holds for a FIFO topic: SNS drops a publish whose
+# deduplication id (or, with ContentBasedDeduplication, the SHA-256 of its message) it has
+# seen within five minutes, and hands the id on to its FIFO queues.
+
+DEDUPLICATION_WINDOW_SECONDS = 300
+
+
+@dataclass
+class _Seen:
+    at_ms: float
+    message_id: str
+    sequence_number: str | None
+
+
+_seen: weakref.WeakKeyDictionary[Any, dict[str, _Seen]] = weakref.WeakKeyDictionary()
+_seen_lock = threading.RLock()
+
+
+def _now_ms() -> float:
+    clock: Callable[[], float] = vars(sqs_models)["unix_time_millis"]  # the broker's clock
+    return clock()
+
+
+def _recent(owner: Any, key: str) -> _Seen | None:
+    """The first message with ``key`` inside the window, forgetting expired ids."""
+    now = _now_ms()
+    with _seen_lock:
+        seen = _seen.setdefault(owner, {})
+        for old in [k for k, s in seen.items() if now - s.at_ms >= 1000 * _window()]:
+            del seen[old]
+        return seen.get(key)
+
+
+def _remember(owner: Any, key: str, message_id: str, sequence_number: str | None) -> None:
+    with _seen_lock:
+        _seen.setdefault(owner, {})[key] = _Seen(_now_ms(), message_id, sequence_number)
+
+
+def _window() -> int:
+    return DEDUPLICATION_WINDOW_SECONDS
+
+
+def _content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _queue_dedup_window(stock: Callable[..., Message]) -> Callable[..., Message]:
+    def send_message(
+        self: SQSBackend, queue_name: str, message_body: str, *args: Any, **kwargs: Any
+    ) -> Message:
+        queue = self.get_queue(queue_name)
+        if not queue.fifo_queue:
+            return stock(self, queue_name, message_body, *args, **kwargs)
+        explicit = _argument(args, kwargs, 2, "deduplication_id")
+        content_based = queue.attributes.get("ContentBasedDeduplication") == "true"
+        key = explicit or (_content_hash(message_body) if content_based else None)
+        first = _recent(queue, key) if key else None
+        if first is not None:
+            attributes = _argument(args, kwargs, 0, "message_attributes")
+            return _duplicate_answer(first, message_body, attributes)
+        message = stock(self, queue_name, message_body, *args, **kwargs)
+        if key:
+            _remember(queue, key, message.id, message.sequence_number)
+        return message
+
+    return send_message
+
+
+def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
+    """send_message's argument ``name``, the ``index``-th after the body when positional."""
+    return kwargs.get(name, args[index] if len(args) > index else None)
+
+
+def _duplicate_answer(first: _Seen, body: str, attributes: dict[str, Any] | None) -> Message:
+    """What SendMessage answers for a duplicate: the first message's id, this body's MD5s."""
+    answer = Message(first.message_id, body)
+    answer.message_attributes = attributes or {}
+    answer.sequence_number = first.sequence_number
+    return answer
+
+
+def _topic_dedup_window(stock: Callable[..., str]) -> Callable[..., str]:
+    def publish(self: Topic, message: str, *args: Any, **kwargs: Any) -> str:
+        if not self.fifo_topic:
+            return stock(self, message, *args, **kwargs)
+        key = kwargs.get("deduplication_id")
+        if not key and str(self.content_based_deduplication).lower() == "true":
+            key = kwargs["deduplication_id"] = _content_hash(message)
+        first = _recent(self, key) if key else None
+        if first is not None:
+            return first.message_id
+        message_id = stock(self, message, *args, **kwargs)
+        if key:
+            _remember(self, key, message_id, None)
+        return message_id
+
+    return publish
+
+
+_FIFO_DEDUP_WINDOW: list[_Layer] = [
+    (SQSBackend, "send_message", _queue_dedup_window),
+    (Topic, "publish", _topic_dedup_window),
+]
+
+
+def install_fifo_dedup_window() -> None:
+    """Remember FIFO deduplication ids for five minutes after sending, as SQS and SNS do."""
+    _set_feature("fifo_dedup_window", _FIFO_DEDUP_WINDOW)
+
+
+def uninstall_fifo_dedup_window() -> None:
+    with _seen_lock:
+        _set_feature("fifo_dedup_window", None)
+        _seen.clear()

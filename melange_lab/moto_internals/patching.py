@@ -13,7 +13,22 @@ from typing import Any
 # layers; wrap turns the object below it into its replacement. Layers on the same attribute
 # stack in a fixed order, and removing the last layer puts moto's own object back.
 _Layer = tuple[type | ModuleType, str, Callable[[Any], Any]]
-_FEATURE_ORDER = ("fifo_group_fix", "fast_counts", "fast_signing", "dead_letters", "clock")
+# Inner layers first: e.g. send_message checks the size (message_size) before the
+# deduplication window (fifo_dedup_window) sees the message.
+_FEATURE_ORDER = (
+    "fifo_group_fix",
+    "fast_counts",
+    "fifo_dedup_window",
+    "message_size",
+    "sqs_checks",
+    "fast_signing",
+    "filter_policies",
+    "raw_binary",
+    "delivery_latency",
+    "dead_letter_source",
+    "dead_letters",
+    "clock",
+)
 _features: dict[str, list[_Layer]] = {}
 _originals: dict[tuple[type | ModuleType, str], Any] = {}
 _lock = threading.RLock()

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal import mock_random
-from moto.sns.models import Subscription
+from moto.sns.models import Subscription, Topic
 
 from melange_lab.moto_internals.patching import _lock, _set_feature
 
@@ -33,12 +33,15 @@ from melange_lab.moto_internals.patching import _lock, _set_feature
 # PEMs grow memory without limit over a long notebook session.
 #
 # The replacement returns the same envelope (same fields, same Timestamp from moto's clock
-# global, same string to sign, SignatureVersion "2", RSA PKCS#1 v1.5 with SHA-256) but signs
-# with one key and one certificate per installation, stored under one SigningCertURL (put
-# back if a reset emptied the store), as real SNS signs with one certificate at a time.
+# global, same string to sign) but signs with one key and one certificate per installation,
+# stored under one SigningCertURL (put back if a reset emptied the store), as real SNS signs
+# with one certificate at a time. It also signs as SNS does where stock does not: stock always
+# says SignatureVersion "2" (SHA256); SNS signs with SignatureVersion "1" (RSA PKCS#1 v1.5 over
+# SHA1) unless the topic's SignatureVersion attribute is "2"
+# (https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html).
 # PKCS#1 v1.5 signatures are deterministic, so deliveries of one publish that share a
 # Timestamp reuse the last signature instead of computing the same bytes again. The
-# signature still verifies against the certificate at SigningCertURL. It draws one uuid4 per
+# signature verifies against the certificate at SigningCertURL. It draws one uuid4 per
 # delivery from moto's random source, as stock does for its key name, so seeded message ids
 # stay what stock gives. Routing, filtering, raw delivery and the SQS send are moto's own.
 
@@ -51,7 +54,7 @@ class _Signer:
 
 
 _signer: _Signer | None = None
-_last_signature: tuple[str, str] = ("", "")  # (string signed, base64 signature)
+_last_signature: tuple[str, str] = ("", "")  # (version + string signed, base64 signature)
 
 
 def _new_signer() -> _Signer:
@@ -76,19 +79,29 @@ def _new_signer() -> _Signer:
     return _Signer(key, certificate.public_bytes(serialization.Encoding.PEM), name)
 
 
-def _sign(text: str) -> tuple[_Signer, str]:
+def _sign(text: str, version: str) -> tuple[_Signer, str]:
     global _signer, _last_signature
     with _lock:
         if _signer is None:
             _signer = _new_signer()
         signer, (signed, signature) = _signer, _last_signature
-    if signed != text:
-        raw = signer.key.sign(text.encode("UTF-8"), padding.PKCS1v15(), hashes.SHA256())
+    if signed != version + text:
+        algorithm = hashes.SHA256() if version == "2" else hashes.SHA1()
+        raw = signer.key.sign(text.encode("UTF-8"), padding.PKCS1v15(), algorithm)
         signature = base64.b64encode(raw).decode("utf-8")
         with _lock:
             if _signer is signer:
-                _last_signature = (text, signature)
+                _last_signature = (version + text, signature)
     return signer, signature
+
+
+def signature_version(topic: Topic) -> str:
+    """The topic's SignatureVersion attribute: "2" only when set so, else SNS's default "1"."""
+    for name in ("SignatureVersion", "signature_version"):
+        value = getattr(topic, name, None)
+        if value is not None:
+            return "2" if str(value) == "2" else "1"
+    return "1"
 
 
 def _post_data_signed_once(
@@ -102,9 +115,12 @@ def _post_data_signed_once(
     now_iso: Callable[[], str] = vars(sns_models)["iso_8601_datetime_with_milliseconds"]
     timestamp = now_iso()
     topic_arn = self.topic.arn
+    version = signature_version(self.topic)
     signer, signature = _sign(
-        f"Message\n{message}\nMessageId\n{message_id}\nTimestamp\n{timestamp}\n"
-        f"TopicArn\n{topic_arn}\nType\nNotification\n"
+        f"Message\n{message}\nMessageId\n{message_id}\n"
+        + (f"Subject\n{subject}\n" if subject else "")
+        + f"Timestamp\n{timestamp}\nTopicArn\n{topic_arn}\nType\nNotification\n",
+        version,
     )
     region = self.topic.sns_backend.region_name
     public_keys = sns_models.sns_backends[DEFAULT_ACCOUNT_ID][region]._message_public_keys
@@ -115,7 +131,7 @@ def _post_data_signed_once(
         "TopicArn": topic_arn,
         "Message": message,
         "Timestamp": timestamp,
-        "SignatureVersion": "2",
+        "SignatureVersion": version,
         "Signature": signature,
         "SigningCertURL": f"https://sns.{region}.amazonaws.com/{signer.certificate_name}",
         "UnsubscribeURL": (

@@ -15,8 +15,10 @@ from types import ModuleType
 import moto.core.utils as moto_utils
 import moto.sns.models as sns_models
 import moto.sqs.models as sqs_models
-from moto.sns.models import Subscription
+from moto.sns.models import SNSBackend, Subscription, Topic
+from moto.sns.utils import FilterPolicyMatcher
 from moto.sqs.models import Message, Queue, SQSBackend
+from moto.sqs.responses import SQSResponse
 
 from melange_lab.errors import MelangeLabError
 from melange_lab.moto_internals.patching import _stock
@@ -54,7 +56,17 @@ _FINGERPRINTS: dict[str, str] = {
     "Subscription.get_post_data": "dc591399b4d078f5",
     "Subscription.publish": "0542364934c7e398",
     "Queue.pending_message_groups": "cbc9268f7ddfa5ab",
+    "SQSBackend.create_queue": "ea3b87d7849ea211",
+    "SQSBackend.set_queue_attributes": "94934a72a70693f8",
+    "SQSBackend.send_message_batch": "bcfb7650c4e91628",
+    "SQSResponse.receive_message": "600506ac3ac885c2",
+    "SNSBackend.publish": "83a33950942808e8",
+    "SNSBackend._validate_filter_policy": "ef2dda532b8610bf",
+    "SNSBackend.set_subscription_attributes": "c8d48c8774367ba2",
+    "FilterPolicyMatcher.matches": "2c6384cb6cdd2b15",
+    "Topic.publish": "20061a77c84ca858",
 }
+
 
 # moto.core.utils functions that moto's modules imported by name and that we replace there.
 _PATCHED_GLOBALS: dict[ModuleType, tuple[str, ...]] = {
@@ -70,11 +82,24 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part or 0) for part in found.groups())
 
 
+_OWNERS: dict[str, type] = {
+    owner.__name__: owner
+    for owner in (
+        Message,
+        Queue,
+        SQSBackend,
+        SQSResponse,
+        Subscription,
+        Topic,
+        SNSBackend,
+        FilterPolicyMatcher,
+    )
+}
+
+
 def _fingerprint(qualified: str) -> str | None:
     owner_name, name = qualified.split(".", 1)
-    owner = {"Message": Message, "Queue": Queue, "SQSBackend": SQSBackend}.get(
-        owner_name, Subscription
-    )
+    owner = _OWNERS[owner_name]
     target = _stock(owner, name)
     target = target.fget if isinstance(target, property) else target
     if not callable(target):
