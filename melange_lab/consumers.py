@@ -133,8 +133,9 @@ class SingleDispatchConsumer(Consumer):
                     dispatch.register(_handled_type(klass, attribute), attribute)
         cls._dispatch = dispatch
 
-    def __init__(self) -> None:
-        super().__init__(on_message=None)
+    def __init__(self, on_message: Callable[[Any], Any] | None = None) -> None:
+        """``on_message`` is accepted, as melange does, but the ``@consumer`` methods decide."""
+        super().__init__(on_message=on_message)
 
     def handler_for(self, message: Any) -> Callable[..., Any] | None:
         """The registered method for ``message``'s type, or None."""

@@ -139,8 +139,8 @@ class UnsafePickle(DeserializationFailed):
             message_id,
             f"the pickle asks for '{global_name}', which the pickle serializer does not trust, so "
             f"it was refused (loading arbitrary globals can run code). If you trust it, give the "
-            f"registry a serializer that allows it: \"serializers\": {{\"pickle\": "
-            f"PickleSerializer(allowed=[\"{global_name}\"])}}{bind}",
+            f'registry a serializer that allows it: "serializers": {{"pickle": '
+            f'PickleSerializer(allowed=["{global_name}"])}}{bind}',
         )
 
 

@@ -196,10 +196,10 @@ class MessageDispatcher:
         so a notebook cell returns as soon as the queue is drained; no limit on any other
         thread, so melange's recipe (``consume_loop`` started in a thread, then a publish)
         sees every message however late it comes. Such a loop ends when the simulated broker
-        stops (or is replaced), at ``time_limit``, or with the process (make the thread a
-        daemon). Messages left invisible by a failure do not keep a main-thread loop running:
-        they come back after their visibility timeout (on a manual clock: after
-        ``broker.clock.advance``).
+        stops (or is replaced) or its queue is deleted, at ``time_limit``, or with the process
+        (make the thread a daemon). Messages left invisible by a failure do not keep a
+        main-thread loop running: they come back after their visibility timeout (on a manual
+        clock: after ``broker.clock.advance``).
         """
         queue = self._backend.get_queue(queue_name)
         hooks = _Hooks(on_exception, after_consume)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from melange_lab.backends.base import MessagingBackend
-from melange_lab.errors import NoDefaultBackend
+from melange_lab.errors import MelangeLabError, NoDefaultBackend
 
 
 class _DefaultBackend:
@@ -24,6 +24,12 @@ class BackendManager:
     """
 
     def set_default_backend(self, backend: MessagingBackend) -> None:
+        if not isinstance(backend, MessagingBackend):
+            raise MelangeLabError(
+                f"{backend!r} is not a messaging backend. Pass one, e.g. "
+                "BackendManager().set_default_backend(SimulatedBroker.default().backend), or an "
+                "instance of a subclass of melange_lab.backends.MessagingBackend."
+            )
         with _default.lock:
             _default.backend = backend
 

@@ -68,12 +68,22 @@ class _TrustingUnpickler(pickle.Unpickler):
         self._message_id = message_id
 
     def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("builtins", "getattr"):
+            return self._getattr  # how pickle reaches a classmethod, e.g. ZoneInfo._unpickle
         if (module, name) in SAFE_GLOBALS or f"{module}.{name}" in self._trust.names:
             return super().find_class(module, name)
         found = _lookup_loaded(module, name)
         if found is not None and self._trust.admits(found):
             return found
         raise UnsafePickle(self._message_id, f"{module}.{name}", isinstance(found, type))
+
+    def _getattr(self, owner: object, attribute: str) -> Any:
+        """``getattr`` restricted to attributes that are themselves trusted globals."""
+        module = str(getattr(owner, "__module__", "?"))
+        dotted = f"{getattr(owner, '__qualname__', '?')}.{attribute}"
+        if (module, dotted) in SAFE_GLOBALS or f"{module}.{dotted}" in self._trust.names:
+            return getattr(owner, attribute)
+        raise UnsafePickle(self._message_id, f"{module}.{dotted}")
 
 
 def _lookup_loaded(module: str, qualname: str) -> object:

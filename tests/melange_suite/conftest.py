@@ -2,7 +2,8 @@
 
 melange's tests expect an ElasticMQ that outlives them; here every test gets a fresh simulated
 broker, started by the ported backend line (``SimulatedBroker.default().backend``) and shared
-by every later such line, stopped afterwards, which also ends any ``consume_loop`` a test left waiting in a thread.
+by every later such line, stopped afterwards, which also ends any ``consume_loop`` a test
+left waiting in a thread.
 """
 
 from __future__ import annotations

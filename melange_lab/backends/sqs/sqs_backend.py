@@ -344,6 +344,8 @@ class SQSBackend(MessagingBackend):
             detail = str(error.response.get("Error", {}).get("Message", ""))
             raise self._translate(operation, code, detail, queue, topic) from None
         except BotoCoreError as error:  # no answer at all: endpoint down, no credentials, ...
+            if self._guard is not None:
+                self._guard()  # the simulated broker stopped during the call: say that instead
             raise BrokerRequestFailed(
                 operation, type(error).__name__, _no_answer(error), self.endpoint
             ) from None
