@@ -297,7 +297,8 @@ class MessageDispatcher:
             summary.stopped_because = (
                 interrupted.stopped_because if interrupted is not None else repr(error)
             )
-            raise
+            if not isinstance(error, SystemExit):  # a thread ends quietly on SystemExit anyway
+                raise
 
     # -- one batch ----------------------------------------------------------------------------
 

@@ -988,8 +988,12 @@ class SQSBackend(MessagingBackend):
         if topic.is_fifo and "MessageGroupId" not in request:
             raise MissingMessageGroupId(topic.name)
         needs_id = topic.is_fifo and "MessageDeduplicationId" not in request
-        if needs_id and not self._deduplicates_by_content(topic):
-            request["MessageDeduplicationId"] = str(uuid.uuid4())  # as for FIFO queues
+        if needs_id:  # what SNS derives itself, given explicitly so every subscriber dedups
+            request["MessageDeduplicationId"] = (
+                hashlib.sha256(str(message.content).encode()).hexdigest()
+                if self._deduplicates_by_content(topic)
+                else str(uuid.uuid4())  # as for FIFO queues
+            )
         deduplication_id = self._deduplication_id(topic.is_fifo, None, request)
         original = self._duplicate(f"topic:{topic.name}", deduplication_id)
         if original is not None:
