@@ -372,25 +372,27 @@ class MessageDispatcher:
     ) -> None:
         """Releases the messages of ``batch`` not yet started, records why consuming stopped."""
         started = summary.received
+        name = getattr(queue, "name", str(queue))
         why = f"{type(error).__name__}" + (f": {error}" if str(error) else "")
         summary.stopped_because = f"interrupted ({why})"
+        released_before = summary.released
         try:
             self._release_unstarted(
                 batch[started:], batch[:started], summary, summary.stopped_because
             )
         except Exception:  # the queue may be gone; the interrupt matters more, and propagates
-            logger.exception("could not release the unstarted messages of '%s'", queue.name)
-        current = batch[started - 1].message_id if started else None
+            logger.exception("could not release the unstarted messages of '%s'", name)
+        released = summary.released - released_before
         self.events.emit(
             EventKind.DISPATCHER_STOPPED,
-            queue=queue.name,
-            message_id=current,
+            queue=name,
+            message_id=batch[started - 1].message_id if started else None,
             reason=(
-                f"consuming stopped: {why} while handling a message; it stays in flight until "
-                f"its visibility timeout, and {summary.released} unstarted message(s) of the "
-                "batch were released"
+                f"consuming stopped: {why} while handling this message, which is left as it "
+                f"was (unacknowledged messages come back after their visibility timeout); "
+                f"{released} unstarted message(s) of its batch were released"
             ),
-            detail={"error": type(error).__name__, "released": summary.released},
+            detail={"error": type(error).__name__, "released": released},
         )
         self._interrupted_batch = summary
 

@@ -93,6 +93,9 @@ _QUEUE_OPTIONS = (
 
 
 def _check_content_deduplication(kind: str, name: str, enabled: object) -> None:
+    """``None`` means "the default for this kind"; True only on a FIFO queue or topic."""
+    if enabled is None:
+        return
     if flag("content_based_deduplication", enabled) and not name.endswith(".fifo"):
         raise InvalidParameter(
             "content_based_deduplication",
@@ -578,11 +581,7 @@ class SQSBackend(MessagingBackend):
                 f"{'.fifo' if queue_name.endswith('.fifo') else ''}'.",
             )
         flag("raw_message_delivery", options["raw_message_delivery"])
-        _check_content_deduplication(
-            "queue",
-            queue_name,
-            flag("content_based_deduplication", options["content_based_deduplication"]),
-        )
+        _check_content_deduplication("queue", queue_name, options["content_based_deduplication"])
         for name, limit in (
             ("max_receive_count", limits.MAX_RECEIVE_COUNT),
             ("visibility_timeout", limits.VISIBILITY_TIMEOUT),
