@@ -146,6 +146,7 @@ class SimulatedBroker:
             wait_time_seconds=0,
             max_receive_count=self._max_receive_count,
             guard=self._ensure_running,
+            clock_stands_still=self._clock_stands_still,
         )
 
     def stop(self) -> None:
@@ -329,6 +330,9 @@ class SimulatedBroker:
             if event.kind is EventKind.FAILED and event.message_id == message_id:
                 return event.reason
         return None
+
+    def _clock_stands_still(self) -> bool:
+        return self.clock.mode == "manual"
 
     def _clock_advanced(self, seconds: float) -> None:
         self.events.emit(EventKind.CLOCK_ADVANCED, detail={"seconds": seconds})

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from melange_lab.arguments import checked, number, optional, whole_number
+from melange_lab.arguments import checked, flag, number, optional, whole_number
 from melange_lab.backends.backend_manager import resolve_backend
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.backends.sqs.sqs_backend import DECODE_ERROR
@@ -48,6 +48,19 @@ AfterConsume = Callable[[], Any]
 def _callable(parameter: str, value: object) -> None:
     if value is not None and not callable(value):
         raise InvalidParameter(parameter, value, "a function, or None", f"e.g. {parameter}=print.")
+
+
+def _check_consumer(consumer: object) -> None:
+    if not (
+        callable(getattr(consumer, "accepts", None))
+        and callable(getattr(consumer, "process", None))
+    ):
+        raise InvalidParameter(
+            "consumer",
+            consumer,
+            "a Consumer (something with accepts() and process())",
+            "e.g. attach_consumer(Consumer(on_message=handle)), or subclass Consumer.",
+        )
 
 
 def _count(parameter: str, value: object) -> int:
@@ -112,6 +125,7 @@ class _Hooks:
 class MessageDispatcher:
     """Feeds the messages of a queue to the attached consumers (melange's dispatcher)."""
 
+    @checked(always_ack=flag, early_ack=flag)
     def __init__(
         self,
         serializer_registry: SerializerRegistry,
@@ -143,6 +157,7 @@ class MessageDispatcher:
     # -- consumers ----------------------------------------------------------------------------
 
     def attach_consumer(self, consumer: Consumer) -> None:
+        _check_consumer(consumer)
         with self._lock:
             if consumer not in self._consumers:
                 self._consumers.append(consumer)

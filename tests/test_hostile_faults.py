@@ -191,6 +191,22 @@ def test_a_refused_clock_advance_leaves_the_broker_usable(
     assert visible_count(broker.backend, "tick") == 1  # timeouts still expire on the clock
 
 
+def test_a_long_poll_on_a_manual_clock_ends_after_its_wait_in_real_time(
+    broker: SimulatedBroker, registry: SerializerRegistry
+) -> None:
+    queue, _ = broker.backend.declare_queue("quiet")
+    assert broker.backend.retrieve_messages(queue, wait_time_seconds=1) == []
+    late = threading.Timer(
+        0.2, QueuePublisher(registry, broker.backend).publish, ("quiet", {"n": 1})
+    )
+    late.start()
+    try:
+        received = broker.backend.retrieve_messages(queue, wait_time_seconds=5)
+    finally:
+        late.join()
+    assert len(received) == 1  # the poll saw a message that arrived while it waited
+
+
 # -- poison messages ------------------------------------------------------------------------
 
 POISON = {

@@ -166,6 +166,32 @@ BAD_CALLS: dict[str, tuple[Call, str]] = {
     ),
     "start poll_interval 0 (a busy loop)": (_consume("start", "plain", poll_interval=0), "0"),
     "stop timeout inf": (_consume("stop", timeout=INF), "inf"),
+    # handles of the wrong kind
+    "delete_queue with a name": (lambda b, _: b.backend.delete_queue("plain"), "'plain'"),
+    "delete_topic with a name": (lambda b, _: b.backend.delete_topic("news"), "'news'"),
+    "publish_to_queue with a queue name": (
+        lambda b, _: b.backend.publish_to_queue(Message.create("{}"), "plain"),
+        "'plain'",
+    ),
+    "publish_to_queue with a dict": (
+        lambda b, _: b.backend.publish_to_queue({"n": 1}, b.backend.get_queue("plain")),
+        "{'n': 1}",
+    ),
+    "publish_to_topic with a topic name": (
+        lambda b, _: b.backend.publish_to_topic(Message.create("{}"), "news"),
+        "'news'",
+    ),
+    "acknowledge a string": (lambda b, _: b.backend.acknowledge("receipt"), "'receipt'"),
+    "subscribe with names": (lambda b, _: b.backend.subscribe("news", "plain"), "'news'"),
+    "observer not callable": (lambda b, _: b.subscribe("print"), "'print'"),
+    "attach a function as a consumer": (
+        lambda b, r: MessageDispatcher(r, backend=b.backend).attach_consumer(print),
+        "print",
+    ),
+    "always_ack 'yes'": (
+        lambda b, r: MessageDispatcher(r, backend=b.backend, always_ack="yes"),
+        "'yes'",
+    ),
     # the clock and faults
     "advance NaN": (lambda b, _: b.clock.advance(NAN), "nan"),
     "advance inf": (lambda b, _: b.clock.advance(INF), "inf"),
@@ -335,6 +361,22 @@ def test_local_backend_refuses_a_host_or_port_boto3_could_not_use(
 def test_local_backend_refuses_bad_options(options: dict[str, Any]) -> None:
     with pytest.raises(InvalidParameter, match=next(iter(options))):
         LocalSQSBackend(host="http://localhost", port=4566, **options)
+
+
+def test_local_backend_names_boto3_settings_it_refused() -> None:
+    with pytest.raises(InvalidParameter, match=r"extra_settings.*bogus"):
+        LocalSQSBackend(host="http://localhost", port=4566, extra_settings={"bogus": 1})
+
+
+def test_a_failed_declare_leaves_no_new_dead_letter_queue_behind(
+    prepared: SimulatedBroker,
+) -> None:
+    prepared.backend.declare_queue("settled", visibility_timeout=10)
+    with pytest.raises(MelangeLabError, match="already exists with other settings"):
+        prepared.backend.declare_queue(
+            "settled", visibility_timeout=20, dead_letter_queue_name="settled-dlq"
+        )
+    assert "settled-dlq" not in [q.name for q in prepared.queues()]
 
 
 def test_local_backend_names_an_unknown_keyword() -> None:

@@ -184,6 +184,7 @@ def _check_topic_request(topic: TopicWrapper, request: dict[str, Any]) -> None:
         limits.fifo_id(option, request[parameter])
 
 
+_POLL_PAUSE = 0.05  # real seconds between the short polls that stand in for a long poll
 DECODE_ERROR = "decode_error"  # in a received message's metadata: why it could not be read
 
 
@@ -198,6 +199,25 @@ def _decode_received(entry: dict[str, Any], queue_url: str) -> Message:
             message_id=entry.get("MessageId"),
             content=entry.get("Body", ""),
             metadata={"queue_url": queue_url, **entry, DECODE_ERROR: reason},
+        )
+
+
+def _check_topic(topic: object) -> None:
+    if not isinstance(topic, TopicWrapper):
+        raise InvalidParameter(
+            "topic",
+            topic,
+            "a topic from backend.declare_topic(name)",
+            "e.g. backend.declare_topic('orders').",
+        )
+
+
+def _check_message(message: object) -> None:
+    if not isinstance(message, Message):
+        raise InvalidParameter(
+            "message",
+            message,
+            "a Message (publishers make them: QueuePublisher(registry, backend).publish(...))",
         )
 
 
@@ -291,6 +311,7 @@ class SQSBackend(MessagingBackend):
         wait_time_seconds: int = 10,
         max_receive_count: int = 4,
         guard: Callable[[], None] | None = None,
+        clock_stands_still: Callable[[], bool] | None = None,
     ) -> None:
         self._sqs = sqs_client
         self._sns = sns_client
@@ -300,6 +321,7 @@ class SQSBackend(MessagingBackend):
         self.wait_time_seconds = wait_time_seconds
         self.max_receive_count = max_receive_count
         self._guard = guard
+        self._clock_stands_still = clock_stands_still
         self.serializer_registry: SerializerRegistry | None = None
         self._queues: dict[str, QueueWrapper] = {}
         self._topics: dict[str, TopicWrapper] = {}
@@ -430,6 +452,7 @@ class SQSBackend(MessagingBackend):
         return topics
 
     def delete_topic(self, topic: TopicWrapper) -> None:
+        _check_topic(topic)
         for subscription in self.subscriptions_of(topic):
             with self._call("Unsubscribe", topic=topic.name):
                 self._sns.unsubscribe(SubscriptionArn=subscription.arn)
@@ -460,6 +483,7 @@ class SQSBackend(MessagingBackend):
 
     def queue_attributes(self, queue: QueueWrapper) -> dict[str, str]:
         """The queue's attributes now (counts included), fresh from the broker."""
+        _check_queue(queue)
         with self._call("GetQueueAttributes", queue=queue.name):
             response = self._sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])
         return dict(response.get("Attributes", {}))
@@ -523,7 +547,9 @@ class SQSBackend(MessagingBackend):
             message_retention_period,
         )
         dead_letter_queue = None
+        new_dead_letter_queue = False
         if dead_letter_queue_name is not None:
+            new_dead_letter_queue = dead_letter_queue_name not in self.queue_names()
             dead_letter_queue = self._create_queue(
                 dead_letter_queue_name,
                 self._queue_attributes(
@@ -540,7 +566,12 @@ class SQSBackend(MessagingBackend):
                     "maxReceiveCount": receive_limit,
                 }
             )
-        queue = self._create_queue(queue_name, attributes)
+        try:
+            queue = self._create_queue(queue_name, attributes)
+        except MelangeLabError:
+            if dead_letter_queue is not None and new_dead_letter_queue:
+                self._undo_create(dead_letter_queue)  # no half-declared queue left behind
+            raise
         self.events.emit(
             EventKind.QUEUE_DECLARED,
             queue=queue_name,
@@ -553,6 +584,12 @@ class SQSBackend(MessagingBackend):
         for topic in topics_to_bind:
             self.subscribe(topic, queue, policy, raw_message_delivery)
         return queue, dead_letter_queue
+
+    def _undo_create(self, queue: QueueWrapper) -> None:
+        """Deletes a queue this call created before failing; nothing was reported about it."""
+        with self._call("DeleteQueue", queue=queue.name):
+            self._sqs.delete_queue(QueueUrl=queue.url)
+        self._queues.pop(queue.name, None)
 
     @staticmethod
     def _check_queue_options(
@@ -661,6 +698,9 @@ class SQSBackend(MessagingBackend):
         raw_message_delivery: bool = False,
     ) -> Subscription:
         """Subscribes ``queue`` to ``topic``: every message published there is copied to it."""
+        _check_topic(topic)
+        _check_queue(queue)
+        flag("raw_message_delivery", raw_message_delivery)
         attributes = {"RawMessageDelivery": "true" if raw_message_delivery else "false"}
         if filter_policy is not None:
             attributes["FilterPolicy"] = filter_policy.to_json()
@@ -711,6 +751,7 @@ class SQSBackend(MessagingBackend):
         queue.attributes["Policy"] = json.dumps(policy)
 
     def subscriptions_of(self, topic: TopicWrapper) -> list[Subscription]:
+        _check_topic(topic)
         cached = self._subscriptions.get(topic.arn)
         if cached is None:
             cached = self._load_subscriptions(topic)
@@ -746,6 +787,7 @@ class SQSBackend(MessagingBackend):
 
     def delete_queue(self, queue: QueueWrapper) -> None:
         """Deletes the queue and unsubscribes it, so no topic keeps sending to nowhere."""
+        _check_queue(queue)
         for topic in self.list_topics():
             for subscription in self.subscriptions_of(topic):
                 if subscription.queue == queue.name:
@@ -767,6 +809,8 @@ class SQSBackend(MessagingBackend):
     # -- publishing ---------------------------------------------------------------------------
 
     def publish_to_queue(self, message: Message, queue: QueueWrapper, **kwargs: Any) -> str:
+        _check_message(message)
+        _check_queue(queue)
         unknown = sorted(set(kwargs) - set(_SEND_OPTIONS))
         if unknown:
             raise UnknownOption(
@@ -902,6 +946,7 @@ class SQSBackend(MessagingBackend):
     def publish_to_queue_batch(
         self, message_dtos: Sequence[MessageDto], queue: QueueWrapper
     ) -> list[str]:
+        _check_queue(queue)
         for dto in message_dtos:
             if not isinstance(dto, MessageDto):
                 raise InvalidParameter(
@@ -953,6 +998,8 @@ class SQSBackend(MessagingBackend):
     def publish_to_topic(
         self, message: Message, topic: TopicWrapper, extra_attributes: dict[str, Any] | None = None
     ) -> str:
+        _check_message(message)
+        _check_topic(topic)
         if extra_attributes is not None and not isinstance(extra_attributes, dict):
             raise InvalidParameter(
                 "extra_attributes",
@@ -1114,9 +1161,7 @@ class SQSBackend(MessagingBackend):
         request = self._receive_request(
             queue, max_messages, wait_time_seconds, visibility_timeout, kwargs
         )
-        with self._call("ReceiveMessage", queue=queue.name):
-            client = self._receive_client(request["WaitTimeSeconds"])
-            received = client.receive_message(**request).get("Messages", [])
+        received = self._receive(queue, request)
         messages = [_decode_received(entry, queue.url) for entry in received]
         for message, entry in zip(messages, received, strict=True):
             self.events.emit(
@@ -1132,6 +1177,22 @@ class SQSBackend(MessagingBackend):
         if self.faults is not None:
             messages = self.faults.on_receive(queue, messages)
         return messages
+
+    def _receive(self, queue: QueueWrapper, request: dict[str, Any]) -> list[dict[str, Any]]:
+        """One ReceiveMessage; on a broker clock that stands still (manual mode) a long poll
+        waits its seconds in real time instead, since broker time would never reach its end."""
+        wait = int(request["WaitTimeSeconds"])
+        if wait and self._clock_stands_still is not None and self._clock_stands_still():
+            deadline = time.monotonic() + wait
+            short = {**request, "WaitTimeSeconds": 0}
+            while True:
+                received = self._receive(queue, short)
+                if received or time.monotonic() >= deadline:
+                    return received
+                time.sleep(min(_POLL_PAUSE, max(0.0, deadline - time.monotonic())))
+        with self._call("ReceiveMessage", queue=queue.name):
+            client = self._receive_client(wait)
+            return list(client.receive_message(**request).get("Messages", []))
 
     def _receive_request(
         self,
@@ -1365,6 +1426,7 @@ class SQSBackend(MessagingBackend):
 
     @staticmethod
     def _metadata_of(message: Message) -> dict[str, Any]:
+        _check_message(message)
         metadata = message.metadata
         if not isinstance(metadata, dict) or "ReceiptHandle" not in metadata:
             raise MelangeLabError(
