@@ -23,7 +23,7 @@ from melange_lab import limits, moto_internals
 from melange_lab.arguments import checked, choice, flag, whole_number
 from melange_lab.backends.sqs import SQSBackend, Subscription
 from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
-from melange_lab.errors import BrokerStopped, InvalidParameter
+from melange_lab.errors import BrokerStopped, InvalidParameter, QueueNotFound
 from melange_lab.events import MAX_EVENTS, EventKind, EventLog, Observer
 from melange_lab.faults import FaultInjector
 from melange_lab.inspection import PeekedMessage, QueueInfo, SimulatedInspector, TopicInfo
@@ -147,6 +147,7 @@ class SimulatedBroker:
             max_receive_count=self._max_receive_count,
             guard=self._ensure_running,
             clock_stands_still=self._clock_stands_still,
+            queue_exists=self._queue_exists,
         )
 
     def stop(self) -> None:
@@ -330,6 +331,13 @@ class SimulatedBroker:
             if event.kind is EventKind.FAILED and event.message_id == message_id:
                 return event.reason
         return None
+
+    def _queue_exists(self, name: str) -> bool:
+        try:
+            moto_internals.dead_letter_target(self.account_id, self.region, name)
+        except QueueNotFound:
+            return False
+        return True
 
     def _clock_stands_still(self) -> bool:
         return self.clock.mode == "manual"

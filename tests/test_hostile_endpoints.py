@@ -85,7 +85,7 @@ def test_a_silent_endpoint_ends_each_call_in_a_named_error(silent: SilentServer,
     with pytest.raises(BrokerRequestFailed) as raised:
         _calls(backend)[call]()
     assert f"http://127.0.0.1:{silent.port}" in str(raised.value)
-    assert raised.value.endpoint == f"http://127.0.0.1:{silent.port}"
+    assert str(raised.value.endpoint).startswith(f"http://127.0.0.1:{silent.port}")
     assert "read_timeout" in str(raised.value)  # the fix is named
     assert len(silent.accepted) == 2  # tried twice, then gave up
 

@@ -166,6 +166,24 @@ BAD_CALLS: dict[str, tuple[Call, str]] = {
     ),
     "start poll_interval 0 (a busy loop)": (_consume("start", "plain", poll_interval=0), "0"),
     "stop timeout inf": (_consume("stop", timeout=INF), "inf"),
+    "topic message that is not text": (
+        lambda b, _: b.backend.publish_to_topic(
+            Message.create({"a": 1}), b.backend.declare_topic("news")
+        ),
+        "{'a': 1}",
+    ),
+    "empty topic message": (
+        lambda b, _: b.backend.publish_to_topic(
+            Message.create(""), b.backend.declare_topic("news")
+        ),
+        "''",
+    ),
+    "queue message content json cannot encode": (
+        lambda b, _: b.backend.publish_to_queue(
+            Message.create(object()), b.backend.get_queue("plain")
+        ),
+        "object",
+    ),
     # handles of the wrong kind
     "delete_queue with a name": (lambda b, _: b.backend.delete_queue("plain"), "'plain'"),
     "delete_topic with a name": (lambda b, _: b.backend.delete_topic("news"), "'news'"),
@@ -199,6 +217,7 @@ BAD_CALLS: dict[str, tuple[Call, str]] = {
     "advance 'x'": (lambda b, _: b.clock.advance("x"), "'x'"),
     "advance True": (lambda b, _: b.clock.advance(True), "True"),
     "advance past ten years": (lambda b, _: b.clock.advance(10**10), "10000000000"),
+    "advance past any float": (lambda b, _: b.clock.advance(10**400), "characters"),
     "duplicate_rate 1.5": (lambda b, _: b.faults(duplicate_rate=1.5), "1.5"),
     "duplicate_rate '0.5'": (lambda b, _: b.faults(duplicate_rate="0.5"), "'0.5'"),
     "reorder_rate -0.1": (lambda b, _: b.faults(reorder_rate=-0.1), "-0.1"),

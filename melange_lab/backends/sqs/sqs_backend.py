@@ -312,6 +312,7 @@ class SQSBackend(MessagingBackend):
         max_receive_count: int = 4,
         guard: Callable[[], None] | None = None,
         clock_stands_still: Callable[[], bool] | None = None,
+        queue_exists: Callable[[str], bool] | None = None,
     ) -> None:
         self._sqs = sqs_client
         self._sns = sns_client
@@ -322,6 +323,7 @@ class SQSBackend(MessagingBackend):
         self.max_receive_count = max_receive_count
         self._guard = guard
         self._clock_stands_still = clock_stands_still
+        self._queue_exists = queue_exists
         self.serializer_registry: SerializerRegistry | None = None
         self._queues: dict[str, QueueWrapper] = {}
         self._topics: dict[str, TopicWrapper] = {}
@@ -337,11 +339,6 @@ class SQSBackend(MessagingBackend):
     def _refuse_if_stopped(self, **_: Any) -> None:
         if self._guard is not None:
             self._guard()
-
-    @property
-    def endpoint(self) -> str:
-        """Where requests go: shown in errors, so a timeout says which server did not answer."""
-        return str(self._sqs.meta.endpoint_url)
 
     def _receive_client(self, wait_time_seconds: int) -> Any:
         """The SQS client for a receive that may wait ``wait_time_seconds`` (endpoints give one
@@ -368,9 +365,9 @@ class SQSBackend(MessagingBackend):
             detail = str(error.response.get("Error", {}).get("Message", ""))
             raise self._translate(operation, code, detail, queue, topic) from None
         except BotoCoreError as error:  # no answer at all: endpoint down, no credentials, ...
-            raise BrokerRequestFailed(
-                operation, type(error).__name__, _no_answer(error), self.endpoint
-            ) from None
+            endpoint = getattr(error, "kwargs", {}).get("endpoint_url")
+            detail = str(error) if endpoint is None else _no_answer(error)
+            raise BrokerRequestFailed(operation, type(error).__name__, detail, endpoint) from None
 
     def _translate(
         self, operation: str, code: str, detail: str, queue: str | None, topic: str | None
@@ -839,7 +836,15 @@ class SQSBackend(MessagingBackend):
         delay_seconds: int | None = None,
     ) -> dict[str, Any]:
         """The SendMessage arguments for one message, checked before anything is sent."""
-        request: dict[str, Any] = {"MessageBody": wire.queue_body(message)}
+        try:
+            request: dict[str, Any] = {"MessageBody": wire.queue_body(message)}
+        except (TypeError, ValueError, RecursionError) as error:
+            raise InvalidParameter(
+                "message.content",
+                message.content,
+                "content a serializer produced (text, or JSON-encodable data)",
+                f"json.dumps refused it: {error}. Publish through QueuePublisher.",
+            ) from None
         attributes = wire.queue_attributes(message)
         if attributes:
             request["MessageAttributes"] = attributes
@@ -1000,6 +1005,13 @@ class SQSBackend(MessagingBackend):
     ) -> str:
         _check_message(message)
         _check_topic(topic)
+        if not isinstance(message.content, str) or not message.content:
+            raise InvalidParameter(
+                "message.content",
+                message.content,
+                "non-empty text (SNS publishes strings; serializers produce them)",
+                "Publish through TopicPublisher, which serializes the data first.",
+            )
         if extra_attributes is not None and not isinstance(extra_attributes, dict):
             raise InvalidParameter(
                 "extra_attributes",
@@ -1063,12 +1075,16 @@ class SQSBackend(MessagingBackend):
 
         SNS delivers to every subscription it can and keeps the others. moto instead fails the
         whole publish at the first missing queue, after delivering to some subscriptions and
-        not others; so the lab steps around them: it unsubscribes them for this one publish
-        and subscribes them again right after (same filter policy and raw delivery).
+        not others; so the simulated broker (which can tell cheaply, in process, whether a queue
+        exists) steps around them: it unsubscribes them for this one publish and subscribes
+        them again right after (same filter policy and raw delivery).
         """
-        subscriptions = self.subscriptions_of(topic)
-        existing = set(self.queue_names()) if subscriptions else set()
-        missing = [s for s in subscriptions if s.queue not in existing]
+        exists = self._queue_exists  # only where asking is cheap: real SNS does this itself
+        missing = (
+            []
+            if exists is None
+            else [s for s in self.subscriptions_of(topic) if not exists(s.queue)]
+        )
         if not missing:
             with self._call("Publish", topic=topic.name):
                 return str(self._sns.publish(**request)["MessageId"]), set()
