@@ -26,6 +26,7 @@ from melange_lab import (
 from melange_lab.backends.sqs import SQSBackend
 from melange_lab.errors import BrokerStopped, InvalidParameter, QueueNotFound
 from melange_lab.events import EventKind
+from melange_lab.models import Message, MessageDto
 from melange_lab.serializers import SerializerRegistry
 from tests.scenarios import Recorder, ledger, total_count, visible_count
 
@@ -476,3 +477,18 @@ def _no_threads_left_behind() -> Iterator[None]:
     before = set(threading.enumerate())
     yield
     _wait_for(lambda: not (set(threading.enumerate()) - before), seconds=5)
+
+
+def test_a_batch_with_a_repeated_deduplication_id_sends_it_once_and_says_so(
+    broker: SimulatedBroker,
+) -> None:
+    broker.backend.declare_queue("jobs.fifo")
+    dtos = [
+        MessageDto(Message.create(json.dumps({"n": n}), "json", 1), "g", f"job-{n % 2}")
+        for n in range(4)
+    ]
+    ids = broker.backend.publish_to_queue_batch(dtos, broker.backend.get_queue("jobs.fifo"))
+    assert len(ids) == 4 and ids[0] == ids[2] and ids[1] == ids[3] and ids[0] != ids[1]
+    assert total_count(broker.backend, "jobs.fifo") == 2
+    assert len(broker.events.of_kind(EventKind.DEDUPLICATED)) == 2
+    assert ledger(broker.backend).balanced

@@ -964,20 +964,21 @@ class SQSBackend(MessagingBackend):
             for dto in message_dtos
         ]
         destination = f"queue:{queue.name}"
-        message_ids: list[str] = []
+        ids: list[str | None] = [None] * len(requests)
         pending: list[tuple[int, dict[str, Any], str | None]] = []
-        in_batch: dict[str, str] = {}
+        duplicates: list[tuple[int, str | int]] = []  # (index, original id, or its index here)
+        first_here: dict[str, int] = {}
         for index, request in enumerate(requests):
             deduplication_id = self._deduplication_id(queue.is_fifo, queue.attributes, request)
             original = self._duplicate(destination, deduplication_id)
-            if deduplication_id is not None and original is None and deduplication_id in in_batch:
-                original = in_batch[deduplication_id]
             if original is not None:
-                self._emit_deduplicated(original, message_dtos[index].message, request, queue.name)
-                continue
-            if deduplication_id is not None:
-                in_batch[deduplication_id] = f"pending-{index}"
-            pending.append((index, request, deduplication_id))
+                duplicates.append((index, original))
+            elif deduplication_id is not None and deduplication_id in first_here:
+                duplicates.append((index, first_here[deduplication_id]))
+            else:
+                if deduplication_id is not None:
+                    first_here[deduplication_id] = index
+                pending.append((index, request, deduplication_id))
         for start in range(0, len(pending), SQS_BATCH_SIZE):
             chunk = pending[start : start + SQS_BATCH_SIZE]
             entries = [{"Id": str(i), **request} for i, (_, request, _) in enumerate(chunk)]
@@ -986,19 +987,26 @@ class SQSBackend(MessagingBackend):
             sent = {entry["Id"]: entry["MessageId"] for entry in response.get("Successful", [])}
             for i, (index, request, deduplication_id) in enumerate(chunk):
                 if str(i) in sent:
-                    message_ids.append(sent[str(i)])
+                    ids[index] = sent[str(i)]
                     self._remember_sent(destination, deduplication_id, sent[str(i)])
                     self._emit_published(queue, sent[str(i)], message_dtos[index].message, request)
             if response.get("Failed"):
                 failure = response["Failed"][0]
+                done = [i for i in ids if i is not None]
                 raise BrokerRequestFailed(
                     "SendMessageBatch",
                     str(failure.get("Code")),
                     f"{len(response['Failed'])} message(s) were refused "
-                    f"({failure.get('Message')}); the {len(message_ids)} before them were sent "
-                    f"with ids {message_ids}",
+                    f"({failure.get('Message')}); the {len(done)} before them were sent "
+                    f"with ids {done}",
                 )
-        return message_ids
+        for index, earlier in duplicates:
+            original_id = earlier if isinstance(earlier, str) else ids[earlier]
+            if original_id is not None:
+                ids[index] = original_id
+                message = message_dtos[index].message
+                self._emit_deduplicated(original_id, message, requests[index], queue.name)
+        return [i for i in ids if i is not None]
 
     def publish_to_topic(
         self, message: Message, topic: TopicWrapper, extra_attributes: dict[str, Any] | None = None
