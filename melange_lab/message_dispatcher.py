@@ -41,8 +41,8 @@ from melange_lab.serializers import SerializerRegistry
 logger = logging.getLogger(__name__)
 
 OnException = Callable[[BaseException], Any]
-_RECEIVE_BATCH = 10  # SQS hands out at most 10 messages per receive
 AfterConsume = Callable[[], Any]
+_RECEIVE_BATCH = 10  # SQS hands out at most 10 messages per receive
 
 
 def _callable(parameter: str, value: object) -> None:
