@@ -21,7 +21,7 @@ from melange_lab import (
     TopicPublisher,
 )
 from melange_lab.backends import LocalSQSBackend
-from melange_lab.errors import InvalidParameter, UnknownOption
+from melange_lab.errors import InvalidParameter, MessageTooLarge, UnknownOption
 from melange_lab.events import EventLog
 from melange_lab.models import Message, MessageDto
 from melange_lab.serializers import SerializerRegistry
@@ -424,3 +424,18 @@ def test_batch_entries_are_checked_before_any_is_sent(
             [good, bad], prepared.backend.get_queue("jobs.fifo")
         )
     assert [q.total for q in prepared.queues() if q.name == "jobs.fifo"] == [0]
+
+
+def test_size_limits_count_utf8_bytes_up_to_exactly_the_limit(prepared: SimulatedBroker) -> None:
+    topic = prepared.backend.declare_topic("sizes")
+    prepared.backend.declare_queue("sizes-copy", topic, raw_message_delivery=True)
+    at_limit = "é" * (262_144 // 2)  # 131,072 characters, 262,144 bytes of UTF-8
+    prepared.backend.publish_to_topic(Message.create(at_limit), topic)
+    with pytest.raises(MessageTooLarge, match="262,145 bytes"):
+        prepared.backend.publish_to_topic(Message.create(at_limit + "x"), topic)
+    queue = prepared.backend.get_queue("plain")
+    limit = int(queue.attributes["MaximumMessageSize"])  # the queue's own, 1 MiB by default
+    body_overhead = len('{"Message": ""}')
+    prepared.backend.publish_to_queue(Message.create("x" * (limit - body_overhead)), queue)
+    with pytest.raises(MessageTooLarge, match=f"{limit + 1:,} bytes"):
+        prepared.backend.publish_to_queue(Message.create("x" * (limit + 1 - body_overhead)), queue)
