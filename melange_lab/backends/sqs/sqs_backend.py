@@ -403,6 +403,8 @@ class SQSBackend(MessagingBackend):
         self, topic_name: str, content_based_deduplication: bool = False
     ) -> TopicWrapper:
         self._refuse_if_stopped()
+        if not isinstance(topic_name, str):
+            check_topic_name(topic_name)  # refuses it, naming the rule
         if topic_name in self._topics:
             return self._topics[topic_name]
         check_topic_name(topic_name)
@@ -430,6 +432,7 @@ class SQSBackend(MessagingBackend):
     def get_topic(self, topic_name: str) -> TopicWrapper:
         """Finds an existing topic; never creates one (raises TopicNotFound)."""
         self._refuse_if_stopped()
+        check_topic_name(topic_name)
         if topic_name in self._topics:
             return self._topics[topic_name]
         for topic in self.list_topics():
@@ -462,6 +465,8 @@ class SQSBackend(MessagingBackend):
     # -- queues -------------------------------------------------------------------------------
 
     def get_queue(self, queue_name: str) -> QueueWrapper:
+        if not isinstance(queue_name, str):
+            check_queue_name(queue_name)  # refuses it, naming the rule
         cached = self._queues.get(queue_name)
         if cached is not None:
             if self._guard is not None:
@@ -640,6 +645,12 @@ class SQSBackend(MessagingBackend):
             if isinstance(filter_events, str):
                 raise InvalidFilterPolicy(
                     filter_events, f"filter_events must be a list, e.g. ['{filter_events}']"
+                )
+            if not isinstance(filter_events, (list, tuple, set, frozenset)) or not all(
+                isinstance(manifest, str) for manifest in filter_events
+            ):
+                raise InvalidFilterPolicy(
+                    filter_events, "filter_events must be a list of manifests (strings)"
                 )
             return FilterPolicy.for_manifests(list(filter_events))
         if filter_policy is not None:
