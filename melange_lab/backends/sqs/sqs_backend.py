@@ -460,6 +460,7 @@ class SQSBackend(MessagingBackend):
             self._sns.delete_topic(TopicArn=topic.arn)
         self._topics.pop(topic.name, None)
         self._subscriptions.pop(topic.arn, None)
+        self._deduplication.forget(f"topic:{topic.name}")
         self.events.emit(EventKind.TOPIC_DELETED, topic=topic.name)
 
     # -- queues -------------------------------------------------------------------------------
@@ -805,6 +806,7 @@ class SQSBackend(MessagingBackend):
         with self._call("DeleteQueue", queue=queue.name):
             self._sqs.delete_queue(QueueUrl=queue.url)
         self._queues.pop(queue.name, None)
+        self._deduplication.forget(f"queue:{queue.name}")
         self.events.emit(EventKind.QUEUE_DELETED, queue=queue.name)
 
     def forget_cache(self) -> None:
@@ -813,6 +815,7 @@ class SQSBackend(MessagingBackend):
         self._topics.clear()
         self._subscriptions.clear()
         self._content_deduplication.clear()
+        self._deduplication.forget()
 
     # -- publishing ---------------------------------------------------------------------------
 
