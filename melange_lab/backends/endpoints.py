@@ -33,7 +33,7 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "x", "aws_secret_access_key": "x"}
 LOCAL_WAIT_TIME_SECONDS = 0
 AWS_WAIT_TIME_SECONDS = 1
 CONNECT_TIMEOUT = 3.0  # seconds to open a connection
-READ_TIMEOUT = 5.0  # seconds to wait for an answer (a receive adds its long-poll wait)
+READ_TIMEOUT = 4.0  # seconds to wait for an answer (a receive adds its long-poll wait)
 MAX_ATTEMPTS = 2  # tries per request, the first included
 _OPTIONS = (
     "max_number_of_messages",
