@@ -63,6 +63,16 @@ def _check_consumer(consumer: object) -> None:
         )
 
 
+def _backend(parameter: str, value: object) -> None:
+    if value is not None and not callable(getattr(value, "retrieve_messages", None)):
+        raise InvalidParameter(
+            parameter,
+            value,
+            "a messaging backend, or None for the default one",
+            "e.g. MessageDispatcher(registry, backend=broker.backend).",
+        )
+
+
 def _count(parameter: str, value: object) -> int:
     return whole_number(
         parameter, value, 1, 10**9, fix=f"e.g. {parameter}=10, or None for no limit."
@@ -125,7 +135,7 @@ class _Hooks:
 class MessageDispatcher:
     """Feeds the messages of a queue to the attached consumers (melange's dispatcher)."""
 
-    @checked(always_ack=flag, early_ack=flag)
+    @checked(backend=_backend, always_ack=flag, early_ack=flag)
     def __init__(
         self,
         serializer_registry: SerializerRegistry,

@@ -206,6 +206,10 @@ BAD_CALLS: dict[str, tuple[Call, str]] = {
         lambda b, r: MessageDispatcher(r, backend=b.backend).attach_consumer(print),
         "print",
     ),
+    "dispatcher backend a string": (
+        lambda b, r: MessageDispatcher(r, backend="http://localhost:4566"),
+        "localhost",
+    ),
     "always_ack 'yes'": (
         lambda b, r: MessageDispatcher(r, backend=b.backend, always_ack="yes"),
         "'yes'",
