@@ -148,6 +148,7 @@ class SimulatedBroker:
             guard=self._ensure_running,
             clock_stands_still=self._clock_stands_still,
             queue_exists=self._queue_exists,
+            one_write_at_a_time=True,
         )
 
     def stop(self) -> None:

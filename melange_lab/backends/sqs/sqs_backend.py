@@ -279,6 +279,45 @@ class _DeduplicationWindow:
                 self._sent.pop(destination, None)
 
 
+class _OneWriteAtATime:
+    """A boto3 client whose calls that change a queue's messages run one at a time.
+
+    moto (5.2) rebuilds a queue's message list on delete without the lock its sends take, so
+    a send, a delete or a dead-letter move running at the same moment can lose a message or
+    bring a deleted one back. The simulated broker's backend serializes its own such calls;
+    a long poll is left out (it would block every publisher while it waits).
+    """
+
+    _CHANGES = frozenset(
+        {
+            "send_message",
+            "send_message_batch",
+            "delete_message",
+            "delete_message_batch",
+            "receive_message",
+            "publish",
+            "publish_batch",
+        }
+    )
+
+    def __init__(self, client: Any, lock: threading.RLock) -> None:
+        self._client = client
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name not in self._CHANGES:
+            return attribute
+
+        def one_at_a_time(**request: Any) -> Any:
+            if request.get("WaitTimeSeconds"):
+                return attribute(**request)
+            with self._lock:
+                return attribute(**request)
+
+        return one_at_a_time
+
+
 def _name_from_arn(arn: str) -> str:
     return arn.rsplit(":", 1)[-1]
 
@@ -313,7 +352,14 @@ class SQSBackend(MessagingBackend):
         guard: Callable[[], None] | None = None,
         clock_stands_still: Callable[[], bool] | None = None,
         queue_exists: Callable[[str], bool] | None = None,
+        one_write_at_a_time: bool = False,
     ) -> None:
+        if one_write_at_a_time:
+            lock = threading.RLock()
+            sqs_client, sns_client = (
+                _OneWriteAtATime(sqs_client, lock),
+                _OneWriteAtATime(sns_client, lock),
+            )
         self._sqs = sqs_client
         self._sns = sns_client
         self.events = events if events is not None else EventLog(time.time)
