@@ -37,7 +37,10 @@ def number(
     span = f"{kind} from {_plain(minimum)} to {_plain(maximum)}{f' {unit}' if unit else ''}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidParameter(parameter, value, span, fix)
-    as_float = float(value)
+    try:
+        as_float = float(value)
+    except OverflowError:  # an int too large for any float: far out of every range
+        raise InvalidParameter(parameter, value, span, fix) from None
     if not math.isfinite(as_float):
         raise InvalidParameter(parameter, value, f"{span} (not NaN or infinity)", fix)
     if whole and not isinstance(value, numbers.Integral):

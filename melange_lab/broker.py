@@ -23,7 +23,7 @@ from melange_lab import limits, moto_internals
 from melange_lab.arguments import checked, choice, flag, number, whole_number
 from melange_lab.backends.sqs import SQSBackend, Subscription
 from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
-from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError
+from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError, QueueNotFound
 from melange_lab.events import MAX_EVENTS, EventKind, EventLog, Observer
 from melange_lab.faults import FaultInjector
 from melange_lab.inspection import (
@@ -223,6 +223,9 @@ class SimulatedBroker:
             wait_time_seconds=0,
             max_receive_count=self._max_receive_count,
             guard=self._ensure_running,
+            clock_stands_still=self._clock_stands_still,
+            queue_exists=self._queue_exists,
+            one_write_at_a_time=True,
         )
 
     def stop(self) -> None:
@@ -462,6 +465,16 @@ class SimulatedBroker:
             if event.kind is EventKind.FAILED and event.message_id == message_id:
                 return event.reason
         return None
+
+    def _queue_exists(self, name: str) -> bool:
+        try:
+            moto_internals.dead_letter_target(self.account_id, self.region, name)
+        except QueueNotFound:
+            return False
+        return True
+
+    def _clock_stands_still(self) -> bool:
+        return self.clock.mode == "manual"
 
     def _clock_advanced(self, seconds: float) -> None:
         self.events.emit(EventKind.CLOCK_ADVANCED, detail={"seconds": seconds})

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from melange_lab.arguments import whole_number
+from melange_lab.errors import InvalidParameter
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,10 @@ class EventLog:
 
     def subscribe(self, observer: Observer) -> Callable[[], None]:
         """Calls ``observer`` with every future event; returns a function that unsubscribes."""
+        if not callable(observer):
+            raise InvalidParameter(
+                "observer", observer, "a function taking one Event", "e.g. subscribe(print)."
+            )
         with self._lock:
             self._observers.append(observer)
 

@@ -42,9 +42,10 @@ DELAY_SECONDS = Limit(0, 15 * MINUTE, "seconds", "0 to 15 minutes")
 MAX_RECEIVE_COUNT = Limit(1, 1_000, "receives", "how many receives before the dead-letter queue")
 RECEIVE_BATCH = Limit(1, 10, "messages", "SQS hands out at most 10 per receive")
 WAIT_TIME_SECONDS = Limit(0, 20, "seconds", "0 is a short poll, up to 20 a long poll")
-MAXIMUM_MESSAGE_SIZE = Limit(1_024, 262_144, "bytes", "1 KiB to 256 KiB")
 
-MESSAGE_SIZE = 262_144  # bytes of UTF-8: body plus attribute names, types and values
+# SNS's limit, in bytes of UTF-8: body plus attribute names, types and values. A queue's own
+# limit is its MaximumMessageSize attribute (SQS's default became 1 MiB in 2025).
+MESSAGE_SIZE = 262_144
 DEDUPLICATION_INTERVAL = 5 * MINUTE  # a FIFO duplicate within it is accepted and dropped
 ID_LENGTH = 128  # MessageDeduplicationId and MessageGroupId
 SUBJECT_LENGTH = 99  # SNS: "must be less than 100 characters"

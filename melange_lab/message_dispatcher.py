@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from melange_lab.arguments import checked, number, optional, whole_number
+from melange_lab.arguments import checked, flag, number, optional, whole_number
 from melange_lab.backends.backend_manager import resolve_backend
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.backends.sqs.sqs_backend import DECODE_ERROR
@@ -51,14 +51,37 @@ from melange_lab.serializers import SerializerRegistry
 logger = logging.getLogger(__name__)
 
 OnException = Callable[[BaseException], Any]
-_RECEIVE_BATCH = 10  # SQS hands out at most 10 messages per receive
 AfterConsume = Callable[[], Any]
 IDLE_POLL_INTERVAL = 0.05  # real seconds between polls of an empty queue while waiting
+_RECEIVE_BATCH = 10  # SQS hands out at most 10 messages per receive
 
 
 def _callable(parameter: str, value: object) -> None:
     if value is not None and not callable(value):
         raise InvalidParameter(parameter, value, "a function, or None", f"e.g. {parameter}=print.")
+
+
+def _check_consumer(consumer: object) -> None:
+    if not (
+        callable(getattr(consumer, "accepts", None))
+        and callable(getattr(consumer, "process", None))
+    ):
+        raise InvalidParameter(
+            "consumer",
+            consumer,
+            "a Consumer (something with accepts() and process())",
+            "e.g. attach_consumer(Consumer(on_message=handle)), or subclass Consumer.",
+        )
+
+
+def _backend(parameter: str, value: object) -> None:
+    if value is not None and not callable(getattr(value, "retrieve_messages", None)):
+        raise InvalidParameter(
+            parameter,
+            value,
+            "a messaging backend, or None for the default one",
+            "e.g. MessageDispatcher(registry, backend=broker.backend).",
+        )
 
 
 def _count(parameter: str, value: object) -> int:
@@ -123,6 +146,7 @@ class _Hooks:
 class MessageDispatcher:
     """Feeds the messages of a queue to the attached consumers (melange's dispatcher)."""
 
+    @checked(backend=_backend, always_ack=flag, early_ack=flag)
     def __init__(
         self,
         serializer_registry: SerializerRegistry,
@@ -156,6 +180,7 @@ class MessageDispatcher:
     # -- consumers ----------------------------------------------------------------------------
 
     def attach_consumer(self, consumer: Consumer) -> None:
+        _check_consumer(consumer)
         with self._lock:
             if consumer not in self._consumers:
                 self._consumers.append(consumer)
@@ -357,7 +382,8 @@ class MessageDispatcher:
             summary.stopped_because = (
                 interrupted.stopped_because if interrupted is not None else repr(error)
             )
-            raise
+            if not isinstance(error, SystemExit):  # a thread ends quietly on SystemExit anyway
+                raise
 
     # -- one batch ----------------------------------------------------------------------------
 
@@ -431,25 +457,27 @@ class MessageDispatcher:
     ) -> None:
         """Releases the messages of ``batch`` not yet started, records why consuming stopped."""
         started = summary.received
+        name = getattr(queue, "name", str(queue))
         why = f"{type(error).__name__}" + (f": {error}" if str(error) else "")
         summary.stopped_because = f"interrupted ({why})"
+        released_before = summary.released
         try:
             self._release_unstarted(
                 batch[started:], batch[:started], summary, summary.stopped_because
             )
         except Exception:  # the queue may be gone; the interrupt matters more, and propagates
-            logger.exception("could not release the unstarted messages of '%s'", queue.name)
-        current = batch[started - 1].message_id if started else None
+            logger.exception("could not release the unstarted messages of '%s'", name)
+        released = summary.released - released_before
         self.events.emit(
             EventKind.DISPATCHER_STOPPED,
-            queue=queue.name,
-            message_id=current,
+            queue=name,
+            message_id=batch[started - 1].message_id if started else None,
             reason=(
-                f"consuming stopped: {why} while handling a message; it stays in flight until "
-                f"its visibility timeout, and {summary.released} unstarted message(s) of the "
-                "batch were released"
+                f"consuming stopped: {why} while handling this message, which is left as it "
+                f"was (unacknowledged messages come back after their visibility timeout); "
+                f"{released} unstarted message(s) of its batch were released"
             ),
-            detail={"error": type(error).__name__, "released": summary.released},
+            detail={"error": type(error).__name__, "released": released},
         )
         self._interrupted_batch = summary
 

@@ -21,7 +21,7 @@ from melange_lab import (
     TopicPublisher,
 )
 from melange_lab.backends import LocalSQSBackend
-from melange_lab.errors import InvalidParameter, UnknownOption
+from melange_lab.errors import InvalidParameter, MessageTooLarge, UnknownOption
 from melange_lab.events import EventLog
 from melange_lab.models import Message, MessageDto
 from melange_lab.serializers import SerializerRegistry
@@ -166,6 +166,54 @@ BAD_CALLS: dict[str, tuple[Call, str]] = {
     ),
     "start poll_interval 0 (a busy loop)": (_consume("start", "plain", poll_interval=0), "0"),
     "stop timeout inf": (_consume("stop", timeout=INF), "inf"),
+    "topic message that is not text": (
+        lambda b, _: b.backend.publish_to_topic(
+            Message.create({"a": 1}), b.backend.declare_topic("news")
+        ),
+        "{'a': 1}",
+    ),
+    "empty topic message": (
+        lambda b, _: b.backend.publish_to_topic(
+            Message.create(""), b.backend.declare_topic("news")
+        ),
+        "''",
+    ),
+    "queue message content json cannot encode": (
+        lambda b, _: b.backend.publish_to_queue(
+            Message.create(object()), b.backend.get_queue("plain")
+        ),
+        "object",
+    ),
+    # handles of the wrong kind
+    "delete_queue with a name": (lambda b, _: b.backend.delete_queue("plain"), "'plain'"),
+    "delete_topic with a name": (lambda b, _: b.backend.delete_topic("news"), "'news'"),
+    "publish_to_queue with a queue name": (
+        lambda b, _: b.backend.publish_to_queue(Message.create("{}"), "plain"),
+        "'plain'",
+    ),
+    "publish_to_queue with a dict": (
+        lambda b, _: b.backend.publish_to_queue({"n": 1}, b.backend.get_queue("plain")),
+        "{'n': 1}",
+    ),
+    "publish_to_topic with a topic name": (
+        lambda b, _: b.backend.publish_to_topic(Message.create("{}"), "news"),
+        "'news'",
+    ),
+    "acknowledge a string": (lambda b, _: b.backend.acknowledge("receipt"), "'receipt'"),
+    "subscribe with names": (lambda b, _: b.backend.subscribe("news", "plain"), "'news'"),
+    "observer not callable": (lambda b, _: b.subscribe("print"), "'print'"),
+    "attach a function as a consumer": (
+        lambda b, r: MessageDispatcher(r, backend=b.backend).attach_consumer(print),
+        "print",
+    ),
+    "dispatcher backend a string": (
+        lambda b, r: MessageDispatcher(r, backend="http://localhost:4566"),
+        "localhost",
+    ),
+    "always_ack 'yes'": (
+        lambda b, r: MessageDispatcher(r, backend=b.backend, always_ack="yes"),
+        "'yes'",
+    ),
     # the clock and faults
     "advance NaN": (lambda b, _: b.clock.advance(NAN), "nan"),
     "advance inf": (lambda b, _: b.clock.advance(INF), "inf"),
@@ -173,6 +221,7 @@ BAD_CALLS: dict[str, tuple[Call, str]] = {
     "advance 'x'": (lambda b, _: b.clock.advance("x"), "'x'"),
     "advance True": (lambda b, _: b.clock.advance(True), "True"),
     "advance past ten years": (lambda b, _: b.clock.advance(10**10), "10000000000"),
+    "advance past any float": (lambda b, _: b.clock.advance(10**400), "characters"),
     "duplicate_rate 1.5": (lambda b, _: b.faults(duplicate_rate=1.5), "1.5"),
     "duplicate_rate '0.5'": (lambda b, _: b.faults(duplicate_rate="0.5"), "'0.5'"),
     "reorder_rate -0.1": (lambda b, _: b.faults(reorder_rate=-0.1), "-0.1"),
@@ -337,6 +386,22 @@ def test_local_backend_refuses_bad_options(options: dict[str, Any]) -> None:
         LocalSQSBackend(host="http://localhost", port=4566, **options)
 
 
+def test_local_backend_names_boto3_settings_it_refused() -> None:
+    with pytest.raises(InvalidParameter, match=r"extra_settings.*bogus"):
+        LocalSQSBackend(host="http://localhost", port=4566, extra_settings={"bogus": 1})
+
+
+def test_a_failed_declare_leaves_no_new_dead_letter_queue_behind(
+    prepared: SimulatedBroker,
+) -> None:
+    prepared.backend.declare_queue("settled", visibility_timeout=10)
+    with pytest.raises(MelangeLabError, match="already exists with other settings"):
+        prepared.backend.declare_queue(
+            "settled", visibility_timeout=20, dead_letter_queue_name="settled-dlq"
+        )
+    assert "settled-dlq" not in [q.name for q in prepared.queues()]
+
+
 def test_local_backend_names_an_unknown_keyword() -> None:
     with pytest.raises(UnknownOption, match=r"LocalSQSBackend.*timeout_seconds.*read_timeout"):
         LocalSQSBackend(host="http://localhost", port=4566, timeout_seconds=5)
@@ -363,3 +428,18 @@ def test_batch_entries_are_checked_before_any_is_sent(
             [good, bad], prepared.backend.get_queue("jobs.fifo")
         )
     assert [q.total for q in prepared.queues() if q.name == "jobs.fifo"] == [0]
+
+
+def test_size_limits_count_utf8_bytes_up_to_exactly_the_limit(prepared: SimulatedBroker) -> None:
+    topic = prepared.backend.declare_topic("sizes")
+    prepared.backend.declare_queue("sizes-copy", topic, raw_message_delivery=True)
+    at_limit = "é" * (262_144 // 2)  # 131,072 characters, 262,144 bytes of UTF-8
+    prepared.backend.publish_to_topic(Message.create(at_limit), topic)
+    with pytest.raises(MessageTooLarge, match="262,145 bytes"):
+        prepared.backend.publish_to_topic(Message.create(at_limit + "x"), topic)
+    queue = prepared.backend.get_queue("plain")
+    limit = int(queue.attributes["MaximumMessageSize"])  # the queue's own, 1 MiB by default
+    body_overhead = len('{"Message": ""}')
+    prepared.backend.publish_to_queue(Message.create("x" * (limit - body_overhead)), queue)
+    with pytest.raises(MessageTooLarge, match=f"{limit + 1:,} bytes"):
+        prepared.backend.publish_to_queue(Message.create("x" * (limit + 1 - body_overhead)), queue)

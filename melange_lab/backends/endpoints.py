@@ -15,6 +15,7 @@ botocore's default of a minute per try and five tries.
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +33,7 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "x", "aws_secret_access_key": "x"}
 LOCAL_WAIT_TIME_SECONDS = 0
 AWS_WAIT_TIME_SECONDS = 1
 CONNECT_TIMEOUT = 3.0  # seconds to open a connection
-READ_TIMEOUT = 5.0  # seconds to wait for an answer (a receive adds its long-poll wait)
+READ_TIMEOUT = 4.0  # seconds to wait for an answer (a receive adds its long-poll wait)
 MAX_ATTEMPTS = 2  # tries per request, the first included
 _OPTIONS = (
     "max_number_of_messages",
@@ -146,6 +147,22 @@ def _with_transport(settings: dict[str, Any], transport: Config) -> dict[str, An
     return {**settings, "config": transport if config is None else transport.merge(config)}
 
 
+def _client(
+    session: boto3.session.Session, service: str, settings: dict[str, Any], option: str
+) -> Any:
+    """A boto3 client, or a lab error naming the option whose settings boto3 refused."""
+    try:
+        return session.client(service, **settings)  # type: ignore[call-overload]
+    except TypeError as error:
+        known = [p for p in inspect.signature(session.client).parameters if p != "service_name"]
+        raise InvalidParameter(
+            option,
+            {k: v for k, v in settings.items() if k != "config"},
+            f"boto3 client settings, among: {', '.join(known)}",
+            f"boto3 said: {error}.",
+        ) from None
+
+
 class _EndpointBackend(SQSBackend):
     """An SQSBackend over the network: each receive gets a read timeout that covers its wait."""
 
@@ -197,12 +214,14 @@ class LocalSQSBackend(_EndpointBackend):
             {**local, "endpoint_url": self.endpoint_url, **extra_settings}, transport
         )
         session = boto3.session.Session()
-        sqs = session.client("sqs", **sqs_settings)
-        sns = session.client(
+        sqs = _client(session, "sqs", sqs_settings, "extra_settings")
+        sns = _client(
+            session,
             "sns",
-            **_with_transport(
+            _with_transport(
                 {**local, "endpoint_url": self.sns_endpoint_url, **sns_settings}, transport
             ),
+            "sns_settings",
         )
         self._keep_settings(session, sqs_settings)
         super().__init__(sqs, sns, **options)
@@ -223,8 +242,8 @@ class AWSBackend(_EndpointBackend):
         sqs_settings = _with_transport(extra_settings, transport)
         session = boto3.session.Session()
         try:
-            sqs = session.client("sqs", **sqs_settings)
-            sns = session.client("sns", **_with_transport(sns_settings, transport))
+            sqs = _client(session, "sqs", sqs_settings, "extra_settings")
+            sns = _client(session, "sns", _with_transport(sns_settings, transport), "sns_settings")
         except BotoCoreError as error:
             raise MelangeLabError(
                 f"Cannot set up the AWS clients: {error} Set a region the usual boto3 way "

@@ -93,6 +93,9 @@ _QUEUE_OPTIONS = (
 
 
 def _check_content_deduplication(kind: str, name: str, enabled: object) -> None:
+    """``None`` means "the default for this kind"; True only on a FIFO queue or topic."""
+    if enabled is None:
+        return
     if flag("content_based_deduplication", enabled) and not name.endswith(".fifo"):
         raise InvalidParameter(
             "content_based_deduplication",
@@ -181,6 +184,7 @@ def _check_topic_request(topic: TopicWrapper, request: dict[str, Any]) -> None:
         limits.fifo_id(option, request[parameter])
 
 
+_POLL_PAUSE = 0.05  # real seconds between the short polls that stand in for a long poll
 DECODE_ERROR = "decode_error"  # in a received message's metadata: why it could not be read
 
 
@@ -195,6 +199,25 @@ def _decode_received(entry: dict[str, Any], queue_url: str) -> Message:
             message_id=entry.get("MessageId"),
             content=entry.get("Body", ""),
             metadata={"queue_url": queue_url, **entry, DECODE_ERROR: reason},
+        )
+
+
+def _check_topic(topic: object) -> None:
+    if not isinstance(topic, TopicWrapper):
+        raise InvalidParameter(
+            "topic",
+            topic,
+            "a topic from backend.declare_topic(name)",
+            "e.g. backend.declare_topic('orders').",
+        )
+
+
+def _check_message(message: object) -> None:
+    if not isinstance(message, Message):
+        raise InvalidParameter(
+            "message",
+            message,
+            "a Message (publishers make them: QueuePublisher(registry, backend).publish(...))",
         )
 
 
@@ -256,6 +279,45 @@ class _DeduplicationWindow:
                 self._sent.pop(destination, None)
 
 
+class _OneWriteAtATime:
+    """A boto3 client whose calls that change a queue's messages run one at a time.
+
+    moto (5.2) rebuilds a queue's message list on delete without the lock its sends take, so
+    a send, a delete or a dead-letter move running at the same moment can lose a message or
+    bring a deleted one back. The simulated broker's backend serializes its own such calls;
+    a long poll is left out (it would block every publisher while it waits).
+    """
+
+    _CHANGES = frozenset(
+        {
+            "send_message",
+            "send_message_batch",
+            "delete_message",
+            "delete_message_batch",
+            "receive_message",
+            "publish",
+            "publish_batch",
+        }
+    )
+
+    def __init__(self, client: Any, lock: threading.RLock) -> None:
+        self._client = client
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name not in self._CHANGES:
+            return attribute
+
+        def one_at_a_time(**request: Any) -> Any:
+            if request.get("WaitTimeSeconds"):
+                return attribute(**request)
+            with self._lock:
+                return attribute(**request)
+
+        return one_at_a_time
+
+
 def _name_from_arn(arn: str) -> str:
     return arn.rsplit(":", 1)[-1]
 
@@ -288,7 +350,16 @@ class SQSBackend(MessagingBackend):
         wait_time_seconds: int = 10,
         max_receive_count: int = 4,
         guard: Callable[[], None] | None = None,
+        clock_stands_still: Callable[[], bool] | None = None,
+        queue_exists: Callable[[str], bool] | None = None,
+        one_write_at_a_time: bool = False,
     ) -> None:
+        if one_write_at_a_time:
+            lock = threading.RLock()
+            sqs_client, sns_client = (
+                _OneWriteAtATime(sqs_client, lock),
+                _OneWriteAtATime(sns_client, lock),
+            )
         self._sqs = sqs_client
         self._sns = sns_client
         self.events = events if events is not None else EventLog(time.time)
@@ -297,6 +368,8 @@ class SQSBackend(MessagingBackend):
         self.wait_time_seconds = wait_time_seconds
         self.max_receive_count = max_receive_count
         self._guard = guard
+        self._clock_stands_still = clock_stands_still
+        self._queue_exists = queue_exists
         self.serializer_registry: SerializerRegistry | None = None
         self._queues: dict[str, QueueWrapper] = {}
         self._topics: dict[str, TopicWrapper] = {}
@@ -313,11 +386,6 @@ class SQSBackend(MessagingBackend):
     def _refuse_if_stopped(self, **_: Any) -> None:
         if self._guard is not None:
             self._guard()
-
-    @property
-    def endpoint(self) -> str:
-        """Where requests go: shown in errors, so a timeout says which server did not answer."""
-        return str(self._sqs.meta.endpoint_url)
 
     def _receive_client(self, wait_time_seconds: int) -> Any:
         """The SQS client for a receive that may wait ``wait_time_seconds`` (endpoints give one
@@ -346,9 +414,9 @@ class SQSBackend(MessagingBackend):
         except BotoCoreError as error:  # no answer at all: endpoint down, no credentials, ...
             if self._guard is not None:
                 self._guard()  # the simulated broker stopped during the call: say that instead
-            raise BrokerRequestFailed(
-                operation, type(error).__name__, _no_answer(error), self.endpoint
-            ) from None
+            endpoint = getattr(error, "kwargs", {}).get("endpoint_url")
+            detail = str(error) if endpoint is None else _no_answer(error)
+            raise BrokerRequestFailed(operation, type(error).__name__, detail, endpoint) from None
 
     def _translate(
         self, operation: str, code: str, detail: str, queue: str | None, topic: str | None
@@ -384,6 +452,8 @@ class SQSBackend(MessagingBackend):
         self, topic_name: str, content_based_deduplication: bool = False
     ) -> TopicWrapper:
         self._refuse_if_stopped()
+        if not isinstance(topic_name, str):
+            check_topic_name(topic_name)  # refuses it, naming the rule
         if topic_name in self._topics:
             return self._topics[topic_name]
         check_topic_name(topic_name)
@@ -411,6 +481,7 @@ class SQSBackend(MessagingBackend):
     def get_topic(self, topic_name: str) -> TopicWrapper:
         """Finds an existing topic; never creates one (raises TopicNotFound)."""
         self._refuse_if_stopped()
+        check_topic_name(topic_name)
         if topic_name in self._topics:
             return self._topics[topic_name]
         for topic in self.list_topics():
@@ -430,6 +501,7 @@ class SQSBackend(MessagingBackend):
         return topics
 
     def delete_topic(self, topic: TopicWrapper) -> None:
+        _check_topic(topic)
         for subscription in self.subscriptions_of(topic):
             with self._call("Unsubscribe", topic=topic.name):
                 self._sns.unsubscribe(SubscriptionArn=subscription.arn)
@@ -437,11 +509,14 @@ class SQSBackend(MessagingBackend):
             self._sns.delete_topic(TopicArn=topic.arn)
         self._topics.pop(topic.name, None)
         self._subscriptions.pop(topic.arn, None)
+        self._deduplication.forget(f"topic:{topic.name}")
         self.events.emit(EventKind.TOPIC_DELETED, topic=topic.name)
 
     # -- queues -------------------------------------------------------------------------------
 
     def get_queue(self, queue_name: str) -> QueueWrapper:
+        if not isinstance(queue_name, str):
+            check_queue_name(queue_name)  # refuses it, naming the rule
         cached = self._queues.get(queue_name)
         if cached is not None:
             if self._guard is not None:
@@ -460,6 +535,7 @@ class SQSBackend(MessagingBackend):
 
     def queue_attributes(self, queue: QueueWrapper) -> dict[str, str]:
         """The queue's attributes now (counts included), fresh from the broker."""
+        _check_queue(queue)
         with self._call("GetQueueAttributes", queue=queue.name):
             response = self._sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])
         return dict(response.get("Attributes", {}))
@@ -525,7 +601,9 @@ class SQSBackend(MessagingBackend):
             message_retention_period,
         )
         dead_letter_queue = None
+        new_dead_letter_queue = False
         if dead_letter_queue_name is not None:
+            new_dead_letter_queue = dead_letter_queue_name not in self.queue_names()
             dead_letter_queue = self._create_queue(
                 dead_letter_queue_name,
                 self._queue_attributes(
@@ -542,7 +620,12 @@ class SQSBackend(MessagingBackend):
                     "maxReceiveCount": receive_limit,
                 }
             )
-        queue = self._create_queue(queue_name, attributes)
+        try:
+            queue = self._create_queue(queue_name, attributes)
+        except MelangeLabError:
+            if dead_letter_queue is not None and new_dead_letter_queue:
+                self._undo_create(dead_letter_queue)  # no half-declared queue left behind
+            raise
         self.events.emit(
             EventKind.QUEUE_DECLARED,
             queue=queue_name,
@@ -555,6 +638,12 @@ class SQSBackend(MessagingBackend):
         for topic in topics_to_bind:
             self.subscribe(topic, queue, policy, raw_message_delivery)
         return queue, dead_letter_queue
+
+    def _undo_create(self, queue: QueueWrapper) -> None:
+        """Deletes a queue this call created before failing; nothing was reported about it."""
+        with self._call("DeleteQueue", queue=queue.name):
+            self._sqs.delete_queue(QueueUrl=queue.url)
+        self._queues.pop(queue.name, None)
 
     @staticmethod
     def _check_queue_options(
@@ -583,12 +672,7 @@ class SQSBackend(MessagingBackend):
                 f"{'.fifo' if queue_name.endswith('.fifo') else ''}'.",
             )
         flag("raw_message_delivery", options["raw_message_delivery"])
-        if options["content_based_deduplication"] is not None:  # None: melange's default
-            _check_content_deduplication(
-                "queue",
-                queue_name,
-                flag("content_based_deduplication", options["content_based_deduplication"]),
-            )
+        _check_content_deduplication("queue", queue_name, options["content_based_deduplication"])
         for name, limit in (
             ("max_receive_count", limits.MAX_RECEIVE_COUNT),
             ("visibility_timeout", limits.VISIBILITY_TIMEOUT),
@@ -613,6 +697,12 @@ class SQSBackend(MessagingBackend):
             if isinstance(filter_events, str):
                 raise InvalidFilterPolicy(
                     filter_events, f"filter_events must be a list, e.g. ['{filter_events}']"
+                )
+            if not isinstance(filter_events, (list, tuple, set, frozenset)) or not all(
+                isinstance(manifest, str) for manifest in filter_events
+            ):
+                raise InvalidFilterPolicy(
+                    filter_events, "filter_events must be a list of manifests (strings)"
                 )
             return FilterPolicy.for_manifests(list(filter_events))
         if filter_policy is not None:
@@ -672,6 +762,9 @@ class SQSBackend(MessagingBackend):
         raw_message_delivery: bool = False,
     ) -> Subscription:
         """Subscribes ``queue`` to ``topic``: every message published there is copied to it."""
+        _check_topic(topic)
+        _check_queue(queue)
+        flag("raw_message_delivery", raw_message_delivery)
         attributes = {"RawMessageDelivery": "true" if raw_message_delivery else "false"}
         if filter_policy is not None:
             attributes["FilterPolicy"] = filter_policy.to_json()
@@ -722,6 +815,7 @@ class SQSBackend(MessagingBackend):
         queue.attributes["Policy"] = json.dumps(policy)
 
     def subscriptions_of(self, topic: TopicWrapper) -> list[Subscription]:
+        _check_topic(topic)
         cached = self._subscriptions.get(topic.arn)
         if cached is None:
             cached = self._load_subscriptions(topic)
@@ -757,6 +851,7 @@ class SQSBackend(MessagingBackend):
 
     def delete_queue(self, queue: QueueWrapper) -> None:
         """Deletes the queue and unsubscribes it, so no topic keeps sending to nowhere."""
+        _check_queue(queue)
         for topic in self.list_topics():
             for subscription in self.subscriptions_of(topic):
                 if subscription.queue == queue.name:
@@ -766,6 +861,7 @@ class SQSBackend(MessagingBackend):
         with self._call("DeleteQueue", queue=queue.name):
             self._sqs.delete_queue(QueueUrl=queue.url)
         self._queues.pop(queue.name, None)
+        self._deduplication.forget(f"queue:{queue.name}")
         self.events.emit(EventKind.QUEUE_DELETED, queue=queue.name)
 
     def forget_cache(self) -> None:
@@ -774,10 +870,13 @@ class SQSBackend(MessagingBackend):
         self._topics.clear()
         self._subscriptions.clear()
         self._content_deduplication.clear()
+        self._deduplication.forget()
 
     # -- publishing ---------------------------------------------------------------------------
 
     def publish_to_queue(self, message: Message, queue: QueueWrapper, **kwargs: Any) -> str:
+        _check_message(message)
+        _check_queue(queue)
         unknown = sorted(set(kwargs) - set(_SEND_OPTIONS))
         if unknown:
             raise UnknownOption(
@@ -806,7 +905,15 @@ class SQSBackend(MessagingBackend):
         delay_seconds: int | None = None,
     ) -> dict[str, Any]:
         """The SendMessage arguments for one message, checked before anything is sent."""
-        request: dict[str, Any] = {"MessageBody": wire.queue_body(message)}
+        try:
+            request: dict[str, Any] = {"MessageBody": wire.queue_body(message)}
+        except (TypeError, ValueError, RecursionError) as error:
+            raise InvalidParameter(
+                "message.content",
+                message.content,
+                "content a serializer produced (text, or JSON-encodable data)",
+                f"json.dumps refused it: {error}. Publish through QueuePublisher.",
+            ) from None
         attributes = wire.queue_attributes(message)
         if attributes:
             request["MessageAttributes"] = attributes
@@ -913,6 +1020,7 @@ class SQSBackend(MessagingBackend):
     def publish_to_queue_batch(
         self, message_dtos: Sequence[MessageDto], queue: QueueWrapper
     ) -> list[str]:
+        _check_queue(queue)
         for dto in message_dtos:
             if not isinstance(dto, MessageDto):
                 raise InvalidParameter(
@@ -925,20 +1033,21 @@ class SQSBackend(MessagingBackend):
             for dto in message_dtos
         ]
         destination = f"queue:{queue.name}"
-        message_ids: list[str] = []
+        ids: list[str | None] = [None] * len(requests)
         pending: list[tuple[int, dict[str, Any], str | None]] = []
-        in_batch: dict[str, str] = {}
+        duplicates: list[tuple[int, str | int]] = []  # (index, original id, or its index here)
+        first_here: dict[str, int] = {}
         for index, request in enumerate(requests):
             deduplication_id = self._deduplication_id(queue.is_fifo, queue.attributes, request)
             original = self._duplicate(destination, deduplication_id)
-            if deduplication_id is not None and original is None and deduplication_id in in_batch:
-                original = in_batch[deduplication_id]
             if original is not None:
-                self._emit_deduplicated(original, message_dtos[index].message, request, queue.name)
-                continue
-            if deduplication_id is not None:
-                in_batch[deduplication_id] = f"pending-{index}"
-            pending.append((index, request, deduplication_id))
+                duplicates.append((index, original))
+            elif deduplication_id is not None and deduplication_id in first_here:
+                duplicates.append((index, first_here[deduplication_id]))
+            else:
+                if deduplication_id is not None:
+                    first_here[deduplication_id] = index
+                pending.append((index, request, deduplication_id))
         for start in range(0, len(pending), SQS_BATCH_SIZE):
             chunk = pending[start : start + SQS_BATCH_SIZE]
             entries = [{"Id": str(i), **request} for i, (_, request, _) in enumerate(chunk)]
@@ -947,23 +1056,39 @@ class SQSBackend(MessagingBackend):
             sent = {entry["Id"]: entry["MessageId"] for entry in response.get("Successful", [])}
             for i, (index, request, deduplication_id) in enumerate(chunk):
                 if str(i) in sent:
-                    message_ids.append(sent[str(i)])
+                    ids[index] = sent[str(i)]
                     self._remember_sent(destination, deduplication_id, sent[str(i)])
                     self._emit_published(queue, sent[str(i)], message_dtos[index].message, request)
             if response.get("Failed"):
                 failure = response["Failed"][0]
+                done = [i for i in ids if i is not None]
                 raise BrokerRequestFailed(
                     "SendMessageBatch",
                     str(failure.get("Code")),
                     f"{len(response['Failed'])} message(s) were refused "
-                    f"({failure.get('Message')}); the {len(message_ids)} before them were sent "
-                    f"with ids {message_ids}",
+                    f"({failure.get('Message')}); the {len(done)} before them were sent "
+                    f"with ids {done}",
                 )
-        return message_ids
+        for index, earlier in duplicates:
+            original_id = earlier if isinstance(earlier, str) else ids[earlier]
+            if original_id is not None:
+                ids[index] = original_id
+                message = message_dtos[index].message
+                self._emit_deduplicated(original_id, message, requests[index], queue.name)
+        return [i for i in ids if i is not None]
 
     def publish_to_topic(
         self, message: Message, topic: TopicWrapper, extra_attributes: dict[str, Any] | None = None
     ) -> str:
+        _check_message(message)
+        _check_topic(topic)
+        if not isinstance(message.content, str) or not message.content:
+            raise InvalidParameter(
+                "message.content",
+                message.content,
+                "non-empty text (SNS publishes strings; serializers produce them)",
+                "Publish through TopicPublisher, which serializes the data first.",
+            )
         if extra_attributes is not None and not isinstance(extra_attributes, dict):
             raise InvalidParameter(
                 "extra_attributes",
@@ -998,8 +1123,12 @@ class SQSBackend(MessagingBackend):
         if topic.is_fifo and "MessageGroupId" not in request:
             raise MissingMessageGroupId(topic.name)
         needs_id = topic.is_fifo and "MessageDeduplicationId" not in request
-        if needs_id and not self._deduplicates_by_content(topic):
-            request["MessageDeduplicationId"] = str(uuid.uuid4())  # as for FIFO queues
+        if needs_id:  # what SNS derives itself, given explicitly so every subscriber dedups
+            request["MessageDeduplicationId"] = (
+                hashlib.sha256(str(message.content).encode()).hexdigest()
+                if self._deduplicates_by_content(topic)
+                else str(uuid.uuid4())  # as for FIFO queues
+            )
         deduplication_id = self._deduplication_id(topic.is_fifo, None, request)
         original = self._duplicate(f"topic:{topic.name}", deduplication_id)
         if original is not None:
@@ -1023,12 +1152,16 @@ class SQSBackend(MessagingBackend):
 
         SNS delivers to every subscription it can and keeps the others. moto instead fails the
         whole publish at the first missing queue, after delivering to some subscriptions and
-        not others; so the lab steps around them: it unsubscribes them for this one publish
-        and subscribes them again right after (same filter policy and raw delivery).
+        not others; so the simulated broker (which can tell cheaply, in process, whether a queue
+        exists) steps around them: it unsubscribes them for this one publish and subscribes
+        them again right after (same filter policy and raw delivery).
         """
-        subscriptions = self.subscriptions_of(topic)
-        existing = set(self.queue_names()) if subscriptions else set()
-        missing = [s for s in subscriptions if s.queue not in existing]
+        exists = self._queue_exists  # only where asking is cheap: real SNS does this itself
+        missing = (
+            []
+            if exists is None
+            else [s for s in self.subscriptions_of(topic) if not exists(s.queue)]
+        )
         if not missing:
             with self._call("Publish", topic=topic.name):
                 return str(self._sns.publish(**request)["MessageId"]), set()
@@ -1121,9 +1254,7 @@ class SQSBackend(MessagingBackend):
         request = self._receive_request(
             queue, max_messages, wait_time_seconds, visibility_timeout, kwargs
         )
-        with self._call("ReceiveMessage", queue=queue.name):
-            client = self._receive_client(request["WaitTimeSeconds"])
-            received = client.receive_message(**request).get("Messages", [])
+        received = self._receive(queue, request)
         messages = [_decode_received(entry, queue.url) for entry in received]
         for message, entry in zip(messages, received, strict=True):
             self.events.emit(
@@ -1139,6 +1270,22 @@ class SQSBackend(MessagingBackend):
         if self.faults is not None:
             messages = self.faults.on_receive(queue, messages)
         return messages
+
+    def _receive(self, queue: QueueWrapper, request: dict[str, Any]) -> list[dict[str, Any]]:
+        """One ReceiveMessage; on a broker clock that stands still (manual mode) a long poll
+        waits its seconds in real time instead, since broker time would never reach its end."""
+        wait = int(request["WaitTimeSeconds"])
+        if wait and self._clock_stands_still is not None and self._clock_stands_still():
+            deadline = time.monotonic() + wait
+            short = {**request, "WaitTimeSeconds": 0}
+            while True:
+                received = self._receive(queue, short)
+                if received or time.monotonic() >= deadline:
+                    return received
+                time.sleep(min(_POLL_PAUSE, max(0.0, deadline - time.monotonic())))
+        with self._call("ReceiveMessage", queue=queue.name):
+            client = self._receive_client(wait)
+            return list(client.receive_message(**request).get("Messages", []))
 
     def _receive_request(
         self,
@@ -1372,6 +1519,7 @@ class SQSBackend(MessagingBackend):
 
     @staticmethod
     def _metadata_of(message: Message) -> dict[str, Any]:
+        _check_message(message)
         metadata = message.metadata
         if not isinstance(metadata, dict) or "ReceiptHandle" not in metadata:
             raise MelangeLabError(
