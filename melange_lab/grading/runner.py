@@ -164,14 +164,27 @@ class Runner:
         self.results.write(line.encode("ascii"))
 
     def run(self) -> None:
+        """Runs every cell. Until the notebook's time is used up a cell may take what is left
+        but a second for each later cell; after that (or once a cell was interrupted) each
+        cell gets an equal share of the margin before the grader kills the sandbox."""
         cells = self.job["cells"]
-        deadline = time.monotonic() + float(self.job["timeout"])
+        started = time.monotonic()
+        deadline = started + float(self.job["timeout"])
+        last_call = deadline + float(self.job["margin"])
+        over = False
         self.send(kind="ready")
         for position, cell in enumerate(cells):
-            left = deadline - time.monotonic()
+            now = time.monotonic()
             later = len(cells) - position - 1
-            budget = max(MIN_SLICE, left - min(left / 2, GRACE_SECONDS * later))
-            self.send(kind="cell", index=cell["index"], **self._run_cell(cell, budget))
+            over = over or now >= deadline
+            if over:
+                budget = max(MIN_SLICE, (last_call - now) / (later + 1))
+            else:
+                left = deadline - now
+                budget = max(MIN_SLICE, left - min(left / 2, GRACE_SECONDS * later))
+            outcome = self._run_cell(cell, budget)
+            over = over or outcome["status"] == "timeout"
+            self.send(kind="cell", index=cell["index"], **outcome)
         self.send(kind="done")
 
     def _run_cell(self, cell: dict[str, Any], budget: float) -> dict[str, Any]:
