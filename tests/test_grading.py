@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import shutil
-import time
 from pathlib import Path
 
 import nbformat
@@ -191,11 +190,8 @@ def test_endless_loop_raise_and_stopped_broker_are_graded_not_fatal(tmp_path: Pa
     )
     edited_exercise(submissions / "stopper", "01_filter_policy.ipynb", billing + "broker.stop()")
     before = fingerprints(submissions)
-    started = time.monotonic()
     report = grade_submissions(submissions, source=EXERCISES, timeout=4, jobs=3)
-    elapsed = time.monotonic() - started
     assert fingerprints(submissions) == before
-    assert elapsed < 30
     results = {
         grades.student: {r.check.grade_id: r for r in grades.results.values()}
         for grades in report.students
@@ -209,6 +205,9 @@ def test_endless_loop_raise_and_stopped_broker_are_graded_not_fatal(tmp_path: Pa
             continue
         assert not result.passed and "the broker was stopped" in result.message
     assert {g.student: g.total for g in report.students} == {"looper": 2, "raiser": 2, "stopper": 0}
+    causes = {g.student: g.notebooks["01_filter_policy"].cell_problems for g in report.students}
+    assert causes["looper"][0].error == "time limit reached; the cell was interrupted"
+    assert [p.error for p in causes["raiser"]] == ["RuntimeError: oops"]
 
 
 def test_grading_works_where_an_event_loop_is_already_running(tmp_path: Path) -> None:

@@ -295,3 +295,37 @@ def test_reports_include_nbgrader_grades_csv_and_a_feedback_page(tmp_path: Path)
     ]  # fmt: skip
     details = list(csv.DictReader((tmp_path / "details.csv").open()))
     assert details[0]["message"] == "'-bad"
+
+
+def test_the_reports_folder_inside_submissions_is_not_a_student(tmp_path: Path) -> None:
+    (tmp_path / "ana").mkdir()
+    (tmp_path / "ana" / "01_filter_policy.ipynb").write_text("{}")
+    (tmp_path / "grades" / "feedback").mkdir(parents=True)
+    assert find_submissions(tmp_path, NAMES, [tmp_path / "grades"]).students == {"ana"}
+
+
+# -- validate: what a student runs before handing in ----------------------------------------------
+
+
+def test_validate_refuses_a_file_that_is_not_a_notebook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "01_filter_policy.ipynb"
+    broken.write_text("{not json")
+    assert main(["validate", str(broken)]) == 1
+    assert "not valid JSON" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_validate_names_each_check_and_the_first_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from melange_lab.grading import write_student_version
+
+    write_student_version(EXERCISES, tmp_path)
+    assert main(["validate", str(tmp_path / "01_filter_policy.ipynb")]) == 1
+    out = capsys.readouterr().out
+    assert "cell 4: NotImplementedError" in out
+    assert "billing_gets_only_new_orders: NOT PASSED: queue `billing` does not exist" in out
+    assert main(["validate", str(EXERCISES / "01_filter_policy.ipynb")]) == 0
+    assert "2 of 2 checks passed" in capsys.readouterr().out

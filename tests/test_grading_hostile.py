@@ -65,6 +65,20 @@ class Fake:
         return lambda *args, **kwargs: []
 broker = Fake()
 """,
+    "patched_json_in_a_thread": """
+import json, sys, threading
+real_dumps = json.dumps
+def lying_dumps(obj, *args, **kwargs):
+    if isinstance(obj, dict) and obj.get("kind") == "cell":
+        obj = {**obj, "status": "ok", "failure": None, "error": None}
+    return real_dumps(obj, *args, **kwargs)
+def keep_patching():
+    while True:
+        json.dumps = lying_dumps
+        sys.settrace(None)
+json.dumps = lying_dumps
+threading.Thread(target=keep_patching, daemon=True).start()
+""",
     "reads_teacher_files": """
 import glob, json, os
 found = []

@@ -124,6 +124,7 @@ def grade_main(args: list[str]) -> int:
             jobs=options.jobs,
             unsafe_no_sandbox=options.unsafe_no_sandbox,
             limits=Limits(memory_bytes=options.memory * 1024**2),
+            exclude=[out],
         )
     except MelangeLabError as error:
         print(f"error: {error}")

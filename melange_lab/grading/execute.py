@@ -33,6 +33,7 @@ from melange_lab.grading.sandbox import (
 
 STARTUP_SECONDS = 60.0  # the interpreter and the lab's imports, before the notebook's clock
 FLUSH_SECONDS = 2.0
+HARD_MARGIN_SECONDS = 5.0
 MAX_COPIED_BYTES = 20 * 1024 * 1024
 
 
@@ -92,7 +93,13 @@ async def run_notebook(
     """Runs ``notebook`` sandboxed (or not, when ``bwrap`` is None) and returns its outcomes."""
     cells = job_cells(notebook)
     nonce = secrets.token_hex(16)
-    job = {"nonce": nonce, "timeout": timeout, "cells": cells, "output_limit": limits.output_chars}
+    job = {
+        "nonce": nonce,
+        "timeout": timeout,
+        "margin": hard_margin(timeout) - FLUSH_SECONDS,
+        "cells": cells,
+        "output_limit": limits.output_chars,
+    }
     with tempfile.TemporaryDirectory(prefix="melange-lab-grade-") as temp:
         submitted = Path(temp) / "submitted"
         submitted.mkdir()
@@ -141,6 +148,9 @@ async def _supervise(
     except (BrokenPipeError, ConnectionResetError):
         execution.ended = "the sandbox could not be started"
     finally:
+        if execution.ended is None:  # the runner said it is done: let it exit on its own
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(process.wait(), timeout=FLUSH_SECONDS)
         _kill_group(process.pid)
         await process.wait()
     execution.seconds = time.monotonic() - started
@@ -183,11 +193,17 @@ async def _read_results(
         kind, outcome = parse_outcome(line, nonce, indices)
         if kind == "ready" and not ready:
             ready = True
-            deadline = time.monotonic() + timeout + FLUSH_SECONDS
+            deadline = time.monotonic() + timeout + hard_margin(timeout)
         elif kind == "done":
             return None
         elif outcome is not None and outcome.index not in execution.outcomes:
             execution.outcomes[outcome.index] = outcome
+
+
+def hard_margin(timeout: float) -> float:
+    """How long after its time limit a notebook that ignores interruption is killed: enough
+    for the checks after an interrupted cell to run on a busy machine, and bounded."""
+    return max(HARD_MARGIN_SECONDS, timeout / 2)
 
 
 def _kill_group(pid: int) -> None:

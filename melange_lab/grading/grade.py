@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -260,16 +260,18 @@ def grade_submissions(
     jobs: int | None = None,
     unsafe_no_sandbox: bool = False,
     limits: Limits | None = None,
+    exclude: Sequence[Path] = (),
 ) -> GradeReport:
     """Grades every submission found under ``submissions``; never changes one.
 
     Each notebook runs in its own sandbox (``unsafe_no_sandbox`` runs it with the teacher's
     rights instead). ``jobs`` notebooks run at once. ``kernel`` is kept for the command line's
-    sake: the sandbox runs Python notebooks only.
+    sake: the sandbox runs Python notebooks only. Folders in ``exclude`` (the reports, when
+    they are written inside ``submissions``) are not read as students.
     """
     bwrap = require_sandbox(unsafe_no_sandbox)
     sources = load_source(source) if source is not None else {}
-    skip = [p for p in (executed_dir, source) if p is not None]
+    skip = [p for p in (executed_dir, source, *exclude) if p is not None]
     found = find_submissions(submissions, sorted(sources) if sources else None, skip)
     warnings = list(found.warnings)
     if source is None:

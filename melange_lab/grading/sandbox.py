@@ -85,6 +85,8 @@ def sandbox_command(bwrap: str, submitted: Path, limits: Limits) -> list[str]:
         "/proc",
         "--dev",
         "/dev",
+        "--size",
+        str(limits.home_bytes),
         "--tmpfs",
         "/tmp",
         "--size",
