@@ -882,6 +882,7 @@ function render({ model, el }) {
   for (const [name, fn] of Object.entries(handlers)) model.on(name, fn);
   selectTab("publish", false);
   drawAll();
+  onEvents();  // events that happened after the view was made but before it was drawn
   return () => {
     for (const [name, fn] of Object.entries(handlers)) model.off(name, fn);
     for (const t of timers) clearTimeout(t);
