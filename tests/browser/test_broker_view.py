@@ -109,7 +109,8 @@ def test_tutorial_2_fan_out_travels_into_all_three_queues_and_the_filter_stops_i
     save_screenshot(page, "filtered")
     wait_run_all(page)
     published = expect_one_copy_in_each_subscriber(view)
-    ids = {queue(view, n).locator(".mlv-card").get_attribute("data-message-id") for n in SUBSCRIBERS}
+    ids = {queue(view, n).locator(".mlv-card").get_attribute("data-message-id")
+           for n in SUBSCRIBERS}  # fmt: skip
     assert len(ids) == 3 and published not in ids  # each copy its own queue id, one published id
     for name in SUBSCRIBERS:
         expect(queue(view, name).locator(".mlv-pid")).to_have_text(published[:8])
@@ -284,7 +285,7 @@ def _expect_nothing_clipped(view: Locator) -> None:
              const box = root.getBoundingClientRect();
              return Array.from(root.querySelectorAll('.mlv-queue, .mlv-card, .mlv-panel'))
                .filter((el) => { const r = el.getBoundingClientRect();
-                                 return r.width > 0 && (r.right > box.right + 1 || r.left < box.left - 1); })
+                 return r.width > 0 && (r.right > box.right + 1 || r.left < box.left - 1); })
                .map((el) => el.className);
            }"""
     )
