@@ -61,5 +61,5 @@ def console_errors(lab: Lab) -> list[str]:
     """Every console error and uncaught exception of this test's page, as text."""
     errors: list[str] = []
     lab.page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    lab.page.on("pageerror", lambda error: errors.append(str(error)))
+    lab.page.on("pageerror", lambda error: errors.append(f"{error.name}: {error.message}"))
     return errors

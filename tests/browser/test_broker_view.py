@@ -42,7 +42,7 @@ factory = MessagingBackendFactory(backend)
 for service in ["billing", "shipping", "analytics"]:
     factory.init_queue(service, ["melangetutorial-topic"])
 # one more subscriber whose filter keeps tutorial 2's message out
-backend.declare_queue(
+_ = backend.declare_queue(
     "audit", backend.declare_topic("melangetutorial-topic"), filter_events=["OrderCreated"]
 )
 """
@@ -55,6 +55,7 @@ message_id = publisher.publish("melangetutorial-topic", MyTestMessage("Hello aga
 """
 SUBSCRIBERS = ("analytics", "billing", "shipping")
 TOKEN_WAIT_MS = 30_000
+OFFLINE_CDNS = ("https://cdn.jsdelivr.net/", "https://cdnjs.cloudflare.com/")
 
 
 def tutorial(clock: str = "manual") -> str:
@@ -108,7 +109,8 @@ def test_tutorial_2_fan_out_travels_into_all_three_queues_and_the_filter_stops_i
     save_screenshot(page, "filtered")
     wait_run_all(page)
     published = expect_one_copy_in_each_subscriber(view)
-    ids = {queue(view, n).locator(".mlv-card").get_attribute("data-message-id") for n in SUBSCRIBERS}
+    ids = {queue(view, n).locator(".mlv-card").get_attribute("data-message-id")
+           for n in SUBSCRIBERS}  # fmt: skip
     assert len(ids) == 3 and published not in ids  # each copy its own queue id, one published id
     for name in SUBSCRIBERS:
         expect(queue(view, name).locator(".mlv-pid")).to_have_text(published[:8])
@@ -235,7 +237,7 @@ def test_the_view_works_in_notebook_7_without_clipping(
     _expect_nothing_clipped(view)
     show(page, view)
     save_screenshot(page, "notebook7")
-    assert console_errors == []
+    assert [e for e in console_errors if not _notebook_7_shortcut_bug(e)] == []
 
 
 @pytest.mark.browser
@@ -243,6 +245,8 @@ def test_the_view_works_in_voila(
     lab: Lab, console_errors: list[str], save_screenshot: SaveScreenshot
 ) -> None:
     lab.write_notebook("voila.ipynb", [tutorial(), VIEW, PUBLISH_LATER])
+    failed: list[str] = []  # Voila's page template asks CDNs for icons and MathJax: offline here
+    lab.page.on("requestfailed", lambda request: failed.append(request.url))
     page = _open_in(lab.page, lab.server.url("voila/render/voila.ipynb"))
     view = view_of(page)
     token = view.locator('.mlv-token[data-outcome="delivered"][data-queue="billing"]')
@@ -256,7 +260,21 @@ def test_the_view_works_in_voila(
     expect_one_copy_in_each_subscriber(view, copies=2)
     _expect_nothing_clipped(view)
     save_screenshot(page, "voila")
-    assert console_errors == []
+    assert [e for e in console_errors if not _voila_loads_notebook_7(e)
+            and not e.startswith("Failed to load resource")] == []  # fmt: skip
+    assert [url for url in failed if not url.startswith(OFFLINE_CDNS)] == []
+
+
+def _notebook_7_shortcut_bug(error: str) -> bool:
+    """Notebook 7.6's shortcut settings handler reads ``plugins[id].schema`` of a plugin it
+    never loaded when any cell runs (it happens with ``1+1`` and no widget at all)."""
+    return error == "TypeError: Cannot read properties of undefined (reading 'schema')"
+
+
+def _voila_loads_notebook_7(error: str) -> bool:
+    """Voila 0.5 loads every federated extension, Notebook 7's too, whose shared modules it
+    does not provide; the extension fails to load and Voila goes on without it."""
+    return "@jupyter-notebook/lab-extension" in error and "RUNTIME-012" in error
 
 
 def _expect_nothing_clipped(view: Locator) -> None:
@@ -267,7 +285,7 @@ def _expect_nothing_clipped(view: Locator) -> None:
              const box = root.getBoundingClientRect();
              return Array.from(root.querySelectorAll('.mlv-queue, .mlv-card, .mlv-panel'))
                .filter((el) => { const r = el.getBoundingClientRect();
-                                 return r.width > 0 && (r.right > box.right + 1 || r.left < box.left - 1); })
+                 return r.width > 0 && (r.right > box.right + 1 || r.left < box.left - 1); })
                .map((el) => el.className);
            }"""
     )

@@ -22,7 +22,7 @@ function h(tag, attrs = {}, ...children) {
     else if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
     else el.setAttribute(name, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -34,7 +34,7 @@ function s(tag, attrs = {}, ...children) {
   for (const [name, value] of Object.entries(attrs)) {
     if (value !== null && value !== undefined) el.setAttribute(name, String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child !== null && child !== undefined) {
       el.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -106,8 +106,18 @@ function render({ model, el }) {
     "aria-label": "Topology diagram (the list after it says the same in text)",
   });
   const topoText = h("ol", { class: "mlv-topology-text", "aria-label": "Topology as text" });
-  const topoDetails = h("details", { class: "mlv-details" },
-    h("summary", {}, "Topology as text"), topoText);
+  // Always in the accessibility tree (visually hidden until shown), so a screen reader reads
+  // the topology in order whether or not a sighted user opened it.
+  const topoTextBox = h("div", { id: id("topo-text"), class: "mlv-sr" }, topoText);
+  const topoTextButton = h("button", { type: "button", class: "mlv-btn mlv-small-btn",
+    "aria-expanded": "false", "aria-controls": id("topo-text") }, "Show the topology as text");
+  topoTextButton.addEventListener("click", () => {
+    const open = topoTextButton.getAttribute("aria-expanded") !== "true";
+    topoTextButton.setAttribute("aria-expanded", String(open));
+    topoTextButton.textContent = open ? "Hide the topology as text" : "Show the topology as text";
+    topoTextBox.className = open ? "mlv-topology-text-box" : "mlv-sr";
+  });
+  const topoDetails = h("div", {}, topoTextButton, topoTextBox);
   const queueList = h("ul", { class: "mlv-queues", "aria-label": "Queues" });
 
   // tabs
@@ -882,6 +892,7 @@ function render({ model, el }) {
   for (const [name, fn] of Object.entries(handlers)) model.on(name, fn);
   selectTab("publish", false);
   drawAll();
+  onEvents();  // events that happened after the view was made but before it was drawn
   return () => {
     for (const [name, fn] of Object.entries(handlers)) model.off(name, fn);
     for (const t of timers) clearTimeout(t);
