@@ -28,6 +28,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from lite import LiteBuildError
+from lite.notebooks import add_install_cell
 from lite.pyodide_lock import rewrite_lock
 from lite.wheels import WheelInfo, make_pure, read_wheel
 
@@ -66,11 +67,13 @@ def build(options: BuildOptions) -> Path:
         *options.extra_wheels,
     ]
     infos = _unique([read_wheel(path) for path in wheels])
+    _log(f"{len(infos)} wheels; staging the notebooks and running jupyter lite build")
     with tempfile.TemporaryDirectory(prefix="melange-lite-") as staging:
         contents = Path(staging) / "contents"
         stage_notebooks(contents)
         run_jupyter_lite(contents, options.output)
     install_pyodide(pyodide, infos, options)
+    _log("Pyodide and the wheels installed in static/pyodide/")
     return options.output
 
 
@@ -193,6 +196,8 @@ def stage_notebooks(contents: Path) -> None:
     report = copy_tutorials(contents)
     if not any(path.parent == contents for path in report.copied):
         raise LiteBuildError(f"No tutorial was copied into {contents}.")
+    for notebook in report.copied:
+        add_install_cell(notebook)  # the tutorials have it; the exercises' student versions not
 
 
 def run_jupyter_lite(contents: Path, output: Path) -> None:
@@ -214,14 +219,20 @@ def run_jupyter_lite(contents: Path, output: Path) -> None:
 # -- running tools ---------------------------------------------------------------------------
 
 
+def _log(text: str) -> None:
+    print(f"lite: {text}", flush=True)
+
+
 def _pip(*args: str, env: dict[str, str] | None = None) -> None:
     _run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args], env=env)
 
 
-def _run(command: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+def _run(
+    command: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> None:
     try:
         subprocess.run(command, cwd=cwd, check=True, env={**os.environ, **(env or {})})
-    except FileNotFoundError as error:
+    except FileNotFoundError:
         raise LiteBuildError(f"{command[0]} is not installed; the build needs it.") from None
     except subprocess.CalledProcessError as error:
         raise LiteBuildError(

@@ -51,7 +51,10 @@ def rewrite_lock(npm_lock: Lock, wheels: list[WheelInfo], *, offline: bool, cdn_
     if not offline:
         for key, entry in lock["packages"].items():
             if canonicalize_name(key) not in served:
-                packages[key] = {**entry, "file_name": f"{cdn_url.rstrip('/')}/{entry['file_name']}"}
+                packages[key] = {
+                    **entry,
+                    "file_name": f"{cdn_url.rstrip('/')}/{entry['file_name']}",
+                }
     extras = requested_extras(wheels)
     for wheel in wheels:
         requirements = wheel.dependencies(extras.get(wheel.name, frozenset()))

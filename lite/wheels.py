@@ -37,6 +37,9 @@ PYODIDE_MARKERS: dict[str, str] = {
 }
 
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".c", ".pyx", ".pxd")
+_PURE_WHEEL = (
+    b"Wheel-Version: 1.0\nGenerator: melange-lab lite\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+)
 
 
 @dataclass(frozen=True)
@@ -109,10 +112,7 @@ def make_pure(wheel: Path, target_dir: Path) -> Path:
         }
     info_dir = next(name.split("/")[0] for name in members if ".dist-info/" in name)
     distribution, version = info_dir[: -len(".dist-info")].rsplit("-", 1)
-    members[f"{info_dir}/WHEEL"] = (
-        "Wheel-Version: 1.0\nGenerator: melange-lab lite\nRoot-Is-Purelib: true\n"
-        "Tag: py3-none-any\n"
-    ).encode()
+    members[f"{info_dir}/WHEEL"] = _PURE_WHEEL
     target = target_dir / f"{distribution}-{version}-py3-none-any.whl"
     write_wheel(target, members, f"{info_dir}/RECORD")
     return target
@@ -147,10 +147,7 @@ def pack_directory(source: Path, name: str, version: str, target_dir: Path) -> P
     members[f"{info_dir}/METADATA"] = (
         f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
     ).encode()
-    members[f"{info_dir}/WHEEL"] = (
-        b"Wheel-Version: 1.0\nGenerator: melange-lab lite\nRoot-Is-Purelib: true\n"
-        b"Tag: py3-none-any\n"
-    )
+    members[f"{info_dir}/WHEEL"] = _PURE_WHEEL
     target = target_dir / f"{distribution}-{version}-py3-none-any.whl"
     write_wheel(target, members, f"{info_dir}/RECORD")
     return target

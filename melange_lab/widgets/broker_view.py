@@ -22,6 +22,7 @@ from melange_lab.clock import BrokerClock
 from melange_lab.errors import MelangeLabError
 from melange_lab.events import Event, EventKind
 from melange_lab.inspection import PeekedMessage, PeekNotSupported, QueueInfo, TopicInfo
+from melange_lab.runtime import Cancellable, call_later
 from melange_lab.serializers import SerializerRegistry
 from melange_lab.widgets.consumer_controls import ConsumerControls
 from melange_lab.widgets.html import (
@@ -74,7 +75,7 @@ class BrokerView(widgets.VBox):  # type: ignore[misc]
         self.renders = 0
         self._lock = threading.RLock()  # guards what is pending
         self._render_lock = threading.RLock()  # one redraw at a time
-        self._timer: threading.Timer | None = None
+        self._timer: Cancellable | None = None
         self._wait = refresh_interval or 0.0
         self._last_flush = 0.0
         self._structure_dirty = True
@@ -187,9 +188,7 @@ class BrokerView(widgets.VBox):  # type: ignore[misc]
             if self._timer is not None:
                 return
             delay = max(0.0, self._last_flush + self._wait - time.monotonic())
-            self._timer = threading.Timer(delay, self._timer_fired)
-            self._timer.daemon = True
-            self._timer.start()
+            self._timer = call_later(delay, self._timer_fired)
 
     def _timer_fired(self) -> None:
         with self._lock:
