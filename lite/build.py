@@ -150,7 +150,9 @@ def build_melange_lab(cache: Path) -> Path:
     target = cache / "melange-lab"
     if target.exists():
         shutil.rmtree(target)
-    _pip("wheel", "--no-deps", "--wheel-dir", str(target), str(REPOSITORY))
+    _pip(
+        "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(target), str(REPOSITORY)
+    )  # fmt: skip
     (wheel,) = target.glob("melange_lab-*.whl")
     return wheel
 

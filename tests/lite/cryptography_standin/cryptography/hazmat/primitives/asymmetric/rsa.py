@@ -20,5 +20,7 @@ class RSAPrivateKey:
         return hashlib.sha256(self.key_id + data).digest() * 8
 
 
-def generate_private_key(public_exponent: int, key_size: int, backend: object = None) -> RSAPrivateKey:
+def generate_private_key(
+    public_exponent: int, key_size: int, backend: object = None
+) -> RSAPrivateKey:
     return RSAPrivateKey(os.urandom(16))
