@@ -35,6 +35,7 @@ from lite.wheels import WheelInfo, make_pure, read_wheel
 LITE_DIR = Path(__file__).resolve().parent
 REPOSITORY = LITE_DIR.parent
 REQUIREMENTS = LITE_DIR / "requirements.txt"
+SITE_CONFIG = LITE_DIR / "jupyter-lite.json"
 DEFAULT_OUTPUT = LITE_DIR / "_build" / "site"
 DEFAULT_CACHE = LITE_DIR / "_cache"
 
@@ -106,9 +107,26 @@ def install_pyodide(pyodide: Path, wheels: list[WheelInfo], options: BuildOption
     shutil.copy2(pyodide / "python_stdlib.zip", target / "python_stdlib.zip")
     for wheel in wheels:
         shutil.copy2(wheel.path, target / wheel.path.name)
+    _configure_site(options.output / "jupyter-lite.json")
     npm_lock = json.loads((pyodide / "pyodide-lock.json").read_text())
     lock = rewrite_lock(npm_lock, wheels, offline=options.offline, cdn_url=PYODIDE_CDN)
     (target / "pyodide-lock.json").write_text(json.dumps(lock, indent=1, sort_keys=True))
+
+
+def _configure_site(config_path: Path) -> None:
+    """Merges ``lite/jupyter-lite.json`` into the site's configuration: the site's name, and
+    the Pyodide kernel pointed at the site's own Pyodide with no fallback to PyPI.
+
+    Done after ``jupyter lite build``, whose piplite step rewrites the kernel's settings.
+    """
+    config = json.loads(config_path.read_text())
+    ours = json.loads(SITE_CONFIG.read_text())["jupyter-config-data"]
+    data = config["jupyter-config-data"]
+    plugins = data.setdefault("litePluginSettings", {})
+    for plugin, settings in ours.pop("litePluginSettings", {}).items():
+        plugins.setdefault(plugin, {}).update(settings)
+    data.update(ours)
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True))
 
 
 # -- wheels ----------------------------------------------------------------------------------
