@@ -6,8 +6,8 @@ kernel, and melange-lab with every dependency served from the site itself.
 By default the packages that exist for Pyodide only in Pyodide's own distribution
 (cryptography, which moto imports) load from Pyodide's CDN. ``--offline`` leaves every
 outside address out of the site; such a build needs those packages as ``--extra-wheel``.
-Downloads are cached in ``lite/_cache`` (delete it to start afresh); the site goes to
-``lite/_build/site``.
+Downloads are cached in ``~/.cache/melange-lab/lite`` (``--cache``; delete it to start
+afresh); the site goes to ``lite/_build/site``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ REPOSITORY = LITE_DIR.parent
 REQUIREMENTS = LITE_DIR / "requirements.txt"
 SITE_CONFIG = LITE_DIR / "jupyter-lite.json"
 DEFAULT_OUTPUT = LITE_DIR / "_build" / "site"
-DEFAULT_CACHE = LITE_DIR / "_cache"
+#: downloads outlive the work tree (a CI run's fresh clone reuses them)
+DEFAULT_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "melange-lab" / "lite"
+)
 
 #: the Pyodide that jupyterlite-pyodide-kernel 0.8.6 was made for
 PYODIDE_VERSION = "314.0.6"

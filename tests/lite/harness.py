@@ -8,6 +8,7 @@ import functools
 import hashlib
 import http.server
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,11 +23,13 @@ from typing import Any
 from playwright.sync_api import Page, Route
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from lite.build import DEFAULT_CACHE
 from lite.wheels import pack_directory
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 STANDIN = Path(__file__).resolve().parent / "cryptography_standin"
-SITE = REPOSITORY / "lite" / "_build" / "test-site"
+#: built sites are kept by the digest of their inputs, beside the build's download cache
+SITES = DEFAULT_CACHE / "test-sites"
 #: everything the offline test site is made from: a change to any of these rebuilds it
 SITE_INPUTS = ("lite", "melange_lab", "notebooks", "tests/lite/cryptography_standin")
 SITE_FILES = ("pyproject.toml", "setup.py")
@@ -59,21 +62,23 @@ def _inputs_digest() -> str:
 
 
 def build_offline_site() -> Path:
-    """The offline site with the test-only cryptography stand-in; rebuilt only when one of its
-    inputs changed (downloads are cached by the build itself, in lite/_cache)."""
-    stamp = SITE / ".inputs"
+    """The offline site with the test-only cryptography stand-in; built again only when one
+    of its inputs changed (downloads are cached by the build itself)."""
     digest = _inputs_digest()
-    if stamp.exists() and stamp.read_text() == digest:
-        return SITE
+    site = SITES / digest[:16]
+    if (site / ".complete").exists():
+        return site
+    if SITES.exists():  # older sites: keep the cache from growing
+        shutil.rmtree(SITES)
     with tempfile.TemporaryDirectory() as folder:
         standin = pack_directory(STANDIN, "cryptography", "47.0.0+standin", Path(folder))
         subprocess.run(
-            [*LITE_COMMAND, "--offline", "--output", str(SITE), "--extra-wheel", str(standin)],
+            [*LITE_COMMAND, "--offline", "--output", str(site), "--extra-wheel", str(standin)],
             cwd=REPOSITORY,
             check=True,
         )
-    stamp.write_text(digest)
-    return SITE
+    (site / ".complete").touch()
+    return site
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -223,8 +228,8 @@ def open_notebook_in_kernel(page: Page, path: str, kernel_id: str, timeout_s: fl
     share one Pyodide kernel, as a learner's tab would if they chose so: starting Pyodide
     again for each notebook costs tens of seconds)."""
     page.evaluate(
-        "([path, id]) => window.jupyterapp.commands.execute("
-        "'docmanager:open', {path, kernel: {id}})",
+        "async ([path, id]) => { await window.jupyterapp.commands.execute("
+        "'docmanager:open', {path, kernel: {id}}); }",
         [path, kernel_id],
     )
     _wait(page, _PANEL_READY_JS, f"{path} open with an idle kernel", timeout_s, arg=path)

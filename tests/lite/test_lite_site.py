@@ -78,9 +78,19 @@ KEY_OUTPUTS: dict[str, list[str]] = {
         "stored after the window: 2",
         "ledger.fifo ['open', 'deposit 50', 'close']",
     ],
-    "08-at-least-once-and-idempotent-consumers.ipynb": [],
-    "09-case-study-orders-and-payments.ipynb": [],
-    "10-from-the-lab-to-a-real-broker.ipynb": [],
+    "08-at-least-once-and-idempotent-consumers.ipynb": [
+        "charged: 140",  # the naive consumer, fooled by injected duplicates (seeded)
+        "deliveries skipped as duplicates: 12",
+        "charged: 100 for 10 payments",
+    ],
+    "09-case-study-orders-and-payments.ipynb": [
+        "order status: {'o-1': 'paid', 'o-2': 'cancelled (insufficient funds)'",
+        "notification-service-dlq: 1 message(s)",
+        "CHECK ADDRESS 'cai at example.com': order o-3 is on its way",
+    ],
+    "10-from-the-lab-to-a-real-broker.ipynb": [
+        "{'welcome-email': ['lucia', 'marc'], 'crm': ['lucia', 'marc', 'tom']}",
+    ],
 }
 #: Tutorial 10's second half starts moto's server as a child process: a browser tab has no
 #: processes and no sockets, so in Lite the tutorial runs up to that section.
@@ -218,6 +228,7 @@ def test_the_broker_view_updates_after_a_publish_from_the_notebook(session: Sess
 def test_tutorial_runs_in_the_browser_tab(session: Session, name: str) -> None:
     assert session.kernel_id, "tutorial 2 did not open, so there is no kernel to share"
     open_notebook_in_kernel(session.page, name, session.kernel_id, KERNEL_START_S)
+    assert current_kernel_id(session.page) == session.kernel_id, f"{name} got a kernel of its own"
     ran = run_cells(session.page, RUN_S, up_to=RUNS_UP_TO.get(name))
     session.ran[name] = ran
     _check_tutorial(name, ran)
