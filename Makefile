@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: lab test lint bench
+.PHONY: lab test lint bench lite
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -21,3 +21,8 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks
+
+# The JupyterLite site in lite/_build/site (OFFLINE=1: nothing from Pyodide's CDN; needs
+# --extra-wheel for cryptography, see docs/lite.md).
+lite: $(BIN)/.installed
+	$(BIN)/python -m lite $(if $(OFFLINE),--offline) $(ARGS)

@@ -46,6 +46,7 @@ from melange_lab.errors import (
 from melange_lab.events import EventKind, EventLog
 from melange_lab.infrastructure.cache import NullCache, ProcessedCache, cache_key
 from melange_lab.models import Message, QueueWrapper
+from melange_lab.runtime import BackgroundJob, run_in_background
 from melange_lab.serializers import SerializerRegistry
 
 logger = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ class MessageDispatcher:
         self.events: EventLog = events if isinstance(events, EventLog) else EventLog(time.time)
         self._consumers: list[Consumer] = []
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._job: BackgroundJob | None = None
         self._stop = threading.Event()
         self._background = ConsumeSummary()
         self._interrupted_batch: ConsumeSummary | None = None
@@ -299,7 +300,7 @@ class MessageDispatcher:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._job is not None and self._job.alive
 
     @checked(on_exception=_callable, after_consume=_callable, poll_interval=_poll_interval)
     def start(
@@ -310,9 +311,11 @@ class MessageDispatcher:
         *,
         poll_interval: float = 0.2,
     ) -> None:
-        """Consumes ``queue_name`` in a daemon thread until ``stop()``.
+        """Consumes ``queue_name`` in a daemon thread until ``stop()``; in a browser tab
+        (Pyodide, no threads) in an asyncio task, which runs while the notebook is idle or
+        awaiting (``await asyncio.sleep(1)``), not during ``time.sleep``.
 
-        It polls without long polling (so it never blocks on the broker clock) and sleeps
+        It polls without long polling (so it never blocks on the broker clock) and rests
         ``poll_interval`` real seconds whenever the queue has nothing visible.
         """
         if self.running:
@@ -324,13 +327,11 @@ class MessageDispatcher:
         self._stop.clear()
         self._background = ConsumeSummary()
         self._interrupted_batch = None
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(queue, hooks, poll_interval),
+        self._job = run_in_background(
+            lambda: self._step(queue, hooks, poll_interval),
+            stop=self._stop,
             name=f"dispatcher:{queue_name}",
-            daemon=True,
         )
-        self._thread.start()
 
     @checked(timeout=_seconds)
     def stop(self, timeout: float = 10.0) -> ConsumeSummary:
@@ -340,17 +341,19 @@ class MessageDispatcher:
         received but not started are released. Raises if the consumer is still busy after
         ``timeout`` real seconds (it will still stop after that message).
         """
-        thread = self._thread
+        job = self._job
+        was_running = job is not None and job.alive  # else it ended by itself, for its reason
         self._stop.set()
-        if thread is None:
+        if job is None:
             return self._background
-        thread.join(timeout)
-        if thread.is_alive():
+        if not job.join(timeout):
             raise MelangeLabError(
                 f"The background consumer is still processing a message after {timeout}s; it "
                 "stops as soon as that message is done. Call stop() again to wait longer."
             )
-        self._thread = None
+        self._job = None
+        if was_running and not self._background.stopped_because.startswith("error:"):
+            self._background.stopped_because = "stopped"
         return self._background
 
     @property
@@ -363,18 +366,15 @@ class MessageDispatcher:
         """What the background consumer has done so far."""
         return self._background
 
-    def _run(self, queue: QueueWrapper, hooks: _Hooks, poll_interval: float) -> None:
+    def _step(self, queue: QueueWrapper, hooks: _Hooks, poll_interval: float) -> float | None:
+        """One batch of the background consumer; returns how long to rest, None when done."""
         summary = self._background
         try:
-            while not self._stop.is_set():
-                batch = self._consume_batch(queue, hooks, None, 0, stop=self._stop)
-                summary.add(batch)
-                if batch.stopped_because == "drained":
-                    self._stop.wait(poll_interval)
-            summary.stopped_because = "stopped"
-        except Exception as error:  # the thread's last word: report it instead of dying silently
+            batch = self._consume_batch(queue, hooks, None, 0, stop=self._stop)
+        except Exception as error:  # the job's last word: report it instead of dying silently
             logger.exception("background consumer of '%s' stopped", _name_of(queue))
             summary.stopped_because = f"error: {error}"
+            return None
         except BaseException as error:  # sys.exit() or an interrupt: recorded, then it goes on
             interrupted = self._interrupted_batch
             if interrupted is not None:
@@ -384,6 +384,9 @@ class MessageDispatcher:
             )
             if not isinstance(error, SystemExit):  # a thread ends quietly on SystemExit anyway
                 raise
+            return None
+        summary.add(batch)
+        return poll_interval if batch.stopped_because == "drained" else 0.0
 
     # -- one batch ----------------------------------------------------------------------------
 

@@ -1,0 +1,295 @@
+"""Builds the JupyterLite site: the tutorials and the exercises' student versions, a Pyodide
+kernel, and melange-lab with every dependency served from the site itself.
+
+    python -m lite [--offline] [--output DIR] [--extra-wheel WHEEL ...]
+
+By default the packages that exist for Pyodide only in Pyodide's own distribution
+(cryptography, which moto imports) load from Pyodide's CDN. ``--offline`` leaves every
+outside address out of the site; such a build needs those packages as ``--extra-wheel``.
+Downloads are cached in ``~/.cache/melange-lab/lite`` (``--cache``; delete it to start
+afresh); the site goes to ``lite/_build/site``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from lite import LiteBuildError
+from lite.notebooks import add_install_cell
+from lite.pyodide_lock import rewrite_lock
+from lite.wheels import WheelInfo, make_pure, read_wheel
+
+LITE_DIR = Path(__file__).resolve().parent
+REPOSITORY = LITE_DIR.parent
+REQUIREMENTS = LITE_DIR / "requirements.txt"
+SITE_CONFIG = LITE_DIR / "jupyter-lite.json"
+DEFAULT_OUTPUT = LITE_DIR / "_build" / "site"
+#: downloads outlive the work tree (a CI run's fresh clone reuses them)
+DEFAULT_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "melange-lab" / "lite"
+)
+
+#: the Pyodide that jupyterlite-pyodide-kernel 0.8.6 was made for
+PYODIDE_VERSION = "314.0.6"
+PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full"
+#: packages whose wheels on PyPI are compiled, but whose compiled part is an optional speedup
+BUILT_PURE = frozenset({"markupsafe", "pyyaml"})
+#: the Pyodide kernel's own stand-ins for packages that make no sense in a browser
+KERNEL_SHIMS = frozenset({"widgetsnbextension"})
+
+
+@dataclass
+class BuildOptions:
+    offline: bool = False
+    output: Path = DEFAULT_OUTPUT
+    cache: Path = DEFAULT_CACHE
+    extra_wheels: list[Path] = field(default_factory=list)
+
+
+def build(options: BuildOptions) -> Path:
+    """Builds the site into ``options.output`` and returns that folder."""
+    cache = options.cache
+    cache.mkdir(parents=True, exist_ok=True)
+    pyodide = fetch_pyodide(cache)
+    wheels = [
+        *download_wheels(cache),
+        build_melange_lab(cache),
+        *kernel_shims(),
+        *options.extra_wheels,
+    ]
+    infos = _unique([read_wheel(path) for path in wheels])
+    _log(f"{len(infos)} wheels; staging the notebooks and running jupyter lite build")
+    with tempfile.TemporaryDirectory(prefix="melange-lite-") as staging:
+        contents = Path(staging) / "contents"
+        stage_notebooks(contents)
+        run_jupyter_lite(contents, options.output)
+    install_pyodide(pyodide, infos, options)
+    _log("Pyodide and the wheels installed in static/pyodide/")
+    return options.output
+
+
+# -- Pyodide ---------------------------------------------------------------------------------
+
+
+def fetch_pyodide(cache: Path) -> Path:
+    """Pyodide's core (wasm, standard library, lock file) from the ``pyodide`` npm package."""
+    target = cache / f"pyodide-{PYODIDE_VERSION}"
+    if (target / "pyodide.mjs").exists():
+        return target
+    with tempfile.TemporaryDirectory() as download:
+        _run(["npm", "pack", f"pyodide@{PYODIDE_VERSION}", "--silent"], cwd=Path(download))
+        archive = Path(download) / f"pyodide-{PYODIDE_VERSION}.tgz"
+        unpacked = Path(download) / "unpacked"
+        with tarfile.open(archive) as tar:
+            tar.extractall(unpacked, filter="data")
+        shutil.copytree(unpacked / "package", target)
+    return target
+
+
+def install_pyodide(pyodide: Path, wheels: list[WheelInfo], options: BuildOptions) -> None:
+    """Copies Pyodide's core and the wheels into ``static/pyodide/`` with a rewritten lock."""
+    target = options.output / "static" / "pyodide"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for name in ("pyodide.mjs", "pyodide.js", "pyodide.asm.mjs", "pyodide.asm.wasm"):
+        shutil.copy2(pyodide / name, target / name)
+    shutil.copy2(pyodide / "python_stdlib.zip", target / "python_stdlib.zip")
+    for wheel in wheels:
+        shutil.copy2(wheel.path, target / wheel.path.name)
+    _configure_site(options.output / "jupyter-lite.json")
+    npm_lock = json.loads((pyodide / "pyodide-lock.json").read_text())
+    lock = rewrite_lock(npm_lock, wheels, offline=options.offline, cdn_url=PYODIDE_CDN)
+    (target / "pyodide-lock.json").write_text(json.dumps(lock, indent=1, sort_keys=True))
+
+
+def _configure_site(config_path: Path) -> None:
+    """Merges ``lite/jupyter-lite.json`` into the site's configuration: the site's name, and
+    the Pyodide kernel pointed at the site's own Pyodide with no fallback to PyPI.
+
+    Done after ``jupyter lite build``, whose piplite step rewrites the kernel's settings.
+    """
+    config = json.loads(config_path.read_text())
+    ours = json.loads(SITE_CONFIG.read_text())["jupyter-config-data"]
+    data = config["jupyter-config-data"]
+    plugins = data.setdefault("litePluginSettings", {})
+    for plugin, settings in ours.pop("litePluginSettings", {}).items():
+        plugins.setdefault(plugin, {}).update(settings)
+    data.update(ours)
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True))
+
+
+# -- wheels ----------------------------------------------------------------------------------
+
+
+def download_wheels(cache: Path) -> list[Path]:
+    """The pinned wheels of ``lite/requirements.txt``, from the package index (cached)."""
+    pins = [
+        line.strip()
+        for line in REQUIREMENTS.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    stamp = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:16]
+    target = cache / f"wheels-{stamp}"
+    if (target / ".complete").exists():
+        return sorted(target.glob("*.whl"))
+    target.mkdir(parents=True, exist_ok=True)
+    pure = [pin for pin in pins if canonicalize_name(pin.split("==")[0]) not in BUILT_PURE]
+    built = [pin for pin in pins if canonicalize_name(pin.split("==")[0]) in BUILT_PURE]
+    _pip(
+        "download", "--no-deps", "--only-binary=:all:", "--platform", "any",
+        "--python-version", "3.14", "--implementation", "py", "--abi", "none",
+        "--dest", str(target), *pure,
+    )  # fmt: skip
+    if built:
+        with tempfile.TemporaryDirectory() as compiled:
+            _pip(
+                "wheel", "--no-deps", "--no-binary=:all:", "--wheel-dir", compiled, *built,
+                env={"PYYAML_FORCE_LIBYAML": "0"},
+            )  # fmt: skip
+            for wheel in Path(compiled).glob("*.whl"):
+                make_pure(wheel, target)
+    (target / ".complete").touch()
+    return sorted(target.glob("*.whl"))
+
+
+def build_melange_lab(cache: Path) -> Path:
+    """melange-lab's wheel, built from this repository."""
+    target = cache / "melange-lab"
+    if target.exists():
+        shutil.rmtree(target)
+    _pip(
+        "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(target), str(REPOSITORY)
+    )  # fmt: skip
+    (wheel,) = target.glob("melange_lab-*.whl")
+    return wheel
+
+
+def kernel_shims() -> list[Path]:
+    """The Pyodide kernel's shim wheels that the lab's dependencies ask for by name."""
+    pypi = (
+        Path(sys.prefix)
+        / "share/jupyter/labextensions/@jupyterlite/pyodide-kernel-extension/static/pypi"
+    )
+    shims = [
+        path
+        for path in pypi.glob("*.whl")
+        if canonicalize_name(path.name.split("-")[0]) in KERNEL_SHIMS
+    ]
+    if not shims:
+        raise LiteBuildError(
+            f"The Pyodide kernel's wheels are not in {pypi}; install the lite extra "
+            "(pip install -e '.[lite]') in the interpreter that runs the build."
+        )
+    return shims
+
+
+def _unique(wheels: list[WheelInfo]) -> list[WheelInfo]:
+    """One wheel per package: the newest version (the shims carry several)."""
+    from packaging.version import Version
+
+    chosen: dict[str, WheelInfo] = {}
+    for wheel in wheels:
+        current = chosen.get(wheel.name)
+        if current is None or Version(wheel.version) > Version(current.version):
+            chosen[wheel.name] = wheel
+    return sorted(chosen.values(), key=lambda wheel: wheel.name)
+
+
+# -- the site --------------------------------------------------------------------------------
+
+
+def stage_notebooks(contents: Path) -> None:
+    """The tutorials and the exercises' student versions, as a learner gets them."""
+    from melange_lab.tutorials import copy_tutorials
+
+    report = copy_tutorials(contents)
+    if not any(path.parent == contents for path in report.copied):
+        raise LiteBuildError(f"No tutorial was copied into {contents}.")
+    for notebook in report.copied:
+        add_install_cell(notebook)  # the tutorials have it; the exercises' student versions not
+
+
+def run_jupyter_lite(contents: Path, output: Path) -> None:
+    """``jupyter lite build`` with this folder's configuration."""
+    if output.exists():
+        shutil.rmtree(output)
+    _run(
+        [
+            sys.executable, "-m", "jupyter", "lite", "build",
+            "--lite-dir", str(LITE_DIR),
+            "--contents", str(contents),
+            "--output-dir", str(output),
+            "--no-sourcemaps",
+        ],
+        cwd=LITE_DIR,
+    )  # fmt: skip
+
+
+# -- running tools ---------------------------------------------------------------------------
+
+
+def _log(text: str) -> None:
+    print(f"lite: {text}", flush=True)
+
+
+def _pip(*args: str, env: dict[str, str] | None = None) -> None:
+    _run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args], env=env)
+
+
+def _run(
+    command: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> None:
+    try:
+        subprocess.run(command, cwd=cwd, check=True, env={**os.environ, **(env or {})})
+    except FileNotFoundError:
+        raise LiteBuildError(f"{command[0]} is not installed; the build needs it.") from None
+    except subprocess.CalledProcessError as error:
+        raise LiteBuildError(
+            f"{' '.join(command[:4])} ... failed (exit {error.returncode}); see its output above."
+        ) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lite", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="leave Pyodide's CDN out: every file the site needs is in the site",
+    )
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the site's folder")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the download cache")
+    parser.add_argument(
+        "--extra-wheel",
+        type=Path,
+        action="append",
+        default=[],
+        help="a wheel for Pyodide to serve too (repeatable)",
+    )
+    arguments = parser.parse_args(argv)
+    options = BuildOptions(
+        offline=arguments.offline,
+        output=arguments.output.resolve(),
+        cache=arguments.cache.resolve(),
+        extra_wheels=[path.resolve() for path in arguments.extra_wheel],
+    )
+    try:
+        site = build(options)
+    except LiteBuildError as error:
+        print(f"lite: {error}", file=sys.stderr)
+        return 1
+    print(f"lite: the site is in {site}; serve it with: python -m http.server -d {site}")
+    return 0

@@ -1,0 +1,6 @@
+import enum
+
+
+class Encoding(enum.Enum):
+    PEM = "PEM"
+    DER = "DER"

@@ -1,0 +1,4 @@
+class NameOID:
+    COUNTRY_NAME = "C"
+    ORGANIZATION_NAME = "O"
+    COMMON_NAME = "CN"

@@ -1,0 +1,199 @@
+"""The pieces of the Lite build that need no browser: the install cell, pure wheels, and the
+rewritten Pyodide lock file."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+from lite import LiteBuildError
+from lite.notebooks import INSTALL_SOURCE, add_install_cell, has_install_cell
+from lite.pyodide_lock import rewrite_lock
+from lite.wheels import WheelInfo, make_pure, read_wheel, write_wheel
+from tests.lite.harness import REPOSITORY
+
+TUTORIALS = sorted((REPOSITORY / "notebooks").glob("*.ipynb"))
+CDN = "https://cdn.example/pyodide/full"
+
+
+@pytest.mark.parametrize("notebook", TUTORIALS, ids=lambda path: path.name)
+def test_every_tutorial_starts_with_the_install_cell(notebook: Path) -> None:
+    assert has_install_cell(json.loads(notebook.read_text())), (
+        f"{notebook.name} does not start with the Lite install cell; run python -m lite.notebooks"
+    )
+
+
+class RecordingShell:
+    def __init__(self) -> None:
+        self.magics: list[tuple[str, str]] = []
+
+    def run_line_magic(self, name: str, line: str, *args: Any) -> None:
+        self.magics.append((name, line))
+
+
+def _run_install_cell(platform: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    shell = RecordingShell()
+    code = TransformerManager().transform_cell("".join(INSTALL_SOURCE))
+    monkeypatch.setattr("sys.platform", platform)
+    exec(code, {"get_ipython": lambda: shell})
+    return shell.magics
+
+
+def test_the_install_cell_installs_melange_lab_in_pyodide(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _run_install_cell("emscripten", monkeypatch) == [("pip", "install melange-lab")]
+
+
+def test_the_install_cell_does_nothing_on_a_normal_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _run_install_cell("linux", monkeypatch) == []
+
+
+def test_adding_the_install_cell_keeps_the_rest_of_the_notebook_and_happens_once(
+    tmp_path: Path,
+) -> None:
+    notebook = tmp_path / "11-new.ipynb"
+    original = (REPOSITORY / "notebooks" / "01-publishing-to-a-queue.ipynb").read_text()
+    without = json.loads(original)
+    without["cells"] = without["cells"][1:]
+    notebook.write_text(json.dumps(without, indent=1, ensure_ascii=False) + "\n")
+    before = notebook.read_text()
+
+    assert add_install_cell(notebook) is True
+    assert add_install_cell(notebook) is False
+    after = json.loads(notebook.read_text())
+    assert has_install_cell(after) and after["cells"][0]["id"] == "11-lite"
+    assert after["cells"][1:] == without["cells"]
+    assert notebook.read_text().replace(_first_cell_text(notebook), "", 1) == before
+
+
+def _first_cell_text(notebook: Path) -> str:
+    text = notebook.read_text()
+    start = text.index("  {")
+    end = text.index("  },\n", start) + len("  },\n")
+    return text[start:end]
+
+
+def _wheel(
+    folder: Path, name: str, version: str, requires: list[str], files: dict[str, bytes]
+) -> Path:
+    distribution = name.replace("-", "_")
+    info = f"{distribution}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
+        f"Requires-Dist: {requirement}\n" for requirement in requires
+    )
+    members = {**files, f"{info}/METADATA": metadata.encode(), f"{info}/WHEEL": b"Tag: x\n"}
+    target = folder / f"{distribution}-{version}-cp311-cp311-linux_x86_64.whl"
+    write_wheel(target, members, f"{info}/RECORD")
+    return target
+
+
+def test_a_pure_copy_drops_the_compiled_speedups_and_says_py3_none_any(tmp_path: Path) -> None:
+    compiled = _wheel(
+        tmp_path,
+        "fastlib",
+        "1.0",
+        [],
+        {
+            "fastlib/__init__.py": b"x = 1\n",
+            "fastlib/_speedups.cpython-311-x86_64-linux-gnu.so": b"\0",
+        },
+    )
+    pure = make_pure(compiled, tmp_path / "pure")
+    assert pure.name == "fastlib-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(pure) as archive:
+        names = archive.namelist()
+        assert "fastlib/__init__.py" in names
+        assert not [name for name in names if name.endswith(".so")]
+        assert "Tag: py3-none-any" in archive.read("fastlib-1.0.dist-info/WHEEL").decode()
+        record = archive.read("fastlib-1.0.dist-info/RECORD").decode()
+    assert "fastlib/__init__.py,sha256=" in record and ".so" not in record
+    assert read_wheel(pure).imports == ("fastlib",)
+
+
+NPM_LOCK: dict[str, Any] = {
+    "info": {"python": "3.14.2"},
+    "packages": {
+        "six": {"name": "six", "version": "1.0", "file_name": "six-1.0-py3-none-any.whl",
+                "depends": []},
+        "cryptography": {"name": "cryptography", "version": "47.0.0",
+                         "file_name": "cryptography-47.0.0-cp314-abi3-pyemscripten_wasm32.whl",
+                         "depends": ["six"]},
+        "numpy": {"name": "numpy", "version": "2.0", "file_name": "numpy-2.0.whl", "depends": []},
+    },
+}  # fmt: skip
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> list[WheelInfo]:
+    """A tiny site: 'app' needs six (served) and cryptography (Pyodide's), and pexpect only
+    off Emscripten."""
+    app = _wheel(
+        tmp_path,
+        "app",
+        "1.0",
+        ["six>=1.0", "cryptography", 'pexpect; sys_platform != "emscripten"'],
+        {"app/__init__.py": b""},
+    )
+    six = _wheel(tmp_path, "six", "1.17.0", [], {"six.py": b""})
+    return [read_wheel(app), read_wheel(six)]
+
+
+def test_served_wheels_replace_pyodides_entries_and_the_rest_load_from_the_cdn(
+    served: list[WheelInfo],
+) -> None:
+    lock = rewrite_lock(NPM_LOCK, served, offline=False, cdn_url=CDN)
+    packages = lock["packages"]
+    assert packages["app"]["file_name"] == served[0].path.name
+    assert packages["app"]["sha256"] == served[0].sha256
+    assert packages["app"]["depends"] == ["cryptography", "six"]  # not pexpect
+    assert packages["six"]["version"] == "1.17.0" and packages["six"]["file_name"].startswith("six")
+    assert packages["cryptography"]["file_name"].startswith(f"{CDN}/cryptography-47.0.0")
+    assert packages["numpy"]["file_name"] == f"{CDN}/numpy-2.0.whl"
+
+
+def test_an_offline_lock_names_only_files_the_site_serves(
+    served: list[WheelInfo], tmp_path: Path
+) -> None:
+    standin = read_wheel(
+        _wheel(tmp_path, "cryptography", "47.0.0", [], {"cryptography/__init__.py": b""})
+    )
+    lock = rewrite_lock(NPM_LOCK, [*served, standin], offline=True, cdn_url=CDN)
+    assert set(lock["packages"]) == {"app", "six", "cryptography"}
+    assert all("://" not in entry["file_name"] for entry in lock["packages"].values())
+
+
+def test_an_offline_build_without_cryptography_is_refused_naming_it(
+    served: list[WheelInfo],
+) -> None:
+    with pytest.raises(
+        LiteBuildError,
+        match=r"(?s)app needs cryptography, which the site does not have.*--extra-wheel",
+    ):
+        rewrite_lock(NPM_LOCK, served, offline=True, cdn_url=CDN)
+
+
+def test_a_served_version_that_does_not_fit_a_requirement_is_refused(tmp_path: Path) -> None:
+    app = read_wheel(_wheel(tmp_path, "app", "1.0", ["six>=2"], {"app/__init__.py": b""}))
+    six = read_wheel(_wheel(tmp_path, "six", "1.17.0", [], {"six.py": b""}))
+    with pytest.raises(LiteBuildError, match=r"app needs six>=2, the site has 1.17.0"):
+        rewrite_lock(NPM_LOCK, [app, six], offline=True, cdn_url=CDN)
+
+
+def test_extras_asked_for_by_another_package_bring_their_requirements(tmp_path: Path) -> None:
+    app = read_wheel(_wheel(tmp_path, "app", "1.0", ["lib[sns]"], {"app/__init__.py": b""}))
+    lib = read_wheel(
+        _wheel(
+            tmp_path,
+            "lib",
+            "1.0",
+            ['six; extra == "sns"', 'numpy; extra == "s3"'],
+            {"lib/__init__.py": b""},
+        )
+    )
+    six = read_wheel(_wheel(tmp_path, "six", "1.17.0", [], {"six.py": b""}))
+    lock = rewrite_lock(NPM_LOCK, [app, lib, six], offline=True, cdn_url=CDN)
+    assert lock["packages"]["lib"]["depends"] == ["six"]

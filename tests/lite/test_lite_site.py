@@ -1,0 +1,239 @@
+"""The whole course in a browser tab: the offline JupyterLite site, served on 127.0.0.1, runs
+every tutorial in headless Chromium with the network cut except loopback, and its broker view
+draws and updates.
+
+One page and one Pyodide kernel serve all ten tutorials (a cold Pyodide start costs tens of
+seconds on a busy 2-core machine); each notebook is opened in the lab and run with Run All.
+The first test opens tutorial 2 on a cold page and measures the time to its fan-out on screen
+(written to test-output/lite-timings.json; docs/performance.md has the figures).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.lite.harness import (
+    REPOSITORY,
+    Network,
+    RanNotebook,
+    build_offline_site,
+    current_kernel_id,
+    describe,
+    open_first_notebook,
+    open_notebook_in_kernel,
+    run_cells,
+    serve,
+)
+
+pytestmark = [pytest.mark.lite, pytest.mark.timeout(900)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+KERNEL_START_S = 240.0  # a cold Pyodide kernel on a loaded 2-core machine
+RUN_S = 240.0
+TIMINGS = REPOSITORY / "test-output" / "lite-timings.json"
+
+#: Outputs each tutorial must show (as it shows on a normal kernel), besides having no error.
+KEY_OUTPUTS: dict[str, list[str]] = {
+    "01-publishing-to-a-queue.ipynb": [
+        "Message sent successfully!",
+        "melangetutorial-queue: visible=1 in_flight=0",
+        "payload:        MyTestMessage 'Hello World!'",
+    ],
+    "02-publishing-to-a-topic.ipynb": [
+        "analytics: 1 message(s) waiting",
+        "billing: 1 message(s) waiting",
+        "shipping: 1 message(s) waiting",
+        "envelope type: Notification",
+    ],
+    "03-serializers-and-the-registry.ipynb": [
+        "decoded: PaymentReceived(order_id=7, amount=25.0)",
+        "which is not a class bound in the serializer registry",
+        "OrderPlaced 3 99.0",
+    ],
+    "04-consumers-and-dispatchers.ipynb": [
+        "acknowledged=3",
+        "order 11 cancelled before shipping",
+        # the background consumer (an asyncio task in Pyodide) handled both orders
+        "ConsumeSummary(received=2, processed=2",
+        "stopped_because='stopped'",
+    ],
+    "05-routing-with-filter-policies.ipynb": [
+        "refunds    1 message(s): ['OrderCancelled']",
+        "big-spain got orders: [2]",
+        "Invalid filter policy",
+    ],
+    "06-retries-and-dead-letter-queues.ipynb": [
+        "t=30s  payments-dlq: visible, received 3x",
+        "charged 25 for order 1",
+    ],
+    "07-fifo-ordering-and-deduplication.ipynb": [
+        "stored after 3 identical sends: 1",
+        "stored after the window: 2",
+        "ledger.fifo ['open', 'deposit 50', 'close']",
+    ],
+    "08-at-least-once-and-idempotent-consumers.ipynb": [
+        "charged: 140",  # the naive consumer, fooled by injected duplicates (seeded)
+        "deliveries skipped as duplicates: 12",
+        "charged: 100 for 10 payments",
+    ],
+    "09-case-study-orders-and-payments.ipynb": [
+        "order status: {'o-1': 'paid', 'o-2': 'cancelled (insufficient funds)'",
+        "notification-service-dlq: 1 message(s)",
+        "CHECK ADDRESS 'cai at example.com': order o-3 is on its way",
+    ],
+    "10-from-the-lab-to-a-real-broker.ipynb": [
+        "{'welcome-email': ['lucia', 'marc'], 'crm': ['lucia', 'marc', 'tom']}",
+    ],
+}
+#: Tutorial 10's second half starts moto's server as a child process: a browser tab has no
+#: processes and no sockets, so in Lite the tutorial runs up to that section.
+RUNS_UP_TO = {"10-from-the-lab-to-a-real-broker.ipynb": "## On a real endpoint"}
+FAN_OUT = "02-publishing-to-a-topic.ipynb"
+
+
+@dataclass
+class Session:
+    page: Page
+    network: Network
+    base_url: str
+    console_errors: list[str] = field(default_factory=list)
+    kernel_id: str = ""
+    ran: dict[str, RanNotebook] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/ensure-chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            # belt and braces with the route below: no name resolves, except loopback's
+            args=["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def session(browser: Browser) -> Iterator[Session]:
+    site = build_offline_site()
+    with serve(site) as base_url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        network = Network()
+        context.route("**/*", network.route)
+        page = context.new_page()
+        current = Session(page, network, base_url)
+        page.on(
+            "console",
+            lambda message: (
+                current.console_errors.append(message.text) if message.type == "error" else None
+            ),
+        )
+        page.on(
+            "requestfailed",
+            lambda request: (
+                network.aborted.append(request.url)
+                if not request.url.startswith(base_url) and request.url not in network.aborted
+                else None
+            ),
+        )
+        try:
+            yield current
+        finally:
+            context.close()
+
+
+def _check_tutorial(name: str, ran: RanNotebook) -> None:
+    up_to = RUNS_UP_TO.get(name)
+    stop = None if up_to is None else ran.first_cell_with(up_to)
+    assert not ran.errors(), f"{name} raised in Lite: {ran.errors()}\n{describe(ran)}"
+    assert not ran.not_run(stop), f"{name}: cells {ran.not_run(stop)} did not run"
+    text = ran.text()
+    missing = [expected for expected in KEY_OUTPUTS[name] if expected not in text]
+    assert not missing, f"{name} lacks {missing} in its outputs:\n{text[-4000:]}"
+
+
+def test_tutorial_2_fans_out_in_a_cold_tab_and_the_broker_view_updates(
+    session: Session,
+) -> None:
+    page = session.page
+    started = time.monotonic()
+    open_first_notebook(page, session.base_url, FAN_OUT, KERNEL_START_S)
+    kernel_ready = time.monotonic() - started
+    session.kernel_id = current_kernel_id(page)
+    ran = run_cells(page, RUN_S)
+    # the fan-out on screen: every subscriber queue's panel in the broker view holds the message
+    for queue in ("billing", "shipping", "analytics"):
+        expect(
+            page.locator(".ml-queue-panel")
+            .filter(has=page.locator(f'.ml-title[data-queue="{queue}"]'))
+            .locator(".ml-card")
+            .first
+        ).to_be_visible(timeout=RUN_S * 1000)
+    fan_out_on_screen = time.monotonic() - started
+    session.ran[FAN_OUT] = ran
+    TIMINGS.parent.mkdir(exist_ok=True)
+    TIMINGS.write_text(
+        json.dumps(
+            {
+                "open_to_idle_kernel_s": round(kernel_ready, 1),
+                "open_to_tutorial_2_fan_out_on_screen_s": round(fan_out_on_screen, 1),
+            },
+            indent=1,
+        )
+    )
+    print(
+        f"\nLite, cold: kernel idle after {kernel_ready:.1f} s, fan-out on screen after "
+        f"{fan_out_on_screen:.1f} s"
+    )
+    _check_tutorial(FAN_OUT, ran)
+    expect(page.get_by_text("Error displaying widget")).to_have_count(0)
+
+
+def test_the_broker_view_updates_after_a_publish_from_the_notebook(session: Session) -> None:
+    page = session.page
+    assert session.kernel_id, "tutorial 2 did not open"
+    cards = (
+        page.locator(".ml-queue-panel")
+        .filter(has=page.locator('.ml-title[data-queue="billing"]'))
+        .locator(".ml-card")
+    )
+    before = cards.count()
+    page.evaluate(
+        """() => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const cell = panel.content.model.sharedModel.insertCell(
+            panel.content.model.cells.length,
+            {cell_type: 'code', source:
+             'publisher.publish("melangetutorial-topic", MyTestMessage("one more"))'});
+          panel.content.activeCellIndex = panel.content.model.cells.length - 1;
+        }"""
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-cell')")
+    expect(cards).to_have_count(before + 1, timeout=RUN_S * 1000)
+
+
+@pytest.mark.parametrize("name", [name for name in KEY_OUTPUTS if name != FAN_OUT])
+def test_tutorial_runs_in_the_browser_tab(session: Session, name: str) -> None:
+    assert session.kernel_id, "tutorial 2 did not open, so there is no kernel to share"
+    open_notebook_in_kernel(session.page, name, session.kernel_id, KERNEL_START_S)
+    assert current_kernel_id(session.page) == session.kernel_id, f"{name} got a kernel of its own"
+    ran = run_cells(session.page, RUN_S, up_to=RUNS_UP_TO.get(name))
+    session.ran[name] = ran
+    _check_tutorial(name, ran)
+
+
+def test_the_site_asked_for_nothing_outside_the_machine(session: Session) -> None:
+    assert session.ran, "no tutorial ran"
+    assert session.network.aborted == []
