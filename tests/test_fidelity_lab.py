@@ -16,7 +16,7 @@ import pytest
 from melange_lab import MessagingBackendFactory, SimulatedBroker, TopicPublisher
 from melange_lab import moto_internals as mi
 from melange_lab.backends import AWSBackend, LocalSQSBackend
-from melange_lab.errors import InvalidFilterPolicy, InvalidInput
+from melange_lab.errors import InvalidFilterPolicy, InvalidParameter
 from melange_lab.filter_policies import FilterPolicy
 from melange_lab.serializers import SerializerRegistry
 from tests.scenarios import eventually, total_count
@@ -91,7 +91,7 @@ def test_stopping_a_broker_with_deliveries_in_transit_drops_them_and_unpatches_m
 
 @pytest.mark.parametrize("latency", [-1, "1", float("nan"), True])
 def test_a_latency_that_is_not_seconds_is_refused_naming_the_fix(latency: Any) -> None:
-    with pytest.raises(InvalidInput, match="delivery_latency"):
+    with pytest.raises(InvalidParameter, match="delivery_latency"):
         SimulatedBroker(delivery_latency=latency, start=False)
 
 
