@@ -9,11 +9,16 @@ message in moto).
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from melange_lab.arguments import whole_number
-from melange_lab.errors import InvalidParameter
+from melange_lab import wire
+from melange_lab.arguments import choice, flag, whole_number
+from melange_lab.errors import InvalidParameter, MelangeLabError
+from melange_lab.models import TopicWrapper
 
 MINUTE = 60
 HOUR = 60 * MINUTE
@@ -84,3 +89,95 @@ def subject(parameter: str, value: object) -> str:
             "or punctuation, with no line breaks, as SNS requires",
         )
     return value
+
+
+def check_content_deduplication(kind: str, name: str, enabled: object) -> None:
+    """``None`` means "the default for this kind"; True only on a FIFO queue or topic."""
+    if enabled is None:
+        return
+    if flag("content_based_deduplication", enabled) and not name.endswith(".fifo"):
+        raise InvalidParameter(
+            "content_based_deduplication",
+            enabled,
+            f"False for a standard {kind} ('{name}'): only FIFO {kind}s deduplicate",
+            f"Name the {kind} '{name}.fifo' to make it FIFO, or leave the option out.",
+        )
+
+
+ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,256}")
+
+
+def message_attributes(values: object) -> wire.AttributeMap:
+    """``message_attributes`` as SNS takes them, refusing what SNS and SQS would refuse."""
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise InvalidParameter(
+            "message_attributes", values, "a dict of name -> value", "e.g. {'priority': 'high'}."
+        )
+    for name, value in values.items():
+        if (
+            not isinstance(name, str)
+            or not ATTRIBUTE_NAME.fullmatch(name)
+            or name.lower().startswith(("aws.", "amazon."))
+            or name.startswith(".")
+            or name.endswith(".")
+            or ".." in name
+        ):
+            raise InvalidParameter(
+                "message_attributes",
+                name,
+                "attribute names of 1 to 256 letters, digits, '_', '-' or '.', not starting "
+                "with 'AWS.' or 'Amazon.', with no '..' and no '.' at either end",
+            )
+        if value is None or value == "" or value == []:
+            raise InvalidParameter(
+                f"message_attributes[{name!r}]", value, "a non-empty string, number or list"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidParameter(f"message_attributes[{name!r}]", value, "a finite number")
+        if isinstance(value, dict) and "DataType" not in value:
+            raise InvalidParameter(
+                f"message_attributes[{name!r}]",
+                value,
+                "a plain value, or boto3's form {'DataType': 'String', 'StringValue': '...'}",
+            )
+    return wire.as_attribute_map(values)
+
+
+def check_topic_publish(topic: TopicWrapper, request: dict[str, Any]) -> None:
+    """Refuses what SNS Publish would refuse, before anything is sent."""
+    if len(request.get("MessageAttributes", {})) > MESSAGE_ATTRIBUTES:
+        raise InvalidParameter(
+            "message_attributes",
+            sorted(request["MessageAttributes"]),
+            f"at most {MESSAGE_ATTRIBUTES} attributes per message, including the lab's "
+            "manifest and serializer_id",
+        )
+    if "Subject" in request:
+        subject("subject", request["Subject"])
+    if "MessageStructure" in request:
+        choice("message_structure", request["MessageStructure"], ("json",))
+        try:
+            parsed = json.loads(str(request["Message"]))
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("default"), str):
+            raise InvalidParameter(
+                "message_structure",
+                "json",
+                "only with a message that is a JSON object with a string 'default' key",
+                'e.g. publish a dict {"default": "...", "sqs": "..."} with a JSON serializer.',
+            )
+    for option, parameter in (
+        ("message_group_id", "MessageGroupId"),
+        ("message_deduplication_id", "MessageDeduplicationId"),
+    ):
+        if parameter not in request:
+            continue
+        if not topic.is_fifo:
+            raise MelangeLabError(
+                f"Topic '{topic.name}' is a standard topic: {option} only applies to FIFO "
+                "topics (names ending in '.fifo')."
+            )
+        fifo_id(option, request[parameter])

@@ -9,12 +9,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
-import re
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,8 +20,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from melange_lab import limits, wire
-from melange_lab.arguments import checked, choice, flag, number, optional, whole_number
+from melange_lab.arguments import checked, flag, number, optional, whole_number
 from melange_lab.backends.base import MessagingBackend
+from melange_lab.backends.sqs.deduplication import DeduplicationWindow
 from melange_lab.errors import (
     BrokerRequestFailed,
     InvalidFilterPolicy,
@@ -92,98 +90,6 @@ _QUEUE_OPTIONS = (
 )
 
 
-def _check_content_deduplication(kind: str, name: str, enabled: object) -> None:
-    """``None`` means "the default for this kind"; True only on a FIFO queue or topic."""
-    if enabled is None:
-        return
-    if flag("content_based_deduplication", enabled) and not name.endswith(".fifo"):
-        raise InvalidParameter(
-            "content_based_deduplication",
-            enabled,
-            f"False for a standard {kind} ('{name}'): only FIFO {kind}s deduplicate",
-            f"Name the {kind} '{name}.fifo' to make it FIFO, or leave the option out.",
-        )
-
-
-_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,256}")
-
-
-def _attribute_map(values: object) -> wire.AttributeMap:
-    """``message_attributes`` as SNS takes them, refusing what SNS and SQS would refuse."""
-    if values is None:
-        return {}
-    if not isinstance(values, dict):
-        raise InvalidParameter(
-            "message_attributes", values, "a dict of name -> value", "e.g. {'priority': 'high'}."
-        )
-    for name, value in values.items():
-        if (
-            not isinstance(name, str)
-            or not _ATTRIBUTE_NAME.fullmatch(name)
-            or name.lower().startswith(("aws.", "amazon."))
-            or name.startswith(".")
-            or name.endswith(".")
-            or ".." in name
-        ):
-            raise InvalidParameter(
-                "message_attributes",
-                name,
-                "attribute names of 1 to 256 letters, digits, '_', '-' or '.', not starting "
-                "with 'AWS.' or 'Amazon.', with no '..' and no '.' at either end",
-            )
-        if value is None or value == "" or value == []:
-            raise InvalidParameter(
-                f"message_attributes[{name!r}]", value, "a non-empty string, number or list"
-            )
-        if isinstance(value, float) and not math.isfinite(value):
-            raise InvalidParameter(f"message_attributes[{name!r}]", value, "a finite number")
-        if isinstance(value, dict) and "DataType" not in value:
-            raise InvalidParameter(
-                f"message_attributes[{name!r}]",
-                value,
-                "a plain value, or boto3's form {'DataType': 'String', 'StringValue': '...'}",
-            )
-    return wire.as_attribute_map(values)
-
-
-def _check_topic_request(topic: TopicWrapper, request: dict[str, Any]) -> None:
-    """Refuses what SNS Publish would refuse, before anything is sent."""
-    if len(request.get("MessageAttributes", {})) > limits.MESSAGE_ATTRIBUTES:
-        raise InvalidParameter(
-            "message_attributes",
-            sorted(request["MessageAttributes"]),
-            f"at most {limits.MESSAGE_ATTRIBUTES} attributes per message, including the lab's "
-            "manifest and serializer_id",
-        )
-    if "Subject" in request:
-        limits.subject("subject", request["Subject"])
-    if "MessageStructure" in request:
-        choice("message_structure", request["MessageStructure"], ("json",))
-        try:
-            parsed = json.loads(str(request["Message"]))
-        except ValueError:
-            parsed = None
-        if not isinstance(parsed, dict) or not isinstance(parsed.get("default"), str):
-            raise InvalidParameter(
-                "message_structure",
-                "json",
-                "only with a message that is a JSON object with a string 'default' key",
-                'e.g. publish a dict {"default": "...", "sqs": "..."} with a JSON serializer.',
-            )
-    for option, parameter in (
-        ("message_group_id", "MessageGroupId"),
-        ("message_deduplication_id", "MessageDeduplicationId"),
-    ):
-        if parameter not in request:
-            continue
-        if not topic.is_fifo:
-            raise MelangeLabError(
-                f"Topic '{topic.name}' is a standard topic: {option} only applies to FIFO "
-                "topics (names ending in '.fifo')."
-            )
-        limits.fifo_id(option, request[parameter])
-
-
 _POLL_PAUSE = 0.05  # real seconds between the short polls that stand in for a long poll
 DECODE_ERROR = "decode_error"  # in a received message's metadata: why it could not be read
 
@@ -238,45 +144,6 @@ def _no_answer(error: BotoCoreError) -> str:
         "running at that address, or give the backend longer timeouts (connect_timeout=..., "
         "read_timeout=...)."
     )
-
-
-class _DeduplicationWindow:
-    """The FIFO deduplication ids sent in the last 5 minutes (broker time), per destination.
-
-    SQS and SNS accept a duplicate and drop it silently; the lab keeps the same rule and says
-    so with a ``deduplicated`` event instead of a ``published`` one.
-    """
-
-    def __init__(self) -> None:
-        self._sent: dict[str, OrderedDict[str, tuple[float, str]]] = {}
-        self._lock = threading.Lock()
-
-    def original(self, destination: str, deduplication_id: str, now: float) -> str | None:
-        """The message id first sent with this id, if it is still inside the window."""
-        with self._lock:
-            sent = self._sent.get(destination)
-            if sent is None:
-                return None
-            while sent:
-                oldest = next(iter(sent.values()))[0]
-                if now - oldest < limits.DEDUPLICATION_INTERVAL:
-                    break
-                sent.popitem(last=False)
-            found = sent.get(deduplication_id)
-            return None if found is None else found[1]
-
-    def remember(
-        self, destination: str, deduplication_id: str, now: float, message_id: str
-    ) -> None:
-        with self._lock:
-            self._sent.setdefault(destination, OrderedDict())[deduplication_id] = (now, message_id)
-
-    def forget(self, destination: str | None = None) -> None:
-        with self._lock:
-            if destination is None:
-                self._sent.clear()
-            else:
-                self._sent.pop(destination, None)
 
 
 class _OneWriteAtATime:
@@ -376,7 +243,7 @@ class SQSBackend(MessagingBackend):
         self._subscriptions: dict[str, list[Subscription]] = {}
         self._content_deduplication: dict[str, bool] = {}
         self._content_deduplication_asked: set[str] = set()  # FIFO queues publishing without ids
-        self._deduplication = _DeduplicationWindow()
+        self._deduplication = DeduplicationWindow()
         self._fan_out_lock = threading.Lock()
         for client in (sqs_client, sns_client):
             # first in line, before moto's own handler: a stopped broker's backend must fail
@@ -457,7 +324,7 @@ class SQSBackend(MessagingBackend):
         if topic_name in self._topics:
             return self._topics[topic_name]
         check_topic_name(topic_name)
-        _check_content_deduplication("topic", topic_name, content_based_deduplication)
+        limits.check_content_deduplication("topic", topic_name, content_based_deduplication)
         attributes: dict[str, str] = {}
         if topic_name.endswith(".fifo"):
             attributes["FifoTopic"] = "true"
@@ -672,7 +539,9 @@ class SQSBackend(MessagingBackend):
                 f"{'.fifo' if queue_name.endswith('.fifo') else ''}'.",
             )
         flag("raw_message_delivery", options["raw_message_delivery"])
-        _check_content_deduplication("queue", queue_name, options["content_based_deduplication"])
+        limits.check_content_deduplication(
+            "queue", queue_name, options["content_based_deduplication"]
+        )
         for name, limit in (
             ("max_receive_count", limits.MAX_RECEIVE_COUNT),
             ("visibility_timeout", limits.VISIBILITY_TIMEOUT),
@@ -1104,7 +973,7 @@ class SQSBackend(MessagingBackend):
                 ("topic_name", "data", *_TOPIC_OPTIONS),
             )
         attributes = wire.topic_attributes(message)
-        attributes.update(_attribute_map(extra.pop("message_attributes", None)))
+        attributes.update(limits.message_attributes(extra.pop("message_attributes", None)))
         request: dict[str, Any] = {"TopicArn": topic.arn, "Message": message.content}
         if attributes:
             request["MessageAttributes"] = attributes
@@ -1116,7 +985,7 @@ class SQSBackend(MessagingBackend):
         ):
             if extra.get(option) is not None:
                 request[parameter] = extra.pop(option)
-        _check_topic_request(topic, request)
+        limits.check_topic_publish(topic, request)
         size = wire.encoded_size(str(message.content), attributes)
         if size > SNS_MESSAGE_LIMIT:
             raise MessageTooLarge(topic.name, size, SNS_MESSAGE_LIMIT)
