@@ -141,6 +141,16 @@ def test_locked_cells_come_back_and_added_cells_stay_in_place() -> None:
     ]  # fmt: skip
 
 
+def test_a_graded_cell_the_student_added_is_plain_code() -> None:
+    teacher = notebook(cell("code", "answer", grade_id="answer", solution=True))
+    student = notebook(
+        cell("code", "my_answer()", grade_id="answer", solution=True),
+        cell("code", "print('ok')", grade_id="bonus", grade=True, points=100),
+    )
+    added = graded_notebook(teacher, student).cells[1]
+    assert added.source == "print('ok')" and "nbgrader" not in added.metadata
+
+
 def test_an_answer_cell_deleted_by_the_student_is_graded_as_unanswered() -> None:
     teacher = notebook(cell("code", "answer", grade_id="answer", solution=True))
     graded = graded_notebook(teacher, notebook())

@@ -247,6 +247,12 @@ def hostile_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]
             with_answer("01_filter_policy.ipynb", code.replace("MARKER", MARKER)),
             subs / name / "01_filter_policy.ipynb",
         )
+    # a graded cell of the student's own, worth 100 points
+    notebook = with_answer("01_filter_policy.ipynb", "")
+    bonus = nbformat.v4.new_code_cell("print('free points')")
+    bonus.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "points": 100, "locked": True}
+    notebook.cells.append(bonus)
+    put(notebook, subs / "bonus_cell" / "01_filter_policy.ipynb")
     # edited locked cells: the scenario does nothing and the checks print "ok"
     notebook = with_answer("01_filter_policy.ipynb", "")
     for cell in notebook.cells:
@@ -342,7 +348,7 @@ def test_a_consume_that_stops_at_the_first_failure_loses_the_batch_check(
     assert batch["passed"] == "no" and "must not stop the rest of the batch" in batch["message"]
 
 
-@pytest.mark.parametrize("cheat", [*CHEATS, "edited_locked"])
+@pytest.mark.parametrize("cheat", [*CHEATS, "edited_locked", "bonus_cell"])
 def test_each_cheat_scores_zero_on_the_checks_it_attacks(
     hostile_class: dict[str, object], cheat: str
 ) -> None:
