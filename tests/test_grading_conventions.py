@@ -199,6 +199,18 @@ def test_a_flat_download_is_graded_per_student(tmp_path: Path) -> None:
     assert any("readme.txt" in warning for warning in found.warnings)
 
 
+def test_a_flat_download_without_source_is_an_error_that_says_why(tmp_path: Path) -> None:
+    (tmp_path / "ana_01_filter_policy.ipynb").write_text("{}")
+    with pytest.raises(GradingError, match="pass --source to grade flat downloads"):
+        find_submissions(tmp_path, None, [])
+
+
+def test_a_folder_named_like_a_notebook_in_a_flat_download_is_a_zero(tmp_path: Path) -> None:
+    (tmp_path / "ana_01_filter_policy.ipynb").mkdir()
+    (found,) = find_submissions(tmp_path, NAMES, []).submissions
+    assert found.student == "ana" and found.problem is not None and "folder" in found.problem
+
+
 def test_a_browser_copy_counts_and_the_plain_name_wins_over_it(tmp_path: Path) -> None:
     folder = tmp_path / "ana"
     folder.mkdir()
