@@ -221,3 +221,45 @@ def test_each_effect_once_names_the_duplicate_and_the_missing() -> None:
     with pytest.raises(CheckFailed, match="`pay-2` was never charged"):
         checks.each_effect_once(["pay-1"], ["pay-1", "pay-2"], "charged")
     assert "exactly once" in checks.each_effect_once(["b", "a"], ["a", "b"], "charged")
+
+
+def test_a_look_alike_broker_fails_every_broker_check(broker: SimulatedBroker) -> None:
+    class LookAlike:
+        events = broker.events
+
+        def queues(self) -> list[object]:
+            return []
+
+    with pytest.raises(CheckFailed, match=r"`broker` is not the SimulatedBroker .* a LookAlike"):
+        checks.queue_drained(LookAlike(), "billing")  # type: ignore[arg-type]
+
+
+def test_a_message_listed_as_processed_must_have_been_received(
+    broker: SimulatedBroker, registry: SerializerRegistry
+) -> None:
+    MessagingBackendFactory(broker.backend).init_queue("invoices")
+    message_id = QueuePublisher(registry, broker.backend).publish("invoices", {"n": 1})
+    with pytest.raises(CheckFailed, match=f"{message_id[:8]} is listed as processed but was never"):
+        checks.nothing_lost(broker, [message_id], [message_id])
+
+
+def test_batch_goes_on_says_when_one_failure_stopped_the_rest() -> None:
+    published = ["m1", "m2", "m3", "m4"]
+    assert "3 of 4 processed" in checks.batch_goes_on(["m1", "m3", "m4"], published, failing=1)
+    with pytest.raises(CheckFailed, match=r"processed 1 of the 4 messages.*must not stop"):
+        checks.batch_goes_on(["m1"], published, failing=1)
+    with pytest.raises(CheckFailed, match="although 1 of them were set up to fail"):
+        checks.batch_goes_on(published, published, failing=1)
+
+
+def test_plain_values_are_required_where_the_notebook_made_plain_values() -> None:
+    class Sneaky(str):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = str.__hash__
+
+    with pytest.raises(CheckFailed, match="`charged` holds a Sneaky"):
+        checks.each_effect_once([Sneaky("x")], ["pay-1"], "charged")
+    with pytest.raises(CheckFailed, match="given no ids"):
+        checks.each_effect_once([], [], "charged")

@@ -141,6 +141,16 @@ def test_locked_cells_come_back_and_added_cells_stay_in_place() -> None:
     ]  # fmt: skip
 
 
+def test_a_graded_cell_the_student_added_is_plain_code() -> None:
+    teacher = notebook(cell("code", "answer", grade_id="answer", solution=True))
+    student = notebook(
+        cell("code", "my_answer()", grade_id="answer", solution=True),
+        cell("code", "print('ok')", grade_id="bonus", grade=True, points=100),
+    )
+    added = graded_notebook(teacher, student).cells[1]
+    assert added.source == "print('ok')" and "nbgrader" not in added.metadata
+
+
 def test_an_answer_cell_deleted_by_the_student_is_graded_as_unanswered() -> None:
     teacher = notebook(cell("code", "answer", grade_id="answer", solution=True))
     graded = graded_notebook(teacher, notebook())
@@ -187,6 +197,18 @@ def test_a_flat_download_is_graded_per_student(tmp_path: Path) -> None:
         ("ana", "01_filter_policy"), ("ana", "02_fan_out"), ("ben", "01_filter_policy"),
     }  # fmt: skip
     assert any("readme.txt" in warning for warning in found.warnings)
+
+
+def test_a_flat_download_without_source_is_an_error_that_says_why(tmp_path: Path) -> None:
+    (tmp_path / "ana_01_filter_policy.ipynb").write_text("{}")
+    with pytest.raises(GradingError, match="pass --source to grade flat downloads"):
+        find_submissions(tmp_path, None, [])
+
+
+def test_a_folder_named_like_a_notebook_in_a_flat_download_is_a_zero(tmp_path: Path) -> None:
+    (tmp_path / "ana_01_filter_policy.ipynb").mkdir()
+    (found,) = find_submissions(tmp_path, NAMES, []).submissions
+    assert found.student == "ana" and found.problem is not None and "folder" in found.problem
 
 
 def test_a_browser_copy_counts_and_the_plain_name_wins_over_it(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -126,6 +127,15 @@ secret = os.environ.get("MELANGE_TEACHER_SECRET", "none") + " " + " ".join(os.en
 print(secret)
 raise checks.CheckFailed("LEAK {x}", x=secret)
 """,
+    "phones_home": """
+import socket
+for host in ("127.0.0.1", "localhost"):
+    try:
+        with socket.create_connection((host, LISTENER_PORT), timeout=2) as connection:
+            connection.sendall(b"answers please")
+    except OSError:
+        pass
+""",
     "formula_error": """
 raise ValueError("=HYPERLINK(\\"http://example.invalid\\", \\"click\\")")
 """,
@@ -241,12 +251,23 @@ def hostile_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]
         str(source / "01_filter_policy.ipynb"),
         str(out / "scores.csv"),
     ]
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
     for name, code in CHEATS.items():
         code = code.replace("TARGETS", repr(targets)).replace("SOURCE_GUESS", repr(str(source)))
+        code = code.replace("LISTENER_PORT", str(listener.getsockname()[1]))
         put(
             with_answer("01_filter_policy.ipynb", code.replace("MARKER", MARKER)),
             subs / name / "01_filter_policy.ipynb",
         )
+    # a graded cell of the student's own, worth 100 points
+    notebook = with_answer("01_filter_policy.ipynb", "")
+    bonus = nbformat.v4.new_code_cell("print('free points')")
+    bonus.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "points": 100, "locked": True}
+    notebook.cells.append(bonus)
+    put(notebook, subs / "bonus_cell" / "01_filter_policy.ipynb")
     # edited locked cells: the scenario does nothing and the checks print "ok"
     notebook = with_answer("01_filter_policy.ipynb", "")
     for cell in notebook.cells:
@@ -273,7 +294,6 @@ def hostile_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]
     (subs / "class.zip").write_bytes(b"PK")
     os.environ["MELANGE_TEACHER_SECRET"] = SECRET
     outside = fingerprints(root, skip=out)
-    started = time.monotonic()
     try:
         code = main(
             [
@@ -291,14 +311,20 @@ def hostile_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]
         )
     finally:
         del os.environ["MELANGE_TEACHER_SECRET"]
-    elapsed = time.monotonic() - started
     reports_after_run = fingerprints(out)
+    try:
+        listener.accept()
+        phoned_home = True
+    except BlockingIOError:
+        phoned_home = False
+    listener.close()
     time.sleep(6)  # longer than the vandal's delayed writes
     scores = {row["student"]: row for row in csv.DictReader((out / "scores.csv").open())}
     details = list(csv.DictReader((out / "details.csv").open()))
     return {
         "code": code, "root": root, "out": out, "outside": outside, "scores": scores,
-        "details": details, "elapsed": elapsed, "reports": reports_after_run, "source": source,
+        "details": details, "reports": reports_after_run, "source": source,
+        "phoned_home": phoned_home,
     }  # fmt: skip
 
 
@@ -342,7 +368,7 @@ def test_a_consume_that_stops_at_the_first_failure_loses_the_batch_check(
     assert batch["passed"] == "no" and "must not stop the rest of the batch" in batch["message"]
 
 
-@pytest.mark.parametrize("cheat", [*CHEATS, "edited_locked"])
+@pytest.mark.parametrize("cheat", [*CHEATS, "edited_locked", "bonus_cell"])
 def test_each_cheat_scores_zero_on_the_checks_it_attacks(
     hostile_class: dict[str, object], cheat: str
 ) -> None:
@@ -356,6 +382,10 @@ def test_nothing_outside_the_sandboxes_changed(hostile_class: dict[str, object])
     assert isinstance(root, Path) and isinstance(out, Path)
     assert fingerprints(root, skip=out) == hostile_class["outside"]
     assert fingerprints(out) == hostile_class["reports"]  # not rewritten after the grader exited
+
+
+def test_a_notebook_has_no_network(hostile_class: dict[str, object]) -> None:
+    assert hostile_class["phoned_home"] is False
 
 
 def test_no_process_outlives_the_run(hostile_class: dict[str, object]) -> None:

@@ -138,6 +138,10 @@ class Finder:
                 continue
             if entry.is_symlink():
                 self._link(path)
+            elif entry.is_dir() and _is_notebook_name(entry.name):
+                self._flat(
+                    path, problem="it is a folder named like a notebook, not a notebook file"
+                )
             elif entry.is_dir():
                 self._student_folder(path, student_from_folder(entry.name))
             elif _is_notebook_name(entry.name):
@@ -233,8 +237,9 @@ def find_submissions(root: Path, exercises: list[str] | None, skip: list[Path]) 
         )
     found = Finder(root, exercises, skip).run()
     if not found.students:
+        first = f" (first: {found.warnings[0]})" if found.warnings else ""
         raise GradingError(
-            f"{root} holds no student folders and no notebook named after an exercise: "
+            f"{root} holds no student folders and no notebook named after an exercise{first}: "
             "check the path, and see docs/teachers.md for the layouts it reads."
         )
     return found

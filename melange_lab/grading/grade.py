@@ -294,6 +294,8 @@ def grade_submissions(
         grades = students[submission.student]
         grades.notebooks[submission.exercise] = notebook
         for result in notebook.results:
+            if source is not None and result.check.column not in columns:
+                continue  # only the teacher's checks score
             grades.results[result.check.column] = result
             known = columns.get(result.check.column)
             if source is None and (known is None or known.points < result.check.points):

@@ -40,7 +40,7 @@ def graded_notebook(source: Any, submission: Any) -> Any:
     answers = {r.grade_id for r in roles if r.grade_id and not r.is_fixed}
     given, extras = _answers_and_extras(submission, fixed, answers)
     graded = deepcopy(source)
-    cells: list[Any] = [deepcopy(cell) for cell in extras.get(None, [])]
+    cells: list[Any] = [_added(cell) for cell in extras.get(None, [])]
     for cell, cell_role in zip(source.cells, roles, strict=True):
         grade_id = cell_role.grade_id
         if (
@@ -55,7 +55,7 @@ def graded_notebook(source: Any, submission: Any) -> Any:
             cells.append(deepcopy(cell))
             if grade_id in answers:  # deleted, or turned into another kind of cell
                 cells[-1].source = _unanswered(cell)
-        cells += [deepcopy(extra) for extra in extras.get(grade_id, [])] if grade_id else []
+        cells += [_added(extra) for extra in extras.get(grade_id, [])] if grade_id else []
     for cell in cells:
         if cell.cell_type == "code":
             cell.outputs = []
@@ -64,6 +64,14 @@ def graded_notebook(source: Any, submission: Any) -> Any:
         cell["id"] = f"graded-{number}"  # an added cell may copy a teacher's cell id
     graded.cells = cells
     return graded
+
+
+def _added(cell: Any) -> Any:
+    """A cell the student added: plain code, whatever nbgrader metadata it claims (a cell
+    marked as a check with points of its own scores nothing)."""
+    copy = deepcopy(cell)
+    copy.metadata.pop("nbgrader", None)
+    return copy
 
 
 def _unanswered(cell: Any) -> str:

@@ -1,12 +1,13 @@
 """Runs one notebook inside the sandbox and reports each code cell's outcome to the grader.
 
-Started by the grader as ``python -I -m melange_lab.grading.runner``: it reads the job (the
-cells, the time limit, a nonce) from stdin, runs the cells in an IPython shell in this process,
-and writes one JSON line per cell to the pipe that was its stdout. Everything a student's code
-can reach is put back before each teacher's cell: IPython's input transformers and hooks, the
-``melange_lab`` and ``builtins`` functions and classes, tracing. A check cell then runs outside
-IPython, in a namespace of its own, against a ``checks`` module loaded afresh from the installed
-package file. The grader trusts none of this beyond the strict format it validates.
+Started by the grader as ``python -I -c "...; main(work=...)"`` (see ``sandbox``): it reads
+the job (the cells, the time limit, a nonce) from stdin, runs the cells in an IPython shell in
+this process, and writes one JSON line per cell to the pipe that was its stdout. Everything a
+student's code can reach is put back before each teacher's cell: IPython's input transformers
+and hooks, the ``melange_lab`` and ``builtins`` functions and classes, tracing. A check cell
+then runs outside IPython, in a namespace of its own, against a ``checks`` module made afresh
+from the package's file (read before any student code ran). The grader trusts none of this
+beyond the strict format it validates.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -271,19 +273,22 @@ class Runner:
         }
 
 
-def main() -> None:
-    """Reads the job, hides the result pipe from the cells' own output, runs, and exits hard."""
+def main(work: str, copy_from: str | None = None) -> None:
+    """Reads the job, hides the result pipe from the cells' own output, sets up the shell,
+    and only then moves into the notebook's folder (a copy of ``copy_from``) and puts it on
+    ``sys.path``, as Jupyter does; runs; and exits hard."""
     job = json.loads(sys.stdin.buffer.read())
     results = os.fdopen(os.dup(1), "wb", buffering=0)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     try:
-        Runner(job, results).run()
+        runner = Runner(job, results)
+        if copy_from is not None:
+            shutil.copytree(copy_from, work, symlinks=True, dirs_exist_ok=True)
+        os.chdir(work)
+        sys.path.insert(0, "")
+        runner.run()
     finally:
         results.flush()
         os._exit(0)  # threads or processes the notebook left behind end with it
-
-
-if __name__ == "__main__":
-    main()

@@ -49,7 +49,6 @@ def _python_dirs() -> list[str]:
     if sys.prefix != sys.base_prefix:
         for part in ("lib", "lib64", "bin"):
             dirs.add(str(Path(sys.prefix) / part))
-    dirs.add(str(Path(melange_lab.__file__).resolve().parent))
     return sorted(path for path in dirs if os.path.exists(path))
 
 
@@ -96,6 +95,9 @@ def sandbox_command(bwrap: str, submitted: Path, limits: Limits) -> list[str]:
         "--ro-bind",
         str(submitted),
         SUBMITTED,
+        "--ro-bind",
+        str(Path(melange_lab.__file__).resolve().parent),
+        f"{PACKAGE_PARENT}/melange_lab",
         "--chdir",
         "/",
         "--clearenv",
@@ -104,7 +106,7 @@ def sandbox_command(bwrap: str, submitted: Path, limits: Limits) -> list[str]:
         python_executable(),
         "-I",
         "-c",
-        _BOOT,
+        _boot(PACKAGE_PARENT, WORK, SUBMITTED),
     ]
     return command
 
@@ -129,23 +131,22 @@ def minimal_environment(home: str = HOME) -> dict[str, str]:
     }
 
 
-# The runner's first lines inside the sandbox: copy the submission into the writable home and
-# work there, as a notebook opened from its folder would.
-_BOOT = (
-    "import os, shutil; "
-    f"shutil.copytree({SUBMITTED!r}, {WORK!r}, symlinks=True); os.chdir({WORK!r}); "
-    "import sys; sys.path.insert(0, ''); "
-    "from melange_lab.grading.runner import main; main()"
-)
+PACKAGE_PARENT = "/opt/melange-lab"  # the package is bound here, whatever the install style
+
+
+def _boot(package_parent: str | None, work: str, copy_from: str | None) -> str:
+    """The runner's first line: the lab is imported before the notebook's folder is on
+    ``sys.path``, so a student's ``melange_lab.py`` or ``IPython.py`` shadows nothing."""
+    path = f"sys.path.insert(0, {package_parent!r}); " if package_parent else ""
+    return (
+        f"import sys; {path}from melange_lab.grading.runner import main; "
+        f"main(work={work!r}, copy_from={copy_from!r})"
+    )
 
 
 def unsandboxed_command(work: Path) -> list[str]:
     """The runner without a sandbox (``--unsafe-no-sandbox``): limits, but no isolation."""
-    boot = (
-        f"import os, sys; os.chdir({str(work)!r}); sys.path.insert(0, ''); "
-        "from melange_lab.grading.runner import main; main()"
-    )
-    return [python_executable(), "-I", "-c", boot]
+    return [python_executable(), "-I", "-c", _boot(None, str(work), None)]
 
 
 def limit_resources(limits: Limits) -> Callable[[], None]:
