@@ -142,7 +142,7 @@ def test_keyboard_alone_publishes_consumes_acknowledges_and_inspects(
     cells_before = page.locator(".jp-Notebook .jp-Cell").count()
     snapshot = view.aria_snapshot()
     for name in ("billing", "shipping", "analytics"):
-        assert f"heading \"{name}\"" in snapshot
+        assert f'heading "{name}"' in snapshot
         assert f"Subscription of queue {name} to topic melangetutorial-topic" in snapshot
 
     view.get_by_role("button", name="Compact").focus()  # where Tab would enter the view
