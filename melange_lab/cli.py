@@ -65,6 +65,7 @@ def lab_command(
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         # Only warnings and the address: the INFO lines of every extension loading are noise.
         "--ServerApp.log_level=WARN",
+        "--LabApp.log_level=WARN",
     ]
     if no_browser:
         command.append("--no-browser")
