@@ -40,7 +40,7 @@ from melange_lab.widgets.actions import ConsumerDesk, PublishForm, default_regis
 from melange_lab.widgets.source import BrokerSource
 
 PAGE_SIZE = 20
-EVENT_LIMIT = 300  # events the front end keeps for animation and the timeline
+EVENT_LIMIT = 150  # events the front end keeps for animation and the timeline
 PREVIEW_CHARS = 120
 _FILTERED_SHOWN = 3
 _STATIC = Path(__file__).parent / "static"

@@ -419,6 +419,7 @@ function render({ model, el }) {
     const focused = document.activeElement && root.contains(document.activeElement)
       ? focusKey(document.activeElement) : null;
     queueList.replaceChildren(...infos.map((q) => queueItem(q, pages[q.name] || {})));
+    addLeavingCards(infos, pages);
     firstQueueDraw = false;
     if (focused) restoreFocus(focused);
     markSelection();
@@ -486,15 +487,49 @@ function render({ model, el }) {
       onclick: () => { selectMessage(pid); send("select", { id: pid }); selectTab("inspect", false); } },
     h("code", {}, short(pid)));
   }
+  // What each queue showed last time: a card that left because it was acknowledged (or
+  // dead-lettered) stays a moment, marked so in text; a card whose state changed flashes.
+  let shownCards = new Map();
+  function addLeavingCards(infos, pages) {
+    const now = new Map();
+    const events = model.get("events") || [];
+    for (const q of infos) {
+      const cards = new Map(((pages[q.name] || {}).cards || []).map((c) => [c.id, c]));
+      now.set(q.name, cards);
+      const before = shownCards.get(q.name);
+      if (!before || firstQueueDraw) continue;
+      const item = queueList.querySelector(`.mlv-queue[data-queue="${CSS.escape(q.name)}"]`);
+      let list = item && item.querySelector(".mlv-cards");
+      if (item && !list) {
+        list = h("ul", { class: "mlv-cards", "aria-hidden": "true" });
+        item.querySelector(".mlv-counts").after(list);
+      }
+      for (const [cid, card] of before) {
+        if (cards.has(cid)) continue;
+        const why = [...events].reverse().find((e) => e.message_id === cid && e.queue === q.name
+          && (e.kind === "acknowledged" || e.kind === "dead_lettered"));
+        if (!why || !list) continue;
+        const text = why.kind === "acknowledged" ? "\u2714 acknowledged: removed" : `\u2716 moved to ${why.detail.dead_letter_queue}`;
+        const ghost = h("li", { class: "mlv-card mlv-leaving", "aria-hidden": "true", "data-message-id": cid,
+          "data-leaving": why.kind }, h("span", { class: "mlv-card-main" }, h("span", { class: "mlv-state" }, text), " ",
+          h("code", {}, short(card.id))));
+        list.append(ghost);
+        later(() => ghost.remove(), reduced.matches ? 2500 : 1800);
+      }
+    }
+    shownCards = now;
+  }
   function cardItem(q, c) {
     const key = `${q.name}:${c.id}`;
     const isNew = !seenCards.has(key) && !firstQueueDraw;
     seenCards.add(key);
+    const previous = (shownCards.get(q.name) || new Map()).get(c.id);
+    const changed = previous && previous.state !== c.state;
     const state = localState(c);
     const [symbol, label] = STATES[state] || ["?", state];
     const extra = state !== c.state ? " (timeout ended)" : "";
     const copyOf = c.published_id !== c.id;
-    const li = h("li", { class: `mlv-card mlv-${state}${isNew ? " mlv-new" : ""}`, "data-message-id": c.id,
+    const li = h("li", { class: `mlv-card mlv-${state}${isNew ? " mlv-new" : ""}${changed ? " mlv-changed" : ""}`, "data-message-id": c.id,
       "data-published-id": c.published_id, "data-state": state, "data-queue": q.name },
       h("button", { type: "button", class: "mlv-card-main", "data-focus-key": `card:${key}`,
         "aria-label": `${label}${extra} message ${short(c.id)} in ${q.name}` + (copyOf ? `, published as ${short(c.published_id)}` : "") +
@@ -510,6 +545,7 @@ function render({ model, el }) {
           c.state === "delayed" && c.delayed_until ? h("span", { class: "mlv-muted mlv-deadline", "data-until": c.delayed_until }, "") : null),
         h("span", { class: `mlv-preview${c.decode_error ? " mlv-decode-error" : ""}` }, c.preview)));
     if (isNew) later(() => { li.classList.remove("mlv-new"); li.querySelector(".mlv-new-badge")?.remove(); }, HIGHLIGHT_MS);
+    if (changed) later(() => li.classList.remove("mlv-changed"), 1500);
     return li;
   }
 
