@@ -249,14 +249,14 @@ class BrokerView(anywidget.AnyWidget):
         if not (structure or everything or dirty or fresh):
             self._send_clock()
             return
-        try:
-            self._draw(structure, everything, dirty)
-        except MelangeLabError as error:
-            self._say(False, str(error), "view")
-        with self.hold_sync():
+        with self.hold_sync():  # one message to the front end per redraw
             if fresh:
                 self._recent.extend(_event_dict(e, self._published_of) for e in fresh)
                 self.events = list(self._recent)
+            try:
+                self._draw(structure, everything, dirty)
+            except MelangeLabError as error:
+                self._say(False, str(error), "view")
             self._send_clock()
         self.renders += 1
 

@@ -394,6 +394,7 @@ function render({ model, el }) {
       if (fresh.length > shown.length) announceBurst(fresh.length);
     }
     if (currentTab === "timeline") drawTimeline();
+    showLeaving(events);
   }
   function announceBurst(n) { arrivals.textContent = `${plural(n, "event")} happened; the newest are shown.`; }
 
@@ -506,9 +507,22 @@ function render({ model, el }) {
       }
       for (const [cid, card] of before) {
         if (cards.has(cid)) continue;
-        const why = [...events].reverse().find((e) => e.message_id === cid && e.queue === q.name
-          && (e.kind === "acknowledged" || e.kind === "dead_lettered"));
-        if (!why || !list) continue;
+        if (list) gone.push({ queue: q.name, list, card });
+      }
+    }
+    shownCards = now;
+    showLeaving(events);
+  }
+  // Cards that left the page; the event saying why may arrive in the same update or just after.
+  let gone = [];
+  function showLeaving(events) {
+    const still = [];
+    for (const { queue: qname, list, card } of gone) {
+      const cid = card.id;
+      const why = [...events].reverse().find((e) => e.message_id === cid && e.queue === qname
+        && (e.kind === "acknowledged" || e.kind === "dead_lettered"));
+      if (!why) { still.push({ queue: qname, list, card }); continue; }
+      {
         const text = why.kind === "acknowledged" ? "\u2714 acknowledged: removed" : `\u2716 moved to ${why.detail.dead_letter_queue}`;
         const ghost = h("li", { class: "mlv-card mlv-leaving", "aria-hidden": "true", "data-message-id": cid,
           "data-leaving": why.kind }, h("span", { class: "mlv-card-main" }, h("span", { class: "mlv-state" }, text), " ",
@@ -517,7 +531,7 @@ function render({ model, el }) {
         later(() => ghost.remove(), reduced.matches ? 2500 : 1800);
       }
     }
-    shownCards = now;
+    gone = still.slice(-50);
   }
   function cardItem(q, c) {
     const key = `${q.name}:${c.id}`;
