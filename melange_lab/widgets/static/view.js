@@ -171,8 +171,10 @@ function render({ model, el }) {
 
   // --- live announcements, rate-limited --------------------------------------------------------
   let pendingArrivals = new Map(), announceTimer = null, lastAnnounce = 0;
-  function announceArrival(queue) {
-    pendingArrivals.set(queue, (pendingArrivals.get(queue) || 0) + 1);
+  function announceArrival(queue, count) {
+    // Counted per queue and said at most once every ANNOUNCE_EVERY_MS: a burst of 1,000
+    // messages is one announcement.
+    pendingArrivals.set(queue, (pendingArrivals.get(queue) || 0) + count);
     if (announceTimer !== null) return;
     const wait = Math.max(0, lastAnnounce + ANNOUNCE_EVERY_MS - Date.now());
     announceTimer = later(() => {
@@ -332,7 +334,6 @@ function render({ model, el }) {
   function animate(ev, delay) {
     const kind = ev.kind;
     const path = route(kind, ev);
-    if (kind === "delivered" || (kind === "published" && ev.queue && !ev.topic)) announceArrival(ev.queue);
     if (!path) {
       if (ev.queue) later(() => flashNode(`q:${ev.queue}`, `mlv-flash-${kind}`), delay);
       return;
@@ -391,15 +392,14 @@ function render({ model, el }) {
         animate(ev, Math.min(delay, 4000));
         prev = ev;
       }
-      if (fresh.length > shown.length) announceBurst(fresh.length);
     }
     if (currentTab === "timeline") drawTimeline();
     showLeaving(events);
   }
-  function announceBurst(n) { arrivals.textContent = `${plural(n, "event")} happened; the newest are shown.`; }
 
   // --- queues and cards ----------------------------------------------------------------------
   const seenCards = new Set();
+  const lastTotals = new Map();
   let firstQueueDraw = true;
   function countsText(p) {
     if (p.total === undefined) return "no counts yet";
@@ -419,6 +419,12 @@ function render({ model, el }) {
     const infos = (st.queues || []).slice().sort((a, b) => (a.is_dlq - b.is_dlq) || a.name.localeCompare(b.name));
     const focused = document.activeElement && root.contains(document.activeElement)
       ? focusKey(document.activeElement) : null;
+    for (const q of infos) {
+      const total = (pages[q.name] || {}).total;
+      const before = lastTotals.get(q.name);
+      if (before !== undefined && total > before) announceArrival(q.name, total - before);
+      lastTotals.set(q.name, total);
+    }
     queueList.replaceChildren(...infos.map((q) => queueItem(q, pages[q.name] || {})));
     addLeavingCards(infos, pages);
     firstQueueDraw = false;
