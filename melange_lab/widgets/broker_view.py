@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -560,7 +561,10 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
-        return None
+        pass
+    if "pyodide" in sys.modules:  # JupyterLite: cells may run outside a coroutine; the
+        return asyncio.get_event_loop()  # browser's loop (WebLoop) runs all the same
+    return None
 
 
 def _backend_of(source: object) -> MessagingBackend | None:

@@ -156,6 +156,18 @@ def test_a_card_click_opens_the_inspector_and_publish_works_with_its_defaults(
     selected = view.locator(f'.mlv-card.mlv-selected[data-published-id="{published}"]')
     expect(selected).to_have_count(3)  # the same message, selected in every queue
     save_screenshot(page, "inspector")
+    view.get_by_role("tab", name="Timeline").click()
+    timeline = view.locator('[data-panel="timeline"]')
+    expect(timeline.get_by_label("Message")).to_have_value(published or "")
+    rows = timeline.locator(".mlv-seq-row")
+    expect(rows).to_have_count(5)  # published, delivered into three queues, filtered out of one
+    assert set(rows.evaluate_all("(rs) => rs.map((r) => r.dataset.publishedId)")) == {published}
+    timeline.get_by_role("button", name="Replay").click()
+    expect(timeline.locator(".mlv-seq-current")).to_have_count(1)
+    timeline.get_by_role("button", name="Pause").click()
+    expect(timeline.get_by_role("button", name=re.compile("Paused"))).to_have_attribute(
+        "aria-pressed", "true"
+    )
     assert console_errors == []
 
 
