@@ -476,3 +476,19 @@ def test_static_html_shows_an_object_payload_by_its_fields_with_unique_arrow_ids
     markers = set(re.findall(r'marker id="([^"]+)"', first + second))
     assert len(markers) == 2
     assert 'role="img" aria-label="Broker topology: topic orders feeds queue audit' in first
+
+
+def test_publish_to_a_fifo_queue_needs_and_takes_a_group_id(
+    broker: SimulatedBroker, make_view: Callable[..., BrokerView]
+) -> None:
+    broker.backend.declare_queue("orders.fifo", content_based_deduplication=True)
+    view = make_view()
+    form = {"kind": "queue", "target": "orders.fifo", "payload": '{"n": 1}',
+            "choice": "plain JSON (dict, list, value)"}  # fmt: skip
+
+    assert not intent(view, "publish", **form)["ok"]  # no group id: the lab's error says why
+    assert intent(view, "publish", group_id="g1", **form)["ok"]
+
+    [card] = cards(view, "orders.fifo")
+    assert card["group"] == "g1" and view.forms["queues"] == ["orders.fifo"]
+    assert view.forms["topics"] == [] and not view.read_only
