@@ -13,10 +13,12 @@ $(BIN)/python:
 	else $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q --disable-pip-version-check uv; fi
 
 $(BIN)/.lab-installed: pyproject.toml | $(BIN)/python
+	@test -x "$(UV)" || $(BIN)/python -m pip install -q --disable-pip-version-check uv
 	@$(UV) pip install -q --python $(BIN)/python -e '.[lab]'
 	@touch $@
 
 $(BIN)/.installed: pyproject.toml | $(BIN)/python
+	@test -x "$(UV)" || $(BIN)/python -m pip install -q --disable-pip-version-check uv
 	$(UV) pip install -q --python $(BIN)/python -e '.[dev]'
 	touch $@ $(BIN)/.lab-installed
 
