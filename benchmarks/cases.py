@@ -285,15 +285,15 @@ def start_up(sizes: Sizes) -> list[Row]:
 def broker_view(sizes: Sizes) -> list[Row]:
     """One broker-view update at 10 and at ``view_depth`` messages, via widget_update."""
     from benchmarks import widget_update as wu
+    from melange_lab.widgets.actions import default_registry
     from melange_lab.widgets.comm_recorder import recording_comms
-    from melange_lab.widgets.publish_panel import default_registry
 
     rows: list[Row] = []
     with recording_comms() as comms, SimulatedBroker(clock="manual") as broker:
         publisher = QueuePublisher(default_registry(), broker.backend)
         for depth in (10, sizes.view_depth):
             broker.backend.declare_queue(wu.QUEUE)
-            view = broker.view(refresh_interval=0.2)
+            view = broker.view(refresh_interval=None)
             wu.fill(broker, view, depth)
             ms, sent, _ = wu.one_update(view, publisher, comms, sizes.view_repeat)
             rows.append(

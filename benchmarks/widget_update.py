@@ -2,11 +2,11 @@
 
 Run: .venv/bin/python benchmarks/widget_update.py [--sizes 10 10000] [--repeat 7]
 
-For each queue depth it fills a queue with ``publish_to_queue_batch`` while a view with the
-default 0.2 s refresh watches (counting how many redraws the burst of events caused), then
-publishes one more message and times ``view.flush()``, the redraw that message triggers, and
-the bytes its widgets send (captured by a recording comm, as ipywidgets' tests do). It ends
-with one page turn at the deepest queue. Prints a table; medians over --repeat runs.
+For each queue depth it fills a queue with ``publish_to_queue_batch`` while a view watches,
+then publishes one more message and times ``view.flush()``, the redraw that message
+triggers, and the bytes the widget sends (captured by a recording comm, as ipywidgets' tests
+do). It ends with one page turn (the intent the Next button sends) at each depth. Prints a
+table; medians over --repeat runs.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import time
 
 from melange_lab import QueuePublisher, SimulatedBroker
 from melange_lab.models import Message, MessageDto
+from melange_lab.widgets.actions import default_registry
 from melange_lab.widgets.broker_view import BrokerView
 from melange_lab.widgets.comm_recorder import CommRecorder, recording_comms
-from melange_lab.widgets.publish_panel import default_registry
 
 QUEUE = "bulk"
 
@@ -34,8 +34,7 @@ def fill(broker: SimulatedBroker, view: BrokerView, size: int) -> tuple[float, i
         [MessageDto(Message.create(f'{{"n": {i}}}', "json", 1)) for i in range(size)], queue
     )
     seconds = time.perf_counter() - started
-    time.sleep(2 * (view.refresh_interval or 0) + 0.5)  # let the trailing redraw land
-    view.flush()
+    view.flush()  # in a kernel, the one redraw the event loop runs after the cell
     return seconds, view.renders - before
 
 
@@ -58,7 +57,7 @@ def one_update(
 def page_turn(view: BrokerView, comms: CommRecorder) -> tuple[float, int]:
     comms.clear()
     started = time.perf_counter()
-    view.panels[QUEUE].turn(1)
+    view._handle_custom_msg({"intent": "page", "queue": QUEUE, "page": 1}, [])
     return (time.perf_counter() - started) * 1000, comms.bytes_sent
 
 
@@ -69,18 +68,16 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     with recording_comms() as comms, SimulatedBroker(clock="manual") as broker:
-        broker.backend.declare_queue(QUEUE)
         publisher = QueuePublisher(default_registry(), broker.backend)
         for size in args.sizes:
             broker.backend.declare_queue(QUEUE)
-            view = broker.view(refresh_interval=0.2)
+            view = broker.view(refresh_interval=None)
             fill_s, redraws = fill(broker, view, size)
             ms, sent, messages = one_update(view, publisher, comms, args.repeat)
             turn_ms, turn_bytes = page_turn(view, comms)
             rows.append((size, fill_s, redraws, ms, sent, messages, turn_ms, turn_bytes))
             view.close()
             broker.reset()
-            broker.backend.declare_queue(QUEUE)
     header = (
         "messages | fill (s) | redraws during fill | one update (ms) | bytes sent "
         "| comm msgs | page turn (ms) | page turn bytes"

@@ -14,6 +14,8 @@ from melange_lab import __version__
 from melange_lab.tutorials import copy_tutorials, tutorial_names
 
 DEFAULT_FOLDER = "melange-lab-tutorials"
+# JupyterLab settings defaults for the lab: no "Jupyter news?" pop-up, no update check.
+LAB_SETTINGS = Path(__file__).parent / "lab_settings"
 
 
 def _lab_parser() -> argparse.ArgumentParser:
@@ -59,6 +61,12 @@ def lab_command(
         f"--port={port}",
         f"--ip={ip}",
         f"--LabApp.default_url=/lab/tree/{first}",
+        f"--LabApp.app_settings_dir={LAB_SETTINGS}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        # Only warnings and the address: the INFO lines of every extension loading are noise.
+        "--ServerApp.log_level=WARN",
+        "--LabApp.log_level=WARN",
     ]
     if no_browser:
         command.append("--no-browser")
@@ -77,19 +85,16 @@ def run_lab(argv: Sequence[str]) -> int:
     options = _lab_parser().parse_args(argv)
     folder = Path(options.folder)
     report = copy_tutorials(folder)
-    for path in report.copied:
-        print(f"copied   {path}")
-    for path in report.kept:
-        print(f"kept     {path} (your copy; delete it to get the original back)")
     command = lab_command(folder, options.port, options.ip, options.no_browser, options.token)
+    # One line: where the copies are; a copy the learner already has is never overwritten.
+    print(
+        f"Your copies of the tutorials are in {folder}/ ({len(report.copied)} new, "
+        f"{len(report.kept)} kept as you left them).",
+        flush=True,
+    )
     if options.dry_run:
         print(shlex.join(command))
         return 0
-    print(
-        f"Starting JupyterLab on {folder}/ at http://{options.ip}:{options.port}/ "
-        "(open the address with the token that it prints below)",
-        flush=True,
-    )
     if os.name == "posix":
         # Become JupyterLab, so Ctrl+C and signals sent to this process reach the server itself.
         os.execv(command[0], command)

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import enum
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -462,3 +463,32 @@ def test_lower_layers_do_not_import_the_view(module: str, must_not_load: str) ->
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_static_html_shows_an_object_payload_by_its_fields_with_unique_arrow_ids(
+    fan_out: SimulatedBroker, registry: SerializerRegistry
+) -> None:
+    TopicPublisher(registry, fan_out.backend).publish("orders", OrderCreated("A9", 2))
+
+    first, second = fan_out._repr_html_(), fan_out._repr_html_()
+
+    assert "OrderCreated {&quot;order_id&quot;: &quot;A9&quot;" in first and " at 0x" not in first
+    markers = set(re.findall(r'marker id="([^"]+)"', first + second))
+    assert len(markers) == 2
+    assert 'role="img" aria-label="Broker topology: topic orders feeds queue audit' in first
+
+
+def test_publish_to_a_fifo_queue_needs_and_takes_a_group_id(
+    broker: SimulatedBroker, make_view: Callable[..., BrokerView]
+) -> None:
+    broker.backend.declare_queue("orders.fifo", content_based_deduplication=True)
+    view = make_view()
+    form = {"kind": "queue", "target": "orders.fifo", "payload": '{"n": 1}',
+            "choice": "plain JSON (dict, list, value)"}  # fmt: skip
+
+    assert not intent(view, "publish", **form)["ok"]  # no group id: the lab's error says why
+    assert intent(view, "publish", group_id="g1", **form)["ok"]
+
+    [card] = cards(view, "orders.fifo")
+    assert card["group"] == "g1" and view.forms["queues"] == ["orders.fifo"]
+    assert view.forms["topics"] == [] and not view.read_only

@@ -1,7 +1,8 @@
-"""Widgets that show a broker live in Jupyter: ``BrokerView`` (what ``broker.view()`` returns).
+"""Widgets that show a broker live in Jupyter: ``BrokerView`` (what ``broker.view()`` returns),
+an anywidget whose front end is ``static/view.js`` and ``static/view.css``.
 
-``melange_lab.widgets.html`` draws the same pictures as static HTML without importing
-ipywidgets; ``BrokerView`` is imported only when first asked for.
+``melange_lab.widgets.html`` draws a static picture (``_repr_html_``) without importing any
+widget library; ``BrokerView`` (and anywidget) is imported only when first asked for.
 """
 
 from __future__ import annotations

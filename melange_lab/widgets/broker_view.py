@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from melange_lab.widgets.actions import ConsumerDesk, PublishForm, default_regis
 from melange_lab.widgets.source import BrokerSource
 
 PAGE_SIZE = 20
-EVENT_LIMIT = 300  # events the front end keeps for animation and the timeline
+EVENT_LIMIT = 150  # events the front end keeps for animation and the timeline
 PREVIEW_CHARS = 120
 _FILTERED_SHOWN = 3
 _STATIC = Path(__file__).parent / "static"
@@ -249,14 +250,14 @@ class BrokerView(anywidget.AnyWidget):
         if not (structure or everything or dirty or fresh):
             self._send_clock()
             return
-        try:
-            self._draw(structure, everything, dirty)
-        except MelangeLabError as error:
-            self._say(False, str(error), "view")
-        with self.hold_sync():
+        with self.hold_sync():  # one message to the front end per redraw
             if fresh:
                 self._recent.extend(_event_dict(e, self._published_of) for e in fresh)
                 self.events = list(self._recent)
+            try:
+                self._draw(structure, everything, dirty)
+            except MelangeLabError as error:
+                self._say(False, str(error), "view")
             self._send_clock()
         self.renders += 1
 
@@ -560,7 +561,10 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
-        return None
+        pass
+    if "pyodide" in sys.modules:  # JupyterLite: cells may run outside a coroutine; the
+        return asyncio.get_event_loop()  # browser's loop (WebLoop) runs all the same
+    return None
 
 
 def _backend_of(source: object) -> MessagingBackend | None:

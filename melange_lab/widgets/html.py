@@ -12,13 +12,20 @@ from __future__ import annotations
 import datetime
 import html
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from melange_lab.backends.sqs import Subscription
 from melange_lab.events import Event, EventKind
-from melange_lab.inspection import PeekedMessage, PeekNotSupported, QueueInfo, TopicInfo
+from melange_lab.inspection import (
+    PeekedMessage,
+    PeekNotSupported,
+    QueueInfo,
+    TopicInfo,
+    payload_text,
+)
 from melange_lab.widgets.source import BrokerSource
 
 PAGE_SIZE = 20
@@ -33,66 +40,74 @@ STATES: dict[str, tuple[str, str]] = {
 }
 
 STYLE = """
+.ml-view { --ml-bg: #ffffff; --ml-fg: #1f1f1f; --ml-muted: #545454; --ml-border: #767676;
+  --ml-line: #6b6b6b; --ml-surface: #f2f2f2; --ml-accent: #0b57d0; --ml-visible: #1b6b2d;
+  --ml-in-flight: #8a4600; --ml-delayed: #0b5394; --ml-dead: #b3261e;
+  background: var(--ml-bg); padding: 4px; }
+body[data-jp-theme-light="false"] .ml-view { --ml-bg: #1e1e1e; --ml-fg: #ececec;
+  --ml-muted: #bdbdbd; --ml-border: #8f8f8f; --ml-line: #a8a8a8; --ml-surface: #2b2b2b;
+  --ml-accent: #8ab4f8; --ml-visible: #7fd18b; --ml-in-flight: #ffb86b; --ml-delayed: #8cc4ff;
+  --ml-dead: #ff8a80; }
 .ml-view { font-family: var(--jp-ui-font-family, sans-serif);
-  font-size: var(--jp-ui-font-size1, 13px); color: var(--jp-ui-font-color1, #212121);
+  font-size: var(--jp-ui-font-size1, 13px); color: var(--ml-fg);
   line-height: 1.35; }
 .ml-view .widget-html-content { line-height: 1.4; }
 .ml-view code, .ml-view pre, .ml-mono { font-family: var(--jp-code-font-family, monospace);
   font-size: var(--jp-code-font-size, 12px); }
-.ml-view pre { background: var(--jp-layout-color2, #eee); color: var(--jp-content-font-color1,
-  #212121); padding: 6px 8px; border-radius: 4px; white-space: pre-wrap; word-break: break-all;
+.ml-view pre { background: var(--ml-surface); color: var(--ml-fg); padding: 6px 8px;
+  border-radius: 4px; white-space: pre-wrap; word-break: break-all;
   margin: 2px 0 8px 0; max-height: 260px; overflow: auto; }
 .ml-title { font-weight: 600; font-size: var(--jp-ui-font-size2, 15px); margin: 2px 0 4px 0; }
-.ml-muted { color: var(--jp-ui-font-color2, #616161); }
-.ml-tag { display: inline-block; border: 1px solid var(--jp-border-color1, #bdbdbd);
+.ml-muted { color: var(--ml-muted); }
+.ml-tag { display: inline-block; border: 1px solid var(--ml-border);
   border-radius: 3px; padding: 0 4px; margin-left: 4px; font-size: 11px;
-  color: var(--jp-ui-font-color2, #616161); }
-.ml-panel { border: 1px solid var(--jp-border-color1, #bdbdbd); border-radius: 6px;
-  padding: 6px 8px; background: var(--jp-layout-color1, #fff); }
+  color: var(--ml-muted); }
+.ml-panel { border: 1px solid var(--ml-border); border-radius: 6px;
+  padding: 6px 8px; background: var(--ml-bg); }
 .ml-cards { display: flex; flex-direction: column; gap: 4px; margin-top: 4px; }
-.ml-card { border: 1px solid var(--jp-border-color1, #bdbdbd); border-left-width: 5px;
-  border-radius: 4px; padding: 3px 6px; background: var(--jp-layout-color0, #fff); }
+.ml-card { border: 1px solid var(--ml-border); border-left-width: 5px;
+  border-radius: 4px; padding: 3px 6px; background: var(--ml-bg); }
 .ml-card-top { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
 .ml-state { font-weight: 600; white-space: nowrap; }
-.ml-card.ml-visible { border-left-color: var(--jp-success-color1, #388e3c); }
+.ml-card.ml-visible { border-left-color: var(--ml-visible); }
 .ml-card.ml-in_flight { border-style: dashed; border-left-style: solid;
-  border-left-color: var(--jp-warn-color1, #f57c00); }
+  border-left-color: var(--ml-in-flight); }
 .ml-card.ml-delayed { border-style: dotted; border-left-style: solid;
-  border-left-color: var(--jp-info-color1, #0288d1); }
+  border-left-color: var(--ml-delayed); }
 .ml-card.ml-dead_lettered { border-style: double; border-width: 3px; border-left-width: 6px;
-  border-left-color: var(--jp-error-color1, #d32f2f); }
-.ml-visible .ml-state { color: var(--jp-success-color1, #388e3c); }
-.ml-in_flight .ml-state { color: var(--jp-warn-color1, #f57c00); }
-.ml-delayed .ml-state { color: var(--jp-info-color1, #0288d1); }
-.ml-dead_lettered .ml-state { color: var(--jp-error-color1, #d32f2f); }
+  border-left-color: var(--ml-dead); }
+.ml-visible .ml-state { color: var(--ml-visible); }
+.ml-in_flight .ml-state { color: var(--ml-in-flight); }
+.ml-delayed .ml-state { color: var(--ml-delayed); }
+.ml-dead_lettered .ml-state { color: var(--ml-dead); }
 .ml-payload { white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
-  color: var(--jp-content-font-color1, #212121); }
-.ml-note { border-left: 3px solid var(--jp-warn-color1, #f57c00); padding: 2px 6px;
-  margin-top: 4px; background: var(--jp-layout-color2, #eee); }
-.ml-error { border-left: 3px solid var(--jp-error-color1, #d32f2f); padding: 4px 8px;
-  background: var(--jp-layout-color2, #eee); white-space: pre-wrap; }
-.ml-ok { border-left: 3px solid var(--jp-success-color1, #388e3c); padding: 4px 8px;
-  background: var(--jp-layout-color2, #eee); }
-.ml-empty { color: var(--jp-ui-font-color2, #616161); font-style: italic; }
+  color: var(--ml-fg); }
+.ml-note { border-left: 3px solid var(--ml-in-flight); padding: 2px 6px;
+  margin-top: 4px; background: var(--ml-surface); }
+.ml-error { border-left: 3px solid var(--ml-dead); padding: 4px 8px;
+  background: var(--ml-surface); white-space: pre-wrap; }
+.ml-ok { border-left: 3px solid var(--ml-visible); padding: 4px 8px;
+  background: var(--ml-surface); }
+.ml-empty { color: var(--ml-muted); font-style: italic; }
 .ml-table { border-collapse: collapse; }
 .ml-table td, .ml-table th { text-align: left; padding: 1px 10px 1px 0; vertical-align: top; }
-.ml-table th { color: var(--jp-ui-font-color2, #616161); font-weight: normal; }
+.ml-table th { color: var(--ml-muted); font-weight: normal; }
 .ml-events { display: grid; grid-template-columns: max-content max-content max-content 1fr;
   column-gap: 10px; row-gap: 1px; }
-.ml-svg text { fill: var(--jp-ui-font-color1, #212121); font-size: 12px;
+.ml-svg text { fill: var(--ml-fg); font-size: 12px;
   font-family: var(--jp-ui-font-family, sans-serif); }
-.ml-svg text.ml-small { fill: var(--jp-ui-font-color2, #616161); font-size: 11px; }
-.ml-svg text.ml-kind { fill: var(--jp-ui-font-color2, #616161); font-size: 10px;
+.ml-svg text.ml-small { fill: var(--ml-muted); font-size: 11px; }
+.ml-svg text.ml-kind { fill: var(--ml-muted); font-size: 10px;
   letter-spacing: 0.05em; }
-.ml-svg rect { fill: var(--jp-layout-color1, #fff); stroke: var(--jp-border-color1, #9e9e9e);
+.ml-svg rect { fill: var(--ml-bg); stroke: var(--ml-border);
   stroke-width: 1.2; }
-.ml-svg rect.ml-topic { stroke: var(--jp-brand-color1, #1976d2); stroke-width: 2; }
+.ml-svg rect.ml-topic { stroke: var(--ml-accent); stroke-width: 2; }
 .ml-svg rect.ml-subscription { stroke-dasharray: 4 2; }
-.ml-svg rect.ml-dlq { stroke: var(--jp-error-color1, #d32f2f); stroke-width: 2;
+.ml-svg rect.ml-dlq { stroke: var(--ml-dead); stroke-width: 2;
   stroke-dasharray: 6 3; }
-.ml-svg path { fill: none; stroke: var(--jp-ui-font-color2, #757575); stroke-width: 1.4; }
-.ml-svg path.ml-dlq-edge { stroke: var(--jp-error-color1, #d32f2f); stroke-dasharray: 5 3; }
-.ml-svg marker path { fill: var(--jp-ui-font-color2, #757575); stroke: none; }
+.ml-svg path { fill: none; stroke: var(--ml-line); stroke-width: 1.4; }
+.ml-svg path.ml-dlq-edge { stroke: var(--ml-dead); stroke-dasharray: 5 3; }
+.ml-svg marker path { fill: var(--ml-line); stroke: none; }
 """
 
 
@@ -116,12 +131,9 @@ def clock_time(at: float | None) -> str:
     return moment.strftime("%H:%M:%S.%f")[:-3]
 
 
-def to_text(value: Any, indent: int | None = None) -> str:
-    """JSON where the value is JSON, its repr otherwise (e.g. a pickled message object)."""
-    try:
-        return json.dumps(value, indent=indent, ensure_ascii=False, sort_keys=indent is not None)
-    except (TypeError, ValueError):
-        return repr(value)
+def to_text(value: Any) -> str:
+    """The payload as its fields (an object's type first), never a memory address."""
+    return payload_text(value)
 
 
 # -- message cards ----------------------------------------------------------------------------
@@ -257,12 +269,6 @@ def queue_panel_html(
     )
 
 
-def queue_info_html(info: QueueInfo) -> str:
-    """A queue's counts and dead-letter links (``QueueInfo._repr_html_``)."""
-    panel = f'<div class="ml-panel">{queue_header_html(info)}</div>'
-    return f'{style_tag()}<div class="ml-view">{panel}</div>'
-
-
 # -- topology ---------------------------------------------------------------------------------
 
 _NODE_H = 42
@@ -341,14 +347,16 @@ def _node_svg(node: _Node, x: int, y: int) -> str:
     )
 
 
-def _edge_svg(start: tuple[int, int], end: tuple[int, int], css: str = "", label: str = "") -> str:
+def _edge_svg(
+    start: tuple[int, int], end: tuple[int, int], marker: str, css: str = "", label: str = ""
+) -> str:
     (x1, y1), (x2, y2) = start, end
     bend = (x2 - x1) // 2
     title = f"<title>{esc(label)}</title>" if label else ""
     cls = f' class="{css}"' if css else ""
     return (
         f'<path{cls} d="M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2 - 2},{y2}" '
-        f'marker-end="url(#ml-arrow)">{title}</path>'
+        f'marker-end="url(#{marker})">{title}</path>'
     )
 
 
@@ -381,13 +389,14 @@ def topology_svg(
         nx, ny, _ = places[key]
         return nx, ny + _NODE_H // 2
 
+    arrow = f"ml-arrow-{uuid.uuid4().hex[:10]}"  # unique: two pictures on a page keep theirs
     edges: list[str] = []
     for s in subscriptions:
         sub, topic, queue = f"s:{s.topic}>{s.queue}", f"t:{s.topic}", f"q:{s.queue}"
         if topic in places and sub in places:
-            edges.append(_edge_svg(right(topic), left(sub)))
+            edges.append(_edge_svg(right(topic), left(sub), arrow))
         if queue in places and sub in places:
-            edges.append(_edge_svg(right(sub), left(queue)))
+            edges.append(_edge_svg(right(sub), left(queue), arrow))
     for q in queues:
         if q.dead_letter_queue and f"q:{q.name}" in places and f"q:{q.dead_letter_queue}" in places:
             label = (
@@ -395,102 +404,39 @@ def topology_svg(
             )
             edges.append(
                 _edge_svg(
-                    right(f"q:{q.name}"), left(f"q:{q.dead_letter_queue}"), "ml-dlq-edge", label
+                    right(f"q:{q.name}"),
+                    left(f"q:{q.dead_letter_queue}"),
+                    arrow,
+                    "ml-dlq-edge",
+                    label,
                 )
             )
     marker = (
-        '<defs><marker id="ml-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        f'<defs><marker id="{arrow}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse">'
         '<path d="M0,0 L10,5 L0,10 z"/></marker></defs>'
     )
     width = x - _GAP_X + 4
     return (
-        f'<svg class="ml-svg" role="img" aria-label="broker topology" width="{width}" '
+        f'<svg class="ml-svg" role="img" aria-label="{esc(_topology_text(subscriptions, queues))}" '
+        f'width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}">'
         f"{marker}{''.join(edges)}{''.join(parts)}</svg>"
     )
 
 
-# -- one message, whole -----------------------------------------------------------------------
-
-
-def _rows(pairs: Iterable[tuple[str, object]]) -> str:
-    rows = "".join(
-        f"<tr><th>{esc(name)}</th><td>{esc(value)}</td></tr>"
-        for name, value in pairs
-        if value is not None
-    )
-    return f'<table class="ml-table">{rows}</table>'
-
-
-def message_html(queue: str, message: PeekedMessage, in_dead_letter_queue: bool = False) -> str:
-    """Everything the broker holds about one message, for the inspector."""
-    state = card_state(message, in_dead_letter_queue)
-    symbol, label = STATES.get(state, ("?", state))
-    facts = _rows(
-        [
-            ("message id", message.message_id),
-            ("queue", queue),
-            ("state", f"{symbol} {label}"),
-            ("receive count", message.receive_count),
-            ("sent at", clock_time(message.sent_at)),
-            ("visible again at", clock_time(message.visible_at) if message.visible_at else None),
-            ("delayed until", clock_time(message.delayed_until) if message.delayed_until else None),
-            ("manifest", message.manifest),
-            ("serializer id", message.serializer_id),
-            ("message group id", message.message_group_id),
-            ("deduplication id", message.deduplication_id),
-        ]
-    )
-    payload = (
-        f'<div class="ml-error">{esc(message.decode_error)}</div>'
-        if message.decode_error
-        else f"<pre>{esc(to_text(message.payload, indent=2))}</pre>"
-    )
-    attributes = (
-        _rows(
-            (name, value.get("StringValue", value.get("BinaryValue", "")))
-            for name, value in message.attributes.items()
-        )
-        if message.attributes
-        else '<div class="ml-empty">none</div>'
-    )
-    envelope = (
-        f"<pre>{esc(to_text(message.envelope, indent=2))}</pre>"
-        if message.envelope is not None
-        else '<div class="ml-empty">none: sent straight to the queue, or raw delivery</div>'
-    )
-    return (
-        f'<div class="ml-inspected" data-message-id="{esc(message.message_id)}">'
-        f'<div class="ml-title">Message <code>{esc(message.short_id)}</code> in {esc(queue)}</div>'
-        f'{facts}<div class="ml-title">Decoded payload</div>{payload}'
-        f'<div class="ml-title">Message attributes</div>{attributes}'
-        f'<div class="ml-title">SNS envelope</div><div class="ml-envelope">{envelope}</div>'
-        f'<div class="ml-title">Stored body</div><pre>{esc(message.body)}</pre></div>'
-    )
-
-
-# -- events -----------------------------------------------------------------------------------
-
-
-def event_row(event: Event) -> str:
-    where = event.where(" ")
-    why = event.reason or ""
-    if event.kind is EventKind.CLOCK_ADVANCED:
-        why = f"+{event.detail.get('seconds', 0)} s"
-    return (
-        f'<span class="ml-muted ml-mono">#{event.seq} {esc(clock_time(event.at))}</span>'
-        f'<b class="ml-event-kind">{esc(event.kind.value)}</b><span>{esc(where)}</span>'
-        f'<span class="ml-muted">{esc(why)}</span>'
-    )
-
-
-def events_html(events: Sequence[Event], hidden: int) -> str:
-    """Events oldest first (newest last); ``hidden`` older matches are counted, not drawn."""
-    if not events:
-        return '<div class="ml-empty">no events match</div>'
-    older = f'<div class="ml-muted">{hidden:,} earlier events not shown</div>' if hidden else ""
-    return f'{older}<div class="ml-events">{"".join(event_row(e) for e in events)}</div>'
+def _topology_text(subscriptions: Sequence[Subscription], queues: Sequence[QueueInfo]) -> str:
+    """The topology in words, for the static picture's text alternative."""
+    parts = [
+        f"topic {s.topic} feeds queue {s.queue} ({_policy_text(s)}, {_delivery_text(s)})"
+        for s in sorted(subscriptions, key=lambda s: (s.topic, s.queue))
+    ]
+    parts += [
+        f"queue {q.name} sends dead letters to {q.dead_letter_queue}"
+        for q in queues
+        if q.dead_letter_queue
+    ]
+    return "Broker topology: " + ("; ".join(parts) or "no subscriptions") + "."
 
 
 # -- the whole broker, static -----------------------------------------------------------------
@@ -522,7 +468,7 @@ def broker_html(
         for info in display_order(queues)
     )  # fmt: skip
     return (
-        f'{style_tag()}<div class="ml-view"><div class="ml-title">Broker</div>'
+        f'{style_tag()}<div class="ml-view"><h2 class="ml-title">Broker</h2>'
         f"{topology_svg(topics, subscriptions, queues)}"
         f'<div style="display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));'
         f'gap:8px;margin-top:8px">{panels}</div></div>'

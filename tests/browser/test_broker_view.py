@@ -133,6 +133,10 @@ def test_a_card_click_opens_the_inspector_and_publish_works_with_its_defaults(
     expect(publish.get_by_label("Message")).to_have_value("MyTestMessage")
     expect(publish.get_by_label("Name")).to_have_value("melangetutorial-topic")
     expect(publish.get_by_label("Payload (JSON fields)")).to_have_value(re.compile('"message"'))
+    for part in (view.locator(".mlv-topology svg"), queue(view, "billing"),
+                 publish.get_by_role("button", name="Publish")):  # fmt: skip
+        box = part.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900, box
 
     publish.get_by_role("button", name="Publish").click()
 
@@ -152,17 +156,62 @@ def test_a_card_click_opens_the_inspector_and_publish_works_with_its_defaults(
     selected = view.locator(f'.mlv-card.mlv-selected[data-published-id="{published}"]')
     expect(selected).to_have_count(3)  # the same message, selected in every queue
     save_screenshot(page, "inspector")
+    view.get_by_role("tab", name="Timeline").click()
+    timeline = view.locator('[data-panel="timeline"]')
+    expect(timeline.get_by_label("Message")).to_have_value(published or "")
+    rows = timeline.locator(".mlv-seq-row")
+    expect(rows).to_have_count(5)  # published, delivered into three queues, filtered out of one
+    assert set(rows.evaluate_all("(rs) => rs.map((r) => r.dataset.publishedId)")) == {published}
+    timeline.get_by_role("button", name="Replay").click()
+    expect(timeline.locator(".mlv-seq-current")).to_have_count(1)
+    timeline.get_by_role("button", name="Pause").click()
+    expect(timeline.get_by_role("button", name=re.compile("Paused"))).to_have_attribute(
+        "aria-pressed", "true"
+    )
     assert console_errors == []
 
 
+BURST = """\
+import time
+
+from melange_lab.models import Message, MessageDto
+
+time.sleep(3)  # both views are on screen before the burst
+backend.publish_to_queue_batch(
+    [MessageDto(Message.create(f'"m{n}"', "json", 1)) for n in range(1000)],
+    backend.get_queue("billing"),
+)
+"""
+# Every text a view's arrivals live region takes, per view, from the moment the page loads.
+RECORD_ANNOUNCEMENTS = """
+() => {
+  window.__announced = [];
+  new MutationObserver(() => {
+    document.querySelectorAll('.mlv').forEach((view, index) => {
+      const region = view.querySelector(':scope > .mlv-sr[role="status"]');
+      const said = window.__announced[index] || (window.__announced[index] = []);
+      if (region && region.textContent && said[said.length - 1] !== region.textContent) {
+        said.push(region.textContent);
+      }
+    });
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}
+"""
+
+
 @pytest.mark.browser
-def test_two_views_on_one_page_keep_their_own_arrowheads(
+def test_two_views_keep_their_arrowheads_and_a_burst_is_one_announcement(
     lab: Lab, console_errors: list[str]
 ) -> None:
-    lab.write_notebook("two_views.ipynb", [tutorial(), VIEW, "broker.view(serializer_registry)"])
-    page = lab.run_notebook("two_views.ipynb")
-    expect(page.locator(".mlv")).to_have_count(2)
+    cells = [tutorial(), VIEW, "broker.view(serializer_registry)", BURST]
+    lab.write_notebook("two_views.ipynb", cells)
+    page = open_notebook(lab.page, lab.server, "two_views.ipynb")
+    page.evaluate(RECORD_ANNOUNCEMENTS)
 
+    start_run_all(page)
+    wait_run_all(page)
+
+    expect(page.locator(".mlv")).to_have_count(2)
     for index in range(2):
         view = view_of(page, index)
         expect(view.locator("svg.mlv-svg path.mlv-edge").first).to_be_attached()
@@ -176,6 +225,16 @@ def test_two_views_on_one_page_keep_their_own_arrowheads(
         assert dangling == 0
     ids = page.evaluate("() => Array.from(document.querySelectorAll('.mlv [id]')).map(e => e.id)")
     assert len(ids) == len(set(ids)), "DOM ids repeat between the two views"
+    expect(queue(view_of(page), "billing").locator(".mlv-counts")).to_contain_text("1,000 visible")
+    page.wait_for_timeout(2500)  # longer than the announcements' rate limit
+    said = page.evaluate("() => window.__announced")
+    assert said == [["1,000 messages arrived in billing."]] * 2
+
+    page.emulate_media(reduced_motion="reduce")
+    view_of(page).locator('[data-panel="publish"]').get_by_role("button", name="Publish").click()
+    arrived = view_of(page).locator('.mlv-token[data-queue="shipping"][data-phase="arrived"]')
+    expect(arrived).to_be_attached()  # placed at once, no journey
+    assert view_of(page).locator('.mlv-token[data-phase="travelling"]').count() == 0
     assert console_errors == []
 
 
@@ -266,9 +325,14 @@ def test_the_view_works_in_voila(
 
 
 def _notebook_7_shortcut_bug(error: str) -> bool:
-    """Notebook 7.6's shortcut settings handler reads ``plugins[id].schema`` of a plugin it
-    never loaded when any cell runs (it happens with ``1+1`` and no widget at all)."""
-    return error == "TypeError: Cannot read properties of undefined (reading 'schema')"
+    """Notebook 7.6's own errors, none from the view: its shortcut settings handler reads
+    ``plugins[id].schema`` of a plugin it never loaded when any cell runs (it happens with
+    ``1+1`` and no widget at all), and its router sometimes asks for the file browser's
+    command, which the notebook page does not have."""
+    return error in (
+        "TypeError: Cannot read properties of undefined (reading 'schema')",
+        "Error: Command 'filebrowser:open-path' not registered.",
+    )
 
 
 def _voila_loads_notebook_7(error: str) -> bool:

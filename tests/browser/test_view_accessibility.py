@@ -9,7 +9,15 @@ from playwright.sync_api import Locator, Page, expect
 
 from .axe import axe_violations, describe
 from .conftest import SaveScreenshot
-from .lab_harness import DARK_THEME, LIGHT_THEME, Lab, set_theme
+from .lab_harness import (
+    DARK_THEME,
+    LIGHT_THEME,
+    Lab,
+    open_notebook,
+    set_theme,
+    start_run_all,
+    wait_run_all,
+)
 
 EVERY_STATE = """\
 from melange_lab import SimulatedBroker, TopicPublisher
@@ -30,9 +38,17 @@ for _ in range(2):  # received twice with maxReceiveCount 1: all three are dead-
     backend.retrieve_messages(billing, max_messages=10, visibility_timeout=0)
 publisher.publish("orders", {"order_id": "B1"})
 backend.retrieve_messages(billing, max_messages=1, visibility_timeout=600)  # in flight
-publisher.publish("orders", {"order_id": "B2"})  # visible
 view = broker.view(registry)
 view
+"""
+DEAD_LETTER_LATER = """\
+import time
+
+time.sleep(2)  # the view is on screen before the moves
+publisher.publish("orders", {"order_id": "C1"})
+for _ in range(2):
+    backend.retrieve_messages(billing, max_messages=10, visibility_timeout=0)
+publisher.publish("orders", {"order_id": "B2"})  # visible
 """
 TABS = ("Publish", "Consume", "Inspect", "Timeline")
 VIEW = ".mlv"
@@ -52,9 +68,13 @@ def expect_no_violations(page: Page, where: str) -> None:
 def test_axe_finds_no_violation_in_any_state_or_tab_in_light_and_dark(
     lab: Lab, console_errors: list[str], save_screenshot: SaveScreenshot
 ) -> None:
-    lab.write_notebook("every_state.ipynb", [EVERY_STATE])
-    page = lab.run_notebook("every_state.ipynb")
+    lab.write_notebook("every_state.ipynb", [EVERY_STATE, DEAD_LETTER_LATER])
+    page = open_notebook(lab.page, lab.server, "every_state.ipynb")
+    start_run_all(page)
     view = page.locator(VIEW)
+    moving = view.locator('.mlv-token[data-outcome="dead-lettered"][data-queue="billing"]')
+    expect(moving.first).to_be_attached(timeout=30_000)  # travels the dashed edge to the DLQ
+    wait_run_all(page)
     expect_every_state(view)
     probe = view.evaluate_handle(
         """(root) => { const probe = document.createElement('span');
@@ -142,7 +162,7 @@ def test_keyboard_alone_publishes_consumes_acknowledges_and_inspects(
     cells_before = page.locator(".jp-Notebook .jp-Cell").count()
     snapshot = view.aria_snapshot()
     for name in ("billing", "shipping", "analytics"):
-        assert f"heading \"{name}\"" in snapshot
+        assert f'heading "{name}"' in snapshot
         assert f"Subscription of queue {name} to topic melangetutorial-topic" in snapshot
 
     view.get_by_role("button", name="Compact").focus()  # where Tab would enter the view
@@ -168,7 +188,9 @@ def test_keyboard_alone_publishes_consumes_acknowledges_and_inspects(
     tab_to(page, "Acknowledge")
     press(page, "Enter")
     expect(consume.locator(".mlv-ok")).to_contain_text("Acknowledged")
-    expect(view.locator('.mlv-queue[data-queue="analytics"] .mlv-card')).to_have_count(0)
+    analytics = view.locator('.mlv-queue[data-queue="analytics"]')
+    expect(analytics.locator('.mlv-leaving[data-leaving="acknowledged"]')).to_be_attached()
+    expect(analytics.locator(".mlv-card:not(.mlv-leaving)")).to_have_count(0)
 
     tab_to(page, "visible message", backwards=True)  # a card of billing or shipping
     press(page, "Enter")

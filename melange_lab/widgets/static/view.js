@@ -171,8 +171,10 @@ function render({ model, el }) {
 
   // --- live announcements, rate-limited --------------------------------------------------------
   let pendingArrivals = new Map(), announceTimer = null, lastAnnounce = 0;
-  function announceArrival(queue) {
-    pendingArrivals.set(queue, (pendingArrivals.get(queue) || 0) + 1);
+  function announceArrival(queue, count) {
+    // Counted per queue and said at most once every ANNOUNCE_EVERY_MS: a burst of 1,000
+    // messages is one announcement.
+    pendingArrivals.set(queue, (pendingArrivals.get(queue) || 0) + count);
     if (announceTimer !== null) return;
     const wait = Math.max(0, lastAnnounce + ANNOUNCE_EVERY_MS - Date.now());
     announceTimer = later(() => {
@@ -332,7 +334,6 @@ function render({ model, el }) {
   function animate(ev, delay) {
     const kind = ev.kind;
     const path = route(kind, ev);
-    if (kind === "delivered" || (kind === "published" && ev.queue && !ev.topic)) announceArrival(ev.queue);
     if (!path) {
       if (ev.queue) later(() => flashNode(`q:${ev.queue}`, `mlv-flash-${kind}`), delay);
       return;
@@ -391,14 +392,14 @@ function render({ model, el }) {
         animate(ev, Math.min(delay, 4000));
         prev = ev;
       }
-      if (fresh.length > shown.length) announceBurst(fresh.length);
     }
     if (currentTab === "timeline") drawTimeline();
+    showLeaving(events);
   }
-  function announceBurst(n) { arrivals.textContent = `${plural(n, "event")} happened; the newest are shown.`; }
 
   // --- queues and cards ----------------------------------------------------------------------
   const seenCards = new Set();
+  const lastTotals = new Map();
   let firstQueueDraw = true;
   function countsText(p) {
     if (p.total === undefined) return "no counts yet";
@@ -418,7 +419,14 @@ function render({ model, el }) {
     const infos = (st.queues || []).slice().sort((a, b) => (a.is_dlq - b.is_dlq) || a.name.localeCompare(b.name));
     const focused = document.activeElement && root.contains(document.activeElement)
       ? focusKey(document.activeElement) : null;
+    for (const q of infos) {
+      const total = (pages[q.name] || {}).total;
+      const before = lastTotals.get(q.name);
+      if (before !== undefined && total > before) announceArrival(q.name, total - before);
+      lastTotals.set(q.name, total);
+    }
     queueList.replaceChildren(...infos.map((q) => queueItem(q, pages[q.name] || {})));
+    addLeavingCards(infos, pages);
     firstQueueDraw = false;
     if (focused) restoreFocus(focused);
     markSelection();
@@ -486,15 +494,62 @@ function render({ model, el }) {
       onclick: () => { selectMessage(pid); send("select", { id: pid }); selectTab("inspect", false); } },
     h("code", {}, short(pid)));
   }
+  // What each queue showed last time: a card that left because it was acknowledged (or
+  // dead-lettered) stays a moment, marked so in text; a card whose state changed flashes.
+  let shownCards = new Map();
+  function addLeavingCards(infos, pages) {
+    const now = new Map();
+    const events = model.get("events") || [];
+    for (const q of infos) {
+      const cards = new Map(((pages[q.name] || {}).cards || []).map((c) => [c.id, c]));
+      now.set(q.name, cards);
+      const before = shownCards.get(q.name);
+      if (!before || firstQueueDraw) continue;
+      const item = queueList.querySelector(`.mlv-queue[data-queue="${CSS.escape(q.name)}"]`);
+      let list = item && item.querySelector(".mlv-cards");
+      if (item && !list) {
+        list = h("ul", { class: "mlv-cards", "aria-hidden": "true" });
+        item.querySelector(".mlv-counts").after(list);
+      }
+      for (const [cid, card] of before) {
+        if (cards.has(cid)) continue;
+        if (list) gone.push({ queue: q.name, list, card });
+      }
+    }
+    shownCards = now;
+    showLeaving(events);
+  }
+  // Cards that left the page; the event saying why may arrive in the same update or just after.
+  let gone = [];
+  function showLeaving(events) {
+    const still = [];
+    for (const { queue: qname, list, card } of gone) {
+      const cid = card.id;
+      const why = [...events].reverse().find((e) => e.message_id === cid && e.queue === qname
+        && (e.kind === "acknowledged" || e.kind === "dead_lettered"));
+      if (!why) { still.push({ queue: qname, list, card }); continue; }
+      {
+        const text = why.kind === "acknowledged" ? "\u2714 acknowledged: removed" : `\u2716 moved to ${why.detail.dead_letter_queue}`;
+        const ghost = h("li", { class: "mlv-card mlv-leaving", "aria-hidden": "true", "data-message-id": cid,
+          "data-leaving": why.kind }, h("span", { class: "mlv-card-main" }, h("span", { class: "mlv-state" }, text), " ",
+          h("code", {}, short(card.id))));
+        list.append(ghost);
+        later(() => ghost.remove(), reduced.matches ? 2500 : 1800);
+      }
+    }
+    gone = still.slice(-50);
+  }
   function cardItem(q, c) {
     const key = `${q.name}:${c.id}`;
     const isNew = !seenCards.has(key) && !firstQueueDraw;
     seenCards.add(key);
+    const previous = (shownCards.get(q.name) || new Map()).get(c.id);
+    const changed = previous && previous.state !== c.state;
     const state = localState(c);
     const [symbol, label] = STATES[state] || ["?", state];
     const extra = state !== c.state ? " (timeout ended)" : "";
     const copyOf = c.published_id !== c.id;
-    const li = h("li", { class: `mlv-card mlv-${state}${isNew ? " mlv-new" : ""}`, "data-message-id": c.id,
+    const li = h("li", { class: `mlv-card mlv-${state}${isNew ? " mlv-new" : ""}${changed ? " mlv-changed" : ""}`, "data-message-id": c.id,
       "data-published-id": c.published_id, "data-state": state, "data-queue": q.name },
       h("button", { type: "button", class: "mlv-card-main", "data-focus-key": `card:${key}`,
         "aria-label": `${label}${extra} message ${short(c.id)} in ${q.name}` + (copyOf ? `, published as ${short(c.published_id)}` : "") +
@@ -510,6 +565,7 @@ function render({ model, el }) {
           c.state === "delayed" && c.delayed_until ? h("span", { class: "mlv-muted mlv-deadline", "data-until": c.delayed_until }, "") : null),
         h("span", { class: `mlv-preview${c.decode_error ? " mlv-decode-error" : ""}` }, c.preview)));
     if (isNew) later(() => { li.classList.remove("mlv-new"); li.querySelector(".mlv-new-badge")?.remove(); }, HIGHLIGHT_MS);
+    if (changed) later(() => li.classList.remove("mlv-changed"), 1500);
     return li;
   }
 
