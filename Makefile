@@ -15,7 +15,7 @@ lab: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	scripts/ensure-chromium
-	$(BIN)/ruff check melange_lab tests benchmarks
+	$(BIN)/ruff check melange_lab tests benchmarks lite
 	$(BIN)/mypy
 	$(BIN)/pytest $(ARGS)
 
