@@ -45,6 +45,9 @@ DEFAULT_CACHE = (
 #: the Pyodide that jupyterlite-pyodide-kernel 0.8.6 was made for
 PYODIDE_VERSION = "314.0.6"
 PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full"
+#: what melange-lab's wheel is built from
+PACKAGE_FILES = ("pyproject.toml", "setup.py", "README.md")
+PACKAGE_FOLDERS = ("melange_lab", "notebooks")
 #: packages whose wheels on PyPI are compiled, but whose compiled part is an optional speedup
 BUILT_PURE = frozenset({"markupsafe", "pyyaml"})
 #: the Pyodide kernel's own stand-ins for packages that make no sense in a browser
@@ -167,13 +170,24 @@ def download_wheels(cache: Path) -> list[Path]:
 
 
 def build_melange_lab(cache: Path) -> Path:
-    """melange-lab's wheel, built from this repository."""
+    """melange-lab's wheel, built from a clean copy of this repository's sources (an in-tree
+    build would reuse whatever an earlier build left in ``build/``)."""
     target = cache / "melange-lab"
     if target.exists():
         shutil.rmtree(target)
-    _pip(
-        "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(target), str(REPOSITORY)
-    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="melange-lab-source-") as folder:
+        source = Path(folder)
+        for name in PACKAGE_FILES:
+            shutil.copy2(REPOSITORY / name, source / name)
+        for name in PACKAGE_FOLDERS:
+            shutil.copytree(
+                REPOSITORY / name,
+                source / name,
+                ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
+            )
+        _pip(
+            "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(target), str(source)
+        )  # fmt: skip
     (wheel,) = target.glob("melange_lab-*.whl")
     return wheel
 
