@@ -89,6 +89,7 @@ KEY_OUTPUTS: dict[str, list[str]] = {
         "CHECK ADDRESS 'cai at example.com': order o-3 is on its way",
     ],
     "10-from-the-lab-to-a-real-broker.ipynb": [
+        "In a browser tab, run this tutorial up to 'On a real endpoint'",
         "{'welcome-email': ['lucia', 'marc'], 'crm': ['lucia', 'marc', 'tom']}",
     ],
 }
