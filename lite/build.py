@@ -24,8 +24,10 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from lite import LiteBuildError
 from lite.notebooks import add_install_cell
@@ -74,12 +76,15 @@ def build(options: BuildOptions) -> Path:
         *options.extra_wheels,
     ]
     infos = _unique([read_wheel(path) for path in wheels])
+    npm_lock = json.loads((pyodide / "pyodide-lock.json").read_text())
+    lock = rewrite_lock(npm_lock, infos, offline=options.offline, cdn_url=PYODIDE_CDN)
     _log(f"{len(infos)} wheels; staging the notebooks and running jupyter lite build")
     with tempfile.TemporaryDirectory(prefix="melange-lite-") as staging:
         contents = Path(staging) / "contents"
         stage_notebooks(contents)
         run_jupyter_lite(contents, options.output)
-    install_pyodide(pyodide, infos, options)
+    _configure_site(options.output / "jupyter-lite.json")
+    install_pyodide(pyodide, infos, lock, options.output)
     _log("Pyodide and the wheels installed in static/pyodide/")
     return options.output
 
@@ -102,9 +107,12 @@ def fetch_pyodide(cache: Path) -> Path:
     return target
 
 
-def install_pyodide(pyodide: Path, wheels: list[WheelInfo], options: BuildOptions) -> None:
-    """Copies Pyodide's core and the wheels into ``static/pyodide/`` with a rewritten lock."""
-    target = options.output / "static" / "pyodide"
+def install_pyodide(
+    pyodide: Path, wheels: list[WheelInfo], lock: dict[str, Any], output: Path
+) -> None:
+    """Copies Pyodide's core and the wheels into ``static/pyodide/``, with ``lock`` (the
+    rewritten lock file) beside them."""
+    target = output / "static" / "pyodide"
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -113,9 +121,6 @@ def install_pyodide(pyodide: Path, wheels: list[WheelInfo], options: BuildOption
     shutil.copy2(pyodide / "python_stdlib.zip", target / "python_stdlib.zip")
     for wheel in wheels:
         shutil.copy2(wheel.path, target / wheel.path.name)
-    _configure_site(options.output / "jupyter-lite.json")
-    npm_lock = json.loads((pyodide / "pyodide-lock.json").read_text())
-    lock = rewrite_lock(npm_lock, wheels, offline=options.offline, cdn_url=PYODIDE_CDN)
     (target / "pyodide-lock.json").write_text(json.dumps(lock, indent=1, sort_keys=True))
 
 
@@ -213,8 +218,6 @@ def kernel_shims() -> list[Path]:
 
 def _unique(wheels: list[WheelInfo]) -> list[WheelInfo]:
     """One wheel per package: the newest version (the shims carry several)."""
-    from packaging.version import Version
-
     chosen: dict[str, WheelInfo] = {}
     for wheel in wheels:
         current = chosen.get(wheel.name)
