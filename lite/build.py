@@ -24,8 +24,10 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from lite import LiteBuildError
 from lite.notebooks import add_install_cell
@@ -45,6 +47,9 @@ DEFAULT_CACHE = (
 #: the Pyodide that jupyterlite-pyodide-kernel 0.8.6 was made for
 PYODIDE_VERSION = "314.0.6"
 PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full"
+#: what melange-lab's wheel is built from
+PACKAGE_FILES = ("pyproject.toml", "setup.py", "README.md")
+PACKAGE_FOLDERS = ("melange_lab", "notebooks")
 #: packages whose wheels on PyPI are compiled, but whose compiled part is an optional speedup
 BUILT_PURE = frozenset({"markupsafe", "pyyaml"})
 #: the Pyodide kernel's own stand-ins for packages that make no sense in a browser
@@ -71,12 +76,15 @@ def build(options: BuildOptions) -> Path:
         *options.extra_wheels,
     ]
     infos = _unique([read_wheel(path) for path in wheels])
+    npm_lock = json.loads((pyodide / "pyodide-lock.json").read_text())
+    lock = rewrite_lock(npm_lock, infos, offline=options.offline, cdn_url=PYODIDE_CDN)
     _log(f"{len(infos)} wheels; staging the notebooks and running jupyter lite build")
     with tempfile.TemporaryDirectory(prefix="melange-lite-") as staging:
         contents = Path(staging) / "contents"
         stage_notebooks(contents)
         run_jupyter_lite(contents, options.output)
-    install_pyodide(pyodide, infos, options)
+    _configure_site(options.output / "jupyter-lite.json")
+    install_pyodide(pyodide, infos, lock, options.output)
     _log("Pyodide and the wheels installed in static/pyodide/")
     return options.output
 
@@ -99,9 +107,12 @@ def fetch_pyodide(cache: Path) -> Path:
     return target
 
 
-def install_pyodide(pyodide: Path, wheels: list[WheelInfo], options: BuildOptions) -> None:
-    """Copies Pyodide's core and the wheels into ``static/pyodide/`` with a rewritten lock."""
-    target = options.output / "static" / "pyodide"
+def install_pyodide(
+    pyodide: Path, wheels: list[WheelInfo], lock: dict[str, Any], output: Path
+) -> None:
+    """Copies Pyodide's core and the wheels into ``static/pyodide/``, with ``lock`` (the
+    rewritten lock file) beside them."""
+    target = output / "static" / "pyodide"
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -110,9 +121,6 @@ def install_pyodide(pyodide: Path, wheels: list[WheelInfo], options: BuildOption
     shutil.copy2(pyodide / "python_stdlib.zip", target / "python_stdlib.zip")
     for wheel in wheels:
         shutil.copy2(wheel.path, target / wheel.path.name)
-    _configure_site(options.output / "jupyter-lite.json")
-    npm_lock = json.loads((pyodide / "pyodide-lock.json").read_text())
-    lock = rewrite_lock(npm_lock, wheels, offline=options.offline, cdn_url=PYODIDE_CDN)
     (target / "pyodide-lock.json").write_text(json.dumps(lock, indent=1, sort_keys=True))
 
 
@@ -167,13 +175,24 @@ def download_wheels(cache: Path) -> list[Path]:
 
 
 def build_melange_lab(cache: Path) -> Path:
-    """melange-lab's wheel, built from this repository."""
+    """melange-lab's wheel, built from a clean copy of this repository's sources (an in-tree
+    build would reuse whatever an earlier build left in ``build/``)."""
     target = cache / "melange-lab"
     if target.exists():
         shutil.rmtree(target)
-    _pip(
-        "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(target), str(REPOSITORY)
-    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="melange-lab-source-") as folder:
+        source = Path(folder)
+        for name in PACKAGE_FILES:
+            shutil.copy2(REPOSITORY / name, source / name)
+        for name in PACKAGE_FOLDERS:
+            shutil.copytree(
+                REPOSITORY / name,
+                source / name,
+                ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
+            )
+        _pip(
+            "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(target), str(source)
+        )  # fmt: skip
     (wheel,) = target.glob("melange_lab-*.whl")
     return wheel
 
@@ -199,8 +218,6 @@ def kernel_shims() -> list[Path]:
 
 def _unique(wheels: list[WheelInfo]) -> list[WheelInfo]:
     """One wheel per package: the newest version (the shims carry several)."""
-    from packaging.version import Version
-
     chosen: dict[str, WheelInfo] = {}
     for wheel in wheels:
         current = chosen.get(wheel.name)

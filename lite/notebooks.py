@@ -37,13 +37,14 @@ def install_cell(cell_id: str) -> dict[str, Any]:
 
 
 def has_install_cell(notebook: dict[str, Any]) -> bool:
-    """True when the notebook's first cell is the install cell."""
+    """True when the notebook's first cell is the install cell (a notebook may add lines for
+    Lite after it, as tutorial 10 does)."""
     cells = notebook.get("cells", [])
     if not cells:
         return False
     source = cells[0].get("source", "")
     text = source if isinstance(source, str) else "".join(source)
-    return cells[0].get("cell_type") == "code" and text == "".join(INSTALL_SOURCE)
+    return cells[0].get("cell_type") == "code" and text.startswith("".join(INSTALL_SOURCE))
 
 
 def add_install_cell(path: Path) -> bool:

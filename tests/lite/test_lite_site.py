@@ -89,6 +89,7 @@ KEY_OUTPUTS: dict[str, list[str]] = {
         "CHECK ADDRESS 'cai at example.com': order o-3 is on its way",
     ],
     "10-from-the-lab-to-a-real-broker.ipynb": [
+        "In a browser tab, run this tutorial up to 'On a real endpoint'",
         "{'welcome-email': ['lucia', 'marc'], 'crm': ['lucia', 'marc', 'tom']}",
     ],
 }
@@ -160,6 +161,7 @@ def _check_tutorial(name: str, ran: RanNotebook) -> None:
     assert not ran.errors(), f"{name} raised in Lite: {ran.errors()}\n{describe(ran)}"
     assert not ran.not_run(stop), f"{name}: cells {ran.not_run(stop)} did not run"
     text = ran.text()
+    assert "Traceback" not in text, f"{name} logged a traceback in Lite:\n{text[-4000:]}"
     missing = [expected for expected in KEY_OUTPUTS[name] if expected not in text]
     assert not missing, f"{name} lacks {missing} in its outputs:\n{text[-4000:]}"
 
@@ -237,3 +239,10 @@ def test_tutorial_runs_in_the_browser_tab(session: Session, name: str) -> None:
 def test_the_site_asked_for_nothing_outside_the_machine(session: Session) -> None:
     assert session.ran, "no tutorial ran"
     assert session.network.aborted == []
+
+
+def test_no_python_traceback_reached_the_browser_console(session: Session) -> None:
+    """The kernel's stderr goes to the console too: a failed redraw or background job would
+    show here even if no cell printed it."""
+    assert session.ran, "no tutorial ran"
+    assert [error for error in session.console_errors if "Traceback" in error] == []
