@@ -119,6 +119,8 @@ class SQSBackend(MessagingBackend):
         try:
             yield
         except ClientError as error:
+            if self._guard is not None:
+                self._guard()  # the simulated broker stopped during the call: say that instead
             code = str(error.response.get("Error", {}).get("Code", "Unknown"))
             detail = str(error.response.get("Error", {}).get("Message", ""))
             raise self._translate(operation, code, detail, queue, topic) from None
@@ -144,7 +146,7 @@ class SQSBackend(MessagingBackend):
         """Names of every queue on the broker, fresh from it."""
         try:
             urls = self._sqs.list_queues().get("QueueUrls", [])
-        except ClientError:
+        except (ClientError, BotoCoreError):  # only for an error message: never fail it
             return []
         return [_name_from_url(url) for url in urls]
 
