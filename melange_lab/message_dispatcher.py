@@ -167,8 +167,12 @@ class MessageDispatcher:
         stops (or is replaced) or its queue is deleted, at ``time_limit``, or with the process
         (make the thread a daemon). Messages left invisible by a failure do not keep a
         main-thread loop running: they come back after their visibility timeout (on a manual
-        clock: after ``broker.clock.advance``).
+        clock: after ``broker.clock.advance``). On a backend that does not promise to drain
+        (``MessagingBackend.drains``, e.g. one written for melange) it is melange's
+        ``consume_event``: one pass over ``yield_messages``.
         """
+        if getattr(self._backend, "drains", False) is not True:
+            return self.consume_event(queue_name, on_exception, after_consume)
         queue = self._backend.get_queue(queue_name)
         hooks = _Hooks(on_exception, after_consume)
         deadline = None if time_limit is None else time.monotonic() + time_limit

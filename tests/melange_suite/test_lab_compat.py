@@ -460,3 +460,19 @@ def test_default_broker_is_shared_and_refuses_other_settings() -> None:
     assert SimulatedBroker.current() is None
     second = SimulatedBroker.default(clock="manual")
     assert second is not first and second.clock.mode == "manual"
+
+
+def test_consume_loop_on_a_backend_that_never_drains_is_melange_one_pass() -> None:
+    class Repeating(MelangeStyleBackend):
+        """retrieve_messages hands out the same message forever (as a test double can)."""
+
+        def retrieve_messages(self, queue: Any, **kwargs: Any) -> list[Message]:
+            return [Message("m-1", json.dumps({"n": 1}), None, 1, "json")]
+
+        def yield_messages(self, queue: Any, **kwargs: Any) -> Iterator[Message]:
+            yield from self.retrieve_messages(queue)
+
+    registry = SerializerRegistry({"serializers": {"json": JsonSerializer}, "default": "json"})
+    dispatcher = MessageDispatcher(registry, backend=Repeating())
+    dispatcher.attach_consumer(Consumer(on_message=print))
+    assert dispatcher.consume_loop("inbox").processed == 1

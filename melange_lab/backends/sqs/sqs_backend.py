@@ -76,6 +76,8 @@ class SQSBackend(MessagingBackend):
     ``max_receive_count`` is how many receives a message gets before its DLQ takes it.
     """
 
+    drains = True
+
     def __init__(
         self,
         sqs_client: Any,
