@@ -216,9 +216,12 @@ class MessageDispatcher:
     ) -> ConsumeSummary:
         """melange's one pass: handles every message ``yield_messages`` gives, then returns.
 
-        ``link_synchronously`` calls it on each publish. On the lab's backends the pass ends
-        when the queue is drained; a backend written for melange decides for itself.
+        ``link_synchronously`` calls it on each publish. On the lab's backends (which drain)
+        it is ``consume_loop(..., idle_limit=0)``, FIFO group order kept; on a backend written
+        for melange, the backend's ``yield_messages`` decides when the pass ends.
         """
+        if getattr(self._backend, "drains", False) is True:
+            return self.consume_loop(queue_name, on_exception, after_consume, idle_limit=0)
         queue = self._backend.get_queue(queue_name)
         hooks = _Hooks(on_exception, after_consume)
         summary = ConsumeSummary(stopped_because="drained")

@@ -476,3 +476,24 @@ def test_consume_loop_on_a_backend_that_never_drains_is_melange_one_pass() -> No
     dispatcher = MessageDispatcher(registry, backend=Repeating())
     dispatcher.attach_consumer(Consumer(on_message=print))
     assert dispatcher.consume_loop("inbox").processed == 1
+
+
+def test_consume_event_on_a_fifo_queue_holds_a_group_back_after_a_failure() -> None:
+    broker = SimulatedBroker.default()
+    broker.backend.declare_queue("ledger.fifo")
+    registry = SerializerRegistry({"serializers": {"json": JsonSerializer}, "default": "json"})
+    publisher = QueuePublisher(registry, broker.backend)
+    for n in (1, 2):
+        publisher.publish("ledger.fifo", {"n": n}, message_group_id="account-7")
+    seen: list[Any] = []
+
+    def refuse_the_first(message: Any) -> None:
+        if message["n"] == 1:
+            raise RuntimeError("not yet")
+        seen.append(message)
+
+    dispatcher = SimpleMessageDispatcher(
+        Consumer(on_message=refuse_the_first), registry, backend=broker.backend
+    )
+    summary = dispatcher.consume_event("ledger.fifo")
+    assert (summary.failed, summary.processed) == (1, 0) and seen == []
