@@ -225,8 +225,12 @@ class MessageDispatcher:
         stops (or is replaced) or its queue is deleted, at ``time_limit``, or with the process
         (make the thread a daemon). Messages left invisible by a failure do not keep a
         main-thread loop running: they come back after their visibility timeout (on a manual
-        clock: after ``broker.clock.advance``).
+        clock: after ``broker.clock.advance``). On a backend that does not promise to drain
+        (``MessagingBackend.drains``, e.g. one written for melange) it is melange's
+        ``consume_event``: one pass over ``yield_messages``.
         """
+        if getattr(self._backend, "drains", False) is not True:
+            return self.consume_event(queue_name, on_exception, after_consume)
         queue = self._backend.get_queue(queue_name)
         hooks = _Hooks(on_exception, after_consume)
         deadline = None if time_limit is None else time.monotonic() + time_limit
@@ -270,9 +274,12 @@ class MessageDispatcher:
     ) -> ConsumeSummary:
         """melange's one pass: handles every message ``yield_messages`` gives, then returns.
 
-        ``link_synchronously`` calls it on each publish. On the lab's backends the pass ends
-        when the queue is drained; a backend written for melange decides for itself.
+        ``link_synchronously`` calls it on each publish. On the lab's backends (which drain)
+        it is ``consume_loop(..., idle_limit=0)``, FIFO group order kept; on a backend written
+        for melange, the backend's ``yield_messages`` decides when the pass ends.
         """
+        if getattr(self._backend, "drains", False) is True:
+            return self.consume_loop(queue_name, on_exception, after_consume, idle_limit=0)
         queue = self._backend.get_queue(queue_name)
         hooks = _Hooks(on_exception, after_consume)
         summary = ConsumeSummary(stopped_because="drained")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from melange_lab.models import Message, MessageDto, QueueWrapper, TopicWrapper
 from melange_lab.serializers import SerializerRegistry
@@ -22,6 +22,10 @@ class MessagingBackend:
     """
 
     faults: FaultInjector | None = None  # set by broker.faults(...): faults on the receive path
+    # True when retrieve_messages returns [] once nothing is visible, which the lab's
+    # consume_loop relies on; for a backend without that promise (one written for melange),
+    # consume_loop is melange's: one pass over yield_messages (consume_event).
+    drains: ClassVar[bool] = False
 
     def declare_topic(self, topic_name: str) -> TopicWrapper:
         """Gets or creates the topic."""

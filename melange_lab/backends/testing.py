@@ -46,6 +46,8 @@ class InMemoryMessagingBackend(MessagingBackend):
     with a callback under its own name also hands its messages to the queue of that name.
     """
 
+    drains = True
+
     def __init__(self) -> None:
         self.callbacks: dict[str, Callback] = {}
         self._queues: dict[str, _Queue] = {}

@@ -460,3 +460,40 @@ def test_default_broker_is_shared_and_refuses_other_settings() -> None:
     assert SimulatedBroker.current() is None
     second = SimulatedBroker.default(clock="manual")
     assert second is not first and second.clock.mode == "manual"
+
+
+def test_consume_loop_on_a_backend_that_never_drains_is_melange_one_pass() -> None:
+    class Repeating(MelangeStyleBackend):
+        """retrieve_messages hands out the same message forever (as a test double can)."""
+
+        def retrieve_messages(self, queue: Any, **kwargs: Any) -> list[Message]:
+            return [Message("m-1", json.dumps({"n": 1}), None, 1, "json")]
+
+        def yield_messages(self, queue: Any, **kwargs: Any) -> Iterator[Message]:
+            yield from self.retrieve_messages(queue)
+
+    registry = SerializerRegistry({"serializers": {"json": JsonSerializer}, "default": "json"})
+    dispatcher = MessageDispatcher(registry, backend=Repeating())
+    dispatcher.attach_consumer(Consumer(on_message=print))
+    assert dispatcher.consume_loop("inbox").processed == 1
+
+
+def test_consume_event_on_a_fifo_queue_holds_a_group_back_after_a_failure() -> None:
+    broker = SimulatedBroker.default()
+    broker.backend.declare_queue("ledger.fifo")
+    registry = SerializerRegistry({"serializers": {"json": JsonSerializer}, "default": "json"})
+    publisher = QueuePublisher(registry, broker.backend)
+    for n in (1, 2):
+        publisher.publish("ledger.fifo", {"n": n}, message_group_id="account-7")
+    seen: list[Any] = []
+
+    def refuse_the_first(message: Any) -> None:
+        if message["n"] == 1:
+            raise RuntimeError("not yet")
+        seen.append(message)
+
+    dispatcher = SimpleMessageDispatcher(
+        Consumer(on_message=refuse_the_first), registry, backend=broker.backend
+    )
+    summary = dispatcher.consume_event("ledger.fifo")
+    assert (summary.failed, summary.processed) == (1, 0) and seen == []

@@ -200,6 +200,8 @@ class SQSBackend(MessagingBackend):
     ``max_receive_count`` is how many receives a message gets before its DLQ takes it.
     """
 
+    drains = True
+
     @checked(
         max_number_of_messages=limits.RECEIVE_BATCH.check,
         visibility_timeout=optional(limits.VISIBILITY_TIMEOUT.check),
@@ -275,6 +277,8 @@ class SQSBackend(MessagingBackend):
         try:
             yield
         except ClientError as error:
+            if self._guard is not None:
+                self._guard()  # the simulated broker stopped during the call: say that instead
             code = str(error.response.get("Error", {}).get("Code", "Unknown"))
             detail = str(error.response.get("Error", {}).get("Message", ""))
             raise self._translate(operation, code, detail, queue, topic) from None
