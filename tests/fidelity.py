@@ -239,7 +239,10 @@ def table() -> str:
         "behaviour the tutorials and exercises teach, each column what a fidelity test saw on",
         "that broker (the count is how many test cases passed). *differs* is a strict xfail",
         "whose reason says what that broker does instead. moto's server is stock moto (no lab",
-        "fixes), so its column shows what the lab corrects. Regenerate with",
+        "fixes), so its column shows what the lab corrects. LocalStack's timers (visibility,",
+        "delay) fire up to a second late, so its tests wait a second longer",
+        "(`LOCALSTACK_TIMER_SLACK`); its topic deliveries are asynchronous, as on AWS, so every",
+        "test waits for them with a bounded poll. Regenerate with",
         "`.venv/bin/pytest tests/test_fidelity.py tests/test_real_broker.py "
         "--fidelity-table docs/fidelity.md`.",
         "",

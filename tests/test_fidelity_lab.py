@@ -252,3 +252,21 @@ def test_body_or_through_an_endpoint_backend_publishes_and_predicts_on_localstac
     assert total_count(localstack_backend, "q") == 1
     predicted = [e.queue for e in localstack_backend.events if e.kind.value == "delivered"]
     assert predicted == ["q"]
+
+
+# -- the generated table ----------------------------------------------------------------------------
+
+
+def test_docs_fidelity_table_lists_every_behaviour_with_an_outcome_on_every_broker() -> None:
+    from tests.fidelity import BEHAVIOURS, BROKERS
+
+    rows = {
+        line.split(" | ")[0].removeprefix("| "): line
+        for line in (Path(__file__).parent.parent / "docs" / "fidelity.md").read_text().splitlines()
+        if line.startswith("| ") and not line.startswith("| Behaviour")
+    }
+    for behaviour in BEHAVIOURS.values():
+        row = rows[behaviour.title]
+        cells = row.rstrip(" |").split(" | ")[-len(BROKERS) :]
+        assert all(c.startswith(("matches AWS", "differs")) for c in cells), row
+        assert behaviour.link in row
