@@ -254,7 +254,7 @@ def test_body_or_through_an_endpoint_backend_publishes_and_predicts_on_localstac
     assert predicted == ["q"]
 
 
-# -- the generated table ----------------------------------------------------------------------------
+# -- the generated table -----------------------------------------------------------------------
 
 
 def test_docs_fidelity_table_lists_every_behaviour_with_an_outcome_on_every_broker() -> None:
