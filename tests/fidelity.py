@@ -144,6 +144,12 @@ BEHAVIOURS: dict[str, Behaviour] = {
         "The limit applies to body bytes plus each attribute's name, type and value bytes.",
         f"{SQS_DOCS}/quotas-messages.html",
     ),
+    "sns-publish-checks": Behaviour(
+        "Publish refuses an empty message and a FIFO publish without group or deduplication id",
+        "Message must not be empty; FIFO topics need MessageGroupId, and MessageDeduplicationId "
+        "unless ContentBasedDeduplication (InvalidParameter); a missing topic is NotFound.",
+        "https://docs.aws.amazon.com/sns/latest/api/API_Publish.html",
+    ),
     "sns-message-size-bytes": Behaviour(
         "An SNS message over 256 KiB in UTF-8 bytes is refused",
         "Publish refuses a message (with attributes) over 262,144 bytes.",

@@ -650,3 +650,22 @@ def test_sns_refuses_a_message_over_256_kib_in_bytes(aws: Broker) -> None:
     too_big = error_code(lambda: aws.sns.publish(TopicArn=topic, Message="é" * 132_000))
 
     assert (fits, too_big) == ("", "InvalidParameter")  # 260,000 and 264,000 bytes
+
+
+@fidelity(
+    "sns-publish-checks",
+    wrong_on={"moto_server": f"{STOCK_MOTO} accepts an empty message and answers MissingParameter"},
+)
+def test_publish_refuses_what_sns_refuses(aws: Broker) -> None:
+    topic = aws.topic("plain")
+    fifo = aws.topic("ordered.fifo", FifoTopic="true")
+
+    answers = [
+        error_code(lambda: aws.sns.publish(TopicArn=topic, Message="")),
+        error_code(lambda: aws.sns.publish(TopicArn=fifo, Message="m", MessageDeduplicationId="d")),
+        error_code(lambda: aws.sns.publish(TopicArn=fifo, Message="m", MessageGroupId="g")),
+        error_code(lambda: aws.sns.publish(TopicArn=topic + "-gone", Message="m")),
+        error_code(lambda: aws.sns.publish(TopicArn=topic, Message="fine")),
+    ]
+
+    assert answers == ["InvalidParameter", "InvalidParameter", "InvalidParameter", "NotFound", ""]
