@@ -335,9 +335,11 @@ def test_queue_attributes_outside_sqs_ranges_are_refused(aws: Broker) -> None:
         for name, value in wrong.items()
     }
     edges = error_code(lambda: aws.queue("edges", VisibilityTimeout=43200, DelaySeconds=900))
+    fifo_name_on_standard = error_code(lambda: aws.queue("not-fifo.fifo"))
 
     assert answers == dict.fromkeys(wrong, ("InvalidAttributeValue", "InvalidAttributeValue"))
     assert edges == ""
+    assert fifo_name_on_standard == "InvalidParameterValue"
 
 
 @fidelity(
@@ -361,6 +363,10 @@ def test_messages_sqs_cannot_carry_are_refused(aws: Broker) -> None:
     assert send("ok", empty) == "InvalidParameterValue"
     assert send("ok", many) == "InvalidParameterValue"
     assert send("tab\tand emoji 🎉") == ""
+    deduplicated = error_code(
+        lambda: aws.sqs.send_message(QueueUrl=url, MessageBody="x", MessageDeduplicationId="d")
+    )
+    assert deduplicated == "InvalidParameterValue"  # a standard queue has no deduplication
 
 
 # -- SNS -----------------------------------------------------------------------------------------
