@@ -270,3 +270,28 @@ def test_docs_fidelity_table_lists_every_behaviour_with_an_outcome_on_every_brok
         cells = row.rstrip(" |").split(" | ")[-len(BROKERS) :]
         assert all(c.startswith(("matches AWS", "differs")) for c in cells), row
         assert behaviour.link in row
+
+
+# -- LocalStack's interpreter ------------------------------------------------------------------
+
+
+def test_no_python_new_enough_for_localstack_fails_the_run_saying_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests import localstack
+
+    monkeypatch.setattr(localstack, "_candidates", lambda: ["/usr/bin/python3.11"])
+    monkeypatch.setattr(localstack, "_version_of", lambda path: (3, 11))
+
+    with pytest.raises(localstack.NoPythonForLocalStack, match=r"needs Python >= 3\.13.*3\.11"):
+        localstack.find_python()
+
+
+def test_localstack_runs_on_the_newest_python_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests import localstack
+
+    versions = {"/a/python3.12": (3, 12), "/b/python3.13": (3, 13), "/c/python3.14": (3, 14)}
+    monkeypatch.setattr(localstack, "_candidates", lambda: list(versions))
+    monkeypatch.setattr(localstack, "_version_of", versions.get)
+
+    assert localstack.find_python() == localstack.Interpreter("/c/python3.14", (3, 14))
