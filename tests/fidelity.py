@@ -150,6 +150,11 @@ BEHAVIOURS: dict[str, Behaviour] = {
         "unless ContentBasedDeduplication (InvalidParameter); a missing topic is NotFound.",
         "https://docs.aws.amazon.com/sns/latest/api/API_Publish.html",
     ),
+    "sns-attribute-values": Behaviour(
+        "An empty attribute value, or a Number that is not a number, is ParameterValueInvalid",
+        "Publish checks each message attribute: a value is required, and a Number must be one.",
+        f"{SNS_DOCS}/sns-message-attributes.html",
+    ),
     "sns-message-size-bytes": Behaviour(
         "An SNS message over 256 KiB in UTF-8 bytes is refused",
         "Publish refuses a message (with attributes) over 262,144 bytes.",

@@ -675,3 +675,23 @@ def test_publish_refuses_what_sns_refuses(aws: Broker) -> None:
     ]
 
     assert answers == ["InvalidParameter", "InvalidParameter", "InvalidParameter", "NotFound", ""]
+
+
+@fidelity(
+    "sns-attribute-values",
+    wrong_on={
+        "moto_server": f"{STOCK_MOTO} answers InvalidParameter",
+        "localstack": "LocalStack accepts a Number attribute that is not a number",
+    },
+)
+def test_publish_checks_attribute_values_as_sns(aws: Broker) -> None:
+    topic = aws.topic("typed")
+
+    def publish(attribute: dict[str, Any]) -> str:
+        return error_code(
+            lambda: aws.sns.publish(TopicArn=topic, Message="m", MessageAttributes={"a": attribute})
+        )
+
+    assert publish({"DataType": "String", "StringValue": ""}) == "ParameterValueInvalid"
+    assert publish({"DataType": "Number", "StringValue": "twelve"}) == "ParameterValueInvalid"
+    assert publish({"DataType": "Number", "StringValue": "-1.5e3"}) == ""

@@ -1,6 +1,7 @@
 """What SNS answers and moto 5.2 does not: an empty message refused, FIFO publishes without a
 group id or deduplication id refused as InvalidParameter, "Topic does not exist" for a
-missing topic, and a topic's SignatureVersion returned by GetTopicAttributes once set.
+missing topic, ParameterValueInvalid for an empty or non-numeric attribute value, and a
+topic's SignatureVersion returned by GetTopicAttributes once set.
 
 From the SNS API reference (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html,
 API_GetTopicAttributes.html); LocalStack answers the same.
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from moto.sns.exceptions import SNSInvalidParameter, SNSNotFoundError
+from moto.sns.exceptions import SNSException, SNSInvalidParameter, SNSNotFoundError
 from moto.sns.models import SNSBackend, Topic
 from moto.sns.responses import SNSResponse
 
@@ -50,6 +51,38 @@ def _check_publish(stock: Callable[..., str]) -> Callable[..., str]:
     return publish
 
 
+def _attribute_values_as_sns(stock: Callable[..., Any]) -> Callable[..., Any]:
+    """An empty attribute value, or a Number that is not one, is SNS's ParameterValueInvalid
+    (moto answers InvalidParameter, and names the type by its first letter)."""
+
+    def _transform_message_attributes(self: SNSResponse, attributes: dict[str, Any]) -> Any:
+        for name, attribute in attributes.items():
+            kind = str(attribute.get("DataType") or "")
+            value = attribute.get("StringValue", attribute.get("BinaryValue"))
+            if kind and value in ("", b""):
+                raise SNSException(
+                    "ParameterValueInvalid",
+                    f"The message attribute '{name}' must contain non-empty message attribute "
+                    f"value for message attribute type '{kind.split('.')[0]}'.",
+                )
+            if kind.startswith("Number") and not _is_number_text(attribute.get("StringValue")):
+                raise SNSException(
+                    "ParameterValueInvalid",
+                    f"Could not cast message attribute '{name}' value to number.",
+                )
+        return stock(self, attributes)
+
+    return _transform_message_attributes
+
+
+def _is_number_text(value: Any) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _with_signature_version(stock: Callable[..., Any]) -> Callable[..., Any]:
     def get_topic_attributes(self: SNSResponse) -> Any:
         answer = stock(self)
@@ -65,6 +98,7 @@ def _with_signature_version(stock: Callable[..., Any]) -> Callable[..., Any]:
 _SNS_CHECKS: list[_Layer] = [
     (SNSBackend, "publish", _check_publish),
     (SNSResponse, "get_topic_attributes", _with_signature_version),
+    (SNSResponse, "_transform_message_attributes", _attribute_values_as_sns),
 ]
 
 
