@@ -60,6 +60,7 @@ _FINGERPRINTS: dict[str, str] = {
     "SQSBackend.create_queue": "ea3b87d7849ea211",
     "SQSBackend.set_queue_attributes": "94934a72a70693f8",
     "SNSResponse._transform_message_attributes": "9461d4dd903aef33",
+    "SNSResponse.publish": "2decdd151c0013e9",
     "SNSResponse.get_topic_attributes": "68c2e1e64dbe3b31",
     "SQSBackend.send_message_batch": "bcfb7650c4e91628",
     "SQSResponse.receive_message": "600506ac3ac885c2",
