@@ -144,6 +144,17 @@ BEHAVIOURS: dict[str, Behaviour] = {
         "The limit applies to body bytes plus each attribute's name, type and value bytes.",
         f"{SQS_DOCS}/quotas-messages.html",
     ),
+    "sns-publish-checks": Behaviour(
+        "Publish refuses an empty message and a FIFO publish without group or deduplication id",
+        "Message must not be empty; FIFO topics need MessageGroupId, and MessageDeduplicationId "
+        "unless ContentBasedDeduplication (InvalidParameter); a missing topic is NotFound.",
+        "https://docs.aws.amazon.com/sns/latest/api/API_Publish.html",
+    ),
+    "sns-attribute-values": Behaviour(
+        "An empty attribute value, or a Number that is not a number, is ParameterValueInvalid",
+        "Publish checks each message attribute: a value is required, and a Number must be one.",
+        f"{SNS_DOCS}/sns-message-attributes.html",
+    ),
     "sns-message-size-bytes": Behaviour(
         "An SNS message over 256 KiB in UTF-8 bytes is refused",
         "Publish refuses a message (with attributes) over 262,144 bytes.",
@@ -239,7 +250,10 @@ def table() -> str:
         "behaviour the tutorials and exercises teach, each column what a fidelity test saw on",
         "that broker (the count is how many test cases passed). *differs* is a strict xfail",
         "whose reason says what that broker does instead. moto's server is stock moto (no lab",
-        "fixes), so its column shows what the lab corrects. Regenerate with",
+        "fixes), so its column shows what the lab corrects. LocalStack's timers (visibility,",
+        "delay) fire up to a second late, so its tests wait a second longer",
+        "(`LOCALSTACK_TIMER_SLACK`); its topic deliveries are asynchronous, as on AWS, so every",
+        "test waits for them with a bounded poll. Regenerate with",
         "`.venv/bin/pytest tests/test_fidelity.py tests/test_real_broker.py "
         "--fidelity-table docs/fidelity.md`.",
         "",

@@ -10,6 +10,7 @@ otherwise be generated from two brokers while claiming three.
 
 from __future__ import annotations
 
+import ctypes
 import glob
 import hashlib
 import http.client
@@ -216,6 +217,7 @@ def running_localstack(start_timeout: float = 180.0) -> Iterator[LocalStack]:
             env=env,
             cwd=str(data),
             start_new_session=True,  # its own process group, stopped as a whole
+            preexec_fn=_die_with_parent,
         )
     try:
         deadline = time.monotonic() + start_timeout
@@ -232,6 +234,15 @@ def running_localstack(start_timeout: float = 180.0) -> Iterator[LocalStack]:
         yield LocalStack(port, str((health or {}).get("version", "?")))
     finally:
         _stop(process)
+
+
+def _die_with_parent() -> None:
+    """In the child: on Linux, get SIGTERM if the test run dies before it can stop us."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the session fixture's stop is the only one
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

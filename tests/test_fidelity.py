@@ -335,9 +335,11 @@ def test_queue_attributes_outside_sqs_ranges_are_refused(aws: Broker) -> None:
         for name, value in wrong.items()
     }
     edges = error_code(lambda: aws.queue("edges", VisibilityTimeout=43200, DelaySeconds=900))
+    fifo_name_on_standard = error_code(lambda: aws.queue("not-fifo.fifo"))
 
     assert answers == dict.fromkeys(wrong, ("InvalidAttributeValue", "InvalidAttributeValue"))
     assert edges == ""
+    assert fifo_name_on_standard == "InvalidParameterValue"
 
 
 @fidelity(
@@ -361,6 +363,10 @@ def test_messages_sqs_cannot_carry_are_refused(aws: Broker) -> None:
     assert send("ok", empty) == "InvalidParameterValue"
     assert send("ok", many) == "InvalidParameterValue"
     assert send("tab\tand emoji 🎉") == ""
+    deduplicated = error_code(
+        lambda: aws.sqs.send_message(QueueUrl=url, MessageBody="x", MessageDeduplicationId="d")
+    )
+    assert deduplicated == "InvalidParameterValue"  # a standard queue has no deduplication
 
 
 # -- SNS -----------------------------------------------------------------------------------------
@@ -650,3 +656,42 @@ def test_sns_refuses_a_message_over_256_kib_in_bytes(aws: Broker) -> None:
     too_big = error_code(lambda: aws.sns.publish(TopicArn=topic, Message="é" * 132_000))
 
     assert (fits, too_big) == ("", "InvalidParameter")  # 260,000 and 264,000 bytes
+
+
+@fidelity(
+    "sns-publish-checks",
+    wrong_on={"moto_server": f"{STOCK_MOTO} accepts an empty message and answers MissingParameter"},
+)
+def test_publish_refuses_what_sns_refuses(aws: Broker) -> None:
+    topic = aws.topic("plain")
+    fifo = aws.topic("ordered.fifo", FifoTopic="true")
+
+    answers = [
+        error_code(lambda: aws.sns.publish(TopicArn=topic, Message="")),
+        error_code(lambda: aws.sns.publish(TopicArn=fifo, Message="m", MessageDeduplicationId="d")),
+        error_code(lambda: aws.sns.publish(TopicArn=fifo, Message="m", MessageGroupId="g")),
+        error_code(lambda: aws.sns.publish(TopicArn=topic + "-gone", Message="m")),
+        error_code(lambda: aws.sns.publish(TopicArn=topic, Message="fine")),
+    ]
+
+    assert answers == ["InvalidParameter", "InvalidParameter", "InvalidParameter", "NotFound", ""]
+
+
+@fidelity(
+    "sns-attribute-values",
+    wrong_on={
+        "moto_server": f"{STOCK_MOTO} answers InvalidParameter",
+        "localstack": "LocalStack accepts a Number attribute that is not a number",
+    },
+)
+def test_publish_checks_attribute_values_as_sns(aws: Broker) -> None:
+    topic = aws.topic("typed")
+
+    def publish(attribute: dict[str, Any]) -> str:
+        return error_code(
+            lambda: aws.sns.publish(TopicArn=topic, Message="m", MessageAttributes={"a": attribute})
+        )
+
+    assert publish({"DataType": "String", "StringValue": ""}) == "ParameterValueInvalid"
+    assert publish({"DataType": "Number", "StringValue": "twelve"}) == "ParameterValueInvalid"
+    assert publish({"DataType": "Number", "StringValue": "-1.5e3"}) == ""

@@ -252,3 +252,46 @@ def test_body_or_through_an_endpoint_backend_publishes_and_predicts_on_localstac
     assert total_count(localstack_backend, "q") == 1
     predicted = [e.queue for e in localstack_backend.events if e.kind.value == "delivered"]
     assert predicted == ["q"]
+
+
+# -- the generated table -----------------------------------------------------------------------
+
+
+def test_docs_fidelity_table_lists_every_behaviour_with_an_outcome_on_every_broker() -> None:
+    from tests.fidelity import BEHAVIOURS, BROKERS
+
+    rows = {
+        line.split(" | ")[0].removeprefix("| "): line
+        for line in (Path(__file__).parent.parent / "docs" / "fidelity.md").read_text().splitlines()
+        if line.startswith("| ") and not line.startswith("| Behaviour")
+    }
+    for behaviour in BEHAVIOURS.values():
+        row = rows[behaviour.title]
+        cells = row.rstrip(" |").split(" | ")[-len(BROKERS) :]
+        assert all(c.startswith(("matches AWS", "differs")) for c in cells), row
+        assert behaviour.link in row
+
+
+# -- LocalStack's interpreter ------------------------------------------------------------------
+
+
+def test_no_python_new_enough_for_localstack_fails_the_run_saying_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests import localstack
+
+    monkeypatch.setattr(localstack, "_candidates", lambda: ["/usr/bin/python3.11"])
+    monkeypatch.setattr(localstack, "_version_of", lambda path: (3, 11))
+
+    with pytest.raises(localstack.NoPythonForLocalStack, match=r"needs Python >= 3\.13.*3\.11"):
+        localstack.find_python()
+
+
+def test_localstack_runs_on_the_newest_python_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests import localstack
+
+    versions = {"/a/python3.12": (3, 12), "/b/python3.13": (3, 13), "/c/python3.14": (3, 14)}
+    monkeypatch.setattr(localstack, "_candidates", lambda: list(versions))
+    monkeypatch.setattr(localstack, "_version_of", versions.get)
+
+    assert localstack.find_python() == localstack.Interpreter("/c/python3.14", (3, 14))

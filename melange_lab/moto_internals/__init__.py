@@ -9,7 +9,8 @@ One module per fix: ``clock``, ``fast_counts`` (depth-independent counts), ``fif
 locks, the 5-minute deduplication window), ``signing`` (SignatureVersion 1 and 2),
 ``filter_policies`` (SNS's grammar and matching), ``dead_letters`` (the DLQ-move listener and
 DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``sqs_checks``
-(ranges and contents SQS refuses), ``delivery`` (raw Binary attributes, delivery latency),
+(ranges and contents SQS refuses), ``sns_checks`` (Publish and GetTopicAttributes answers),
+``delivery`` (raw Binary attributes, delivery latency),
 ``look_inside``; ``patching`` installs and undoes them in layers, ``versions`` checks the moto
 underneath. ``install_aws_fidelity`` installs every fix that makes moto follow AWS where it
 does not. The original fixes were checked against moto 5.2.1 and 5.2.5 (same source in both);
@@ -59,6 +60,7 @@ from melange_lab.moto_internals.look_inside import (
 from melange_lab.moto_internals.message_size import install_message_size, uninstall_message_size
 from melange_lab.moto_internals.patching import _FEATURE_ORDER, _features, _originals
 from melange_lab.moto_internals.signing import install_fast_signing, uninstall_fast_signing
+from melange_lab.moto_internals.sns_checks import install_sns_checks, uninstall_sns_checks
 from melange_lab.moto_internals.sqs_checks import install_sqs_checks, uninstall_sqs_checks
 from melange_lab.moto_internals.versions import (
     _FINGERPRINTS,
@@ -75,6 +77,7 @@ def install_aws_fidelity() -> None:
     install_fifo_dedup_window()
     install_message_size()
     install_sqs_checks()
+    install_sns_checks()
     install_filter_policies()
     install_raw_binary_fix()
     install_dead_letter_source()
@@ -85,6 +88,7 @@ def uninstall_aws_fidelity() -> None:
     uninstall_dead_letter_source()
     uninstall_raw_binary_fix()
     uninstall_filter_policies()
+    uninstall_sns_checks()
     uninstall_sqs_checks()
     uninstall_message_size()
     uninstall_fifo_dedup_window()
@@ -117,6 +121,7 @@ __all__ = [
     "install_filter_policies",
     "install_message_size",
     "install_raw_binary_fix",
+    "install_sns_checks",
     "install_sqs_checks",
     "matches",
     "next_delivery_due",
@@ -134,6 +139,7 @@ __all__ = [
     "uninstall_filter_policies",
     "uninstall_message_size",
     "uninstall_raw_binary_fix",
+    "uninstall_sns_checks",
     "uninstall_sqs_checks",
     "validation_problem",
 ]

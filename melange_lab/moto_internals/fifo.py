@@ -5,6 +5,7 @@ deleted."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 import weakref
 from collections.abc import Callable
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import moto.sqs.models as sqs_models
+from moto.moto_api._internal import mock_random
 from moto.sns.models import Topic
+from moto.sns.responses import SNSResponse
 from moto.sqs.models import Message, Queue, SQSBackend
 
 from melange_lab.moto_internals.patching import _Layer, _set_feature, _wrap_property
@@ -131,11 +134,20 @@ def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: s
 
 
 def _duplicate_answer(first: _Seen, body: str, attributes: dict[str, Any] | None) -> Message:
-    """What SendMessage answers for a duplicate: the first message's id, this body's MD5s."""
+    """What SendMessage answers for a duplicate: the first message's id, this body's MD5s, and
+    a sequence number of its own (as LocalStack answers; AWS documents none for duplicates)."""
     answer = Message(first.message_id, body)
     answer.message_attributes = attributes or {}
-    answer.sequence_number = first.sequence_number
+    answer.sequence_number = next_sequence_number()
     return answer
+
+
+_sequence = itertools.count(10**19)
+
+
+def next_sequence_number() -> str:
+    """A 20-digit FIFO sequence number, increasing within the process."""
+    return str(next(_sequence))
 
 
 def _topic_dedup_window(stock: Callable[..., str]) -> Callable[..., str]:
@@ -145,9 +157,9 @@ def _topic_dedup_window(stock: Callable[..., str]) -> Callable[..., str]:
         key = kwargs.get("deduplication_id")
         if not key and str(self.content_based_deduplication).lower() == "true":
             key = kwargs["deduplication_id"] = _content_hash(message)
-        first = _recent(self, key) if key else None
-        if first is not None:
-            return first.message_id
+        if key and _recent(self, key) is not None:
+            # dropped; Publish still answers with a new message id (LocalStack does the same)
+            return str(mock_random.uuid4())
         message_id = stock(self, message, *args, **kwargs)
         if key:
             _remember(self, key, message_id, None)
@@ -156,9 +168,24 @@ def _topic_dedup_window(stock: Callable[..., str]) -> Callable[..., str]:
     return publish
 
 
+def _with_sequence_number(stock: Callable[..., Any]) -> Callable[..., Any]:
+    """Publish to a FIFO topic answers with a SequenceNumber too, as SNS does."""
+
+    def publish(self: SNSResponse) -> Any:
+        answer = stock(self)
+        arn = self._get_param("TopicArn") or self._get_param("TargetArn")
+        topic = self.backend.topics.get(arn) if arn else None
+        if topic is not None and topic.fifo_topic and isinstance(answer.result, dict):
+            answer.result["SequenceNumber"] = next_sequence_number()
+        return answer
+
+    return publish
+
+
 _FIFO_DEDUP_WINDOW: list[_Layer] = [
     (SQSBackend, "send_message", _queue_dedup_window),
     (Topic, "publish", _topic_dedup_window),
+    (SNSResponse, "publish", _with_sequence_number),
 ]
 
 

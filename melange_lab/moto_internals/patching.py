@@ -21,6 +21,7 @@ _FEATURE_ORDER = (
     "fifo_dedup_window",
     "message_size",
     "sqs_checks",
+    "sns_checks",
     "fast_signing",
     "filter_policies",
     "raw_binary",

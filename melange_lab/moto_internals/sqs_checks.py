@@ -1,5 +1,6 @@
-"""What SQS refuses and moto 5.2 accepts: queue attributes out of range, empty bodies,
-characters SQS does not carry, empty or too many message attributes.
+"""What SQS refuses and moto 5.2 accepts: queue attributes out of range, a ".fifo" name on a
+standard queue, empty bodies, characters SQS does not carry, empty or too many message
+attributes, a deduplication id sent to a standard queue.
 
 The lab's own backend checks its input before calling (``melange_lab.limits``); these checks
 sit in moto, so a plain boto3 call straight to the simulated broker is refused the same way,
@@ -59,6 +60,11 @@ def _check_queue_attributes(stock: Callable[..., Any]) -> Callable[..., Any]:
         wrong = queue_attribute_problem(kwargs)
         if wrong is not None:
             raise InvalidAttributeValue(wrong)
+        if name.endswith(".fifo") and str(kwargs.get("FifoQueue", "false")).lower() != "true":
+            raise InvalidParameterValue(  # a standard queue's name has no "."
+                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in "
+                "length"
+            )
         result: Queue = stock(self, name, tags, **kwargs)
         return result
 
@@ -113,6 +119,12 @@ def _check_message(stock: Callable[..., Message]) -> Callable[..., Message]:
         problem = message_problem(message_body, attributes)
         if problem is not None:
             raise problem
+        deduplication_id = kwargs.get("deduplication_id", args[2] if len(args) > 2 else None)
+        if deduplication_id and not self.get_queue(queue_name).fifo_queue:
+            raise InvalidParameterValue(
+                f"Value {deduplication_id} for parameter MessageDeduplicationId is invalid. "
+                "Reason: The request includes a parameter that is not valid for this queue type."
+            )
         return stock(self, queue_name, message_body, *args, **kwargs)
 
     return send_message

@@ -16,6 +16,7 @@ import moto.core.utils as moto_utils
 import moto.sns.models as sns_models
 import moto.sqs.models as sqs_models
 from moto.sns.models import SNSBackend, Subscription, Topic
+from moto.sns.responses import SNSResponse
 from moto.sns.utils import FilterPolicyMatcher
 from moto.sqs.models import Message, Queue, SQSBackend
 from moto.sqs.responses import SQSResponse
@@ -58,6 +59,9 @@ _FINGERPRINTS: dict[str, str] = {
     "Queue.pending_message_groups": "cbc9268f7ddfa5ab",
     "SQSBackend.create_queue": "ea3b87d7849ea211",
     "SQSBackend.set_queue_attributes": "94934a72a70693f8",
+    "SNSResponse._transform_message_attributes": "9461d4dd903aef33",
+    "SNSResponse.publish": "2decdd151c0013e9",
+    "SNSResponse.get_topic_attributes": "68c2e1e64dbe3b31",
     "SQSBackend.send_message_batch": "bcfb7650c4e91628",
     "SQSResponse.receive_message": "600506ac3ac885c2",
     "SNSBackend.publish": "83a33950942808e8",
@@ -92,6 +96,7 @@ _OWNERS: dict[str, type] = {
         Subscription,
         Topic,
         SNSBackend,
+        SNSResponse,
         FilterPolicyMatcher,
     )
 }

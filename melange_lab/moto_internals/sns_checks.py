@@ -1,0 +1,111 @@
+"""What SNS answers and moto 5.2 does not: an empty message refused, FIFO publishes without a
+group id or deduplication id refused as InvalidParameter, "Topic does not exist" for a
+missing topic, ParameterValueInvalid for an empty or non-numeric attribute value, and a
+topic's SignatureVersion returned by GetTopicAttributes once set.
+
+From the SNS API reference (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html,
+API_GetTopicAttributes.html); LocalStack answers the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from moto.sns.exceptions import SNSException, SNSInvalidParameter, SNSNotFoundError
+from moto.sns.models import SNSBackend, Topic
+from moto.sns.responses import SNSResponse
+
+from melange_lab.moto_internals.patching import _Layer, _set_feature
+
+
+def _topic(backend: SNSBackend, arn: str | None) -> Topic | None:
+    """The topic ``arn`` names; raises NotFound for a topic ARN that has none."""
+    if not arn or ":endpoint/" in arn:
+        return None
+    try:
+        return backend.get_topic(arn)
+    except SNSNotFoundError:
+        raise SNSNotFoundError("Topic does not exist") from None
+
+
+def _check_publish(stock: Callable[..., str]) -> Callable[..., str]:
+    def publish(self: SNSBackend, message: str, *args: Any, **kwargs: Any) -> str:
+        arn = kwargs.get("arn", args[0] if args else None)
+        if message is None or message == "":
+            raise SNSInvalidParameter("Invalid parameter: Empty message")
+        topic = _topic(self, arn)
+        if topic is not None and topic.fifo_topic:
+            if not kwargs.get("group_id"):
+                raise SNSInvalidParameter(
+                    "Invalid parameter: The MessageGroupId parameter is required for FIFO topics"
+                )
+            content_based = str(topic.content_based_deduplication).lower() == "true"
+            if not kwargs.get("deduplication_id") and not content_based:
+                raise SNSInvalidParameter(
+                    "Invalid parameter: The topic should either have ContentBasedDeduplication "
+                    "enabled or MessageDeduplicationId provided explicitly"
+                )
+        return stock(self, message, *args, **kwargs)
+
+    return publish
+
+
+def _attribute_values_as_sns(stock: Callable[..., Any]) -> Callable[..., Any]:
+    """An empty attribute value, or a Number that is not one, is SNS's ParameterValueInvalid
+    (moto answers InvalidParameter, and names the type by its first letter)."""
+
+    def _transform_message_attributes(self: SNSResponse, attributes: dict[str, Any]) -> Any:
+        for name, attribute in attributes.items():
+            kind = str(attribute.get("DataType") or "")
+            value = attribute.get("StringValue", attribute.get("BinaryValue"))
+            if kind and value in ("", b""):
+                raise SNSException(
+                    "ParameterValueInvalid",
+                    f"The message attribute '{name}' must contain non-empty message attribute "
+                    f"value for message attribute type '{kind.split('.')[0]}'.",
+                )
+            if kind.startswith("Number") and not _is_number_text(attribute.get("StringValue")):
+                raise SNSException(
+                    "ParameterValueInvalid",
+                    f"Could not cast message attribute '{name}' value to number.",
+                )
+        return stock(self, attributes)
+
+    return _transform_message_attributes
+
+
+def _is_number_text(value: Any) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _with_signature_version(stock: Callable[..., Any]) -> Callable[..., Any]:
+    def get_topic_attributes(self: SNSResponse) -> Any:
+        answer = stock(self)
+        topic = self.backend.get_topic(self._get_param("TopicArn"))
+        version = getattr(topic, "signature_version", getattr(topic, "SignatureVersion", None))
+        if version is not None and isinstance(answer.result, dict):
+            answer.result["Attributes"]["SignatureVersion"] = str(version)
+        return answer
+
+    return get_topic_attributes
+
+
+_SNS_CHECKS: list[_Layer] = [
+    (SNSBackend, "publish", _check_publish),
+    (SNSResponse, "get_topic_attributes", _with_signature_version),
+    (SNSResponse, "_transform_message_attributes", _attribute_values_as_sns),
+]
+
+
+def install_sns_checks() -> None:
+    """Answer Publish and GetTopicAttributes as SNS does where moto does not."""
+    _set_feature("sns_checks", _SNS_CHECKS)
+
+
+def uninstall_sns_checks() -> None:
+    _set_feature("sns_checks", None)
