@@ -37,5 +37,7 @@ bench: $(BIN)/.installed
 
 # The JupyterLite site in lite/_build/site (OFFLINE=1: nothing from Pyodide's CDN; needs
 # --extra-wheel for cryptography, see docs/lite.md).
-lite: $(BIN)/.installed
-	$(BIN)/python -m lite $(if $(OFFLINE),--offline) $(ARGS)
+# The build tools live in .cache/lite-venv (lite/tools_venv.py), apart from the lab's venv.
+lite: $(BIN)/.lab-installed
+	@$(BIN)/python -m lite.tools_venv >/dev/null
+	.cache/lite-venv/bin/python -m lite $(if $(OFFLINE),--offline) $(ARGS)

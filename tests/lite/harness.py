@@ -10,7 +10,6 @@ import http.server
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import urllib.parse
@@ -23,6 +22,7 @@ from typing import Any
 from playwright.sync_api import Page, Route
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from lite import tools_venv
 from lite.build import DEFAULT_CACHE
 from lite.wheels import pack_directory
 
@@ -33,7 +33,6 @@ SITES = DEFAULT_CACHE / "test-sites"
 #: everything the offline test site is made from: a change to any of these rebuilds it
 SITE_INPUTS = ("lite", "melange_lab", "notebooks", "tests/lite/cryptography_standin")
 SITE_FILES = ("pyproject.toml", "setup.py")
-LITE_COMMAND = (sys.executable, "-m", "lite")
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 
 
@@ -73,7 +72,16 @@ def build_offline_site() -> Path:
     with tempfile.TemporaryDirectory() as folder:
         standin = pack_directory(STANDIN, "cryptography", "47.0.0+standin", Path(folder))
         subprocess.run(
-            [*LITE_COMMAND, "--offline", "--output", str(site), "--extra-wheel", str(standin)],
+            [
+                str(tools_venv.ensure()),
+                "-m",
+                "lite",
+                "--offline",
+                "--output",
+                str(site),
+                "--extra-wheel",
+                str(standin),
+            ],
             cwd=REPOSITORY,
             check=True,
         )
