@@ -140,12 +140,12 @@ _PANEL_READY_JS = """
 """
 
 _RUN_JS = """
-async ([command, upTo]) => {
+async ([command, at]) => {
   const panel = window.jupyterapp.shell.currentWidget;
-  if (upTo !== null) {
+  if (at !== null) {
     const cells = Array.from(panel.content.model.cells);
     panel.content.activeCellIndex = cells.findIndex(
-      (cell) => cell.sharedModel.getSource().includes(upTo));
+      (cell) => cell.sharedModel.getSource().includes(at));
   }
   window.__liteRun = null;
   window.jupyterapp.commands.execute(command).then(
@@ -242,11 +242,20 @@ def current_kernel_id(page: Page) -> str:
     return kernel_id
 
 
-def run_cells(page: Page, timeout_s: float, *, up_to: str | None = None) -> RanNotebook:
-    """Runs every cell of the current notebook (or every cell above the first cell whose
-    source contains ``up_to``), as Run > Run All Cells does, and returns the cells."""
-    command = "notebook:run-all-cells" if up_to is None else "notebook:run-all-above"
-    page.evaluate(_RUN_JS, [command, up_to])
+def run_cells(
+    page: Page, timeout_s: float, *, up_to: str | None = None, starting_at: str | None = None
+) -> RanNotebook:
+    """Runs every cell of the current notebook, as Run > Run All Cells does; or every cell
+    above the first cell whose source contains ``up_to``; or that cell for ``starting_at`` and
+    every cell below it. Returns the cells."""
+    if up_to is not None and starting_at is not None:
+        raise ValueError("give up_to or starting_at, not both")
+    command, at = "notebook:run-all-cells", None
+    if up_to is not None:
+        command, at = "notebook:run-all-above", up_to
+    elif starting_at is not None:
+        command, at = "notebook:run-all-below", starting_at
+    page.evaluate(_RUN_JS, [command, at])
     _wait(page, "() => window.__liteRun !== null", f"{command} to finish", timeout_s)
     _wait(
         page,
