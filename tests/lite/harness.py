@@ -267,6 +267,36 @@ def run_cells(
     return RanNotebook(page.evaluate(_CELLS_JS))
 
 
+def run_new_cell(page: Page, source: str, timeout_s: float) -> dict[str, Any]:
+    """Adds a code cell with ``source`` at the end of the current notebook, runs it, and
+    returns it (with its outputs) once it has run and the kernel is idle."""
+    index: int = page.evaluate(
+        """(source) => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const index = panel.content.model.cells.length;
+          panel.content.model.sharedModel.insertCell(index, {cell_type: 'code', source});
+          panel.content.activeCellIndex = index;
+          window.jupyterapp.commands.execute('notebook:run-cell');
+          return index;
+        }""",
+        source,
+    )
+    _wait(
+        page,
+        """(index) => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const cell = panel.content.model.cells.get(index);
+          return cell.executionCount !== null
+            && panel.sessionContext.session.kernel.status === 'idle';
+        }""",
+        "the new cell to run",
+        timeout_s,
+        arg=index,
+    )
+    cell: dict[str, Any] = RanNotebook(page.evaluate(_CELLS_JS)).cells[index]
+    return cell
+
+
 def describe(ran: RanNotebook) -> str:
     return json.dumps(
         [{"index": c["index"], "outputs": c["outputs"]} for c in ran.cells if c["outputs"]],

@@ -29,6 +29,7 @@ from tests.lite.harness import (
     open_first_notebook,
     open_notebook_in_kernel,
     run_cells,
+    run_new_cell,
     serve,
 )
 
@@ -54,7 +55,7 @@ KEY_OUTPUTS: dict[str, list[str]] = {
     ],
     "03-serializers-and-the-registry.ipynb": [
         "decoded: PaymentReceived(order_id=7, amount=25.0)",
-        "which is not a class bound in the serializer registry",
+        "which the pickle serializer does not trust, so it was refused",
         "OrderPlaced 3 99.0",
     ],
     "04-consumers-and-dispatchers.ipynb": [
@@ -242,6 +243,42 @@ def test_tutorial_runs_in_the_browser_tab(session: Session, name: str) -> None:
     if name.startswith("10-"):
         skipped = ran.text().count("Skipped in a browser tab: this cell needs moto's server")
         assert skipped == SERVER_CELLS_OF_TUTORIAL_10, describe(ran)
+
+
+LATE_DELIVERY = """\
+import asyncio
+from melange_lab import MessagingBackendFactory, SimulatedBroker, TopicPublisher
+from melange_lab.serializers import JsonSerializer, SerializerRegistry
+
+json_only = SerializerRegistry(
+    {"serializers": {"json": JsonSerializer}, "serializer_bindings": {dict: "json"}}
+)
+late = SimulatedBroker(delivery_latency=0.2)  # the real clock: delivered in the background
+MessagingBackendFactory(late.backend).init_queue("inbox", ["news"])
+TopicPublisher(json_only, late.backend).publish("news", {"n": 1})
+print("in transit:", late.pending_deliveries(), "stored:", len(late.peek("inbox")))
+for _ in range(200):
+    if late.peek("inbox"):
+        break
+    await asyncio.sleep(0.05)
+print("after awaiting, in transit:", late.pending_deliveries(), "stored:", len(late.peek("inbox")))
+late.stop()
+"""
+
+
+def test_late_deliveries_on_the_real_clock_arrive_in_the_tab_without_a_thread(
+    session: Session,
+) -> None:
+    """``delivery_latency`` on the real clock: the copy waits in transit, then the broker's
+    background job (an asyncio task in Pyodide) delivers it while the cell awaits."""
+    assert session.kernel_id, "no tutorial opened, so there is no kernel"
+    cell = run_new_cell(session.page, LATE_DELIVERY, RUN_S)
+    ran = RanNotebook([cell])
+    assert not ran.errors(), describe(ran)
+    text = ran.text()
+    assert "in transit: 1 stored: 0" in text, text
+    assert "after awaiting, in transit: 0 stored: 1" in text, text
+    assert "Traceback" not in text and "can't start new thread" not in text, text
 
 
 def test_the_site_asked_for_nothing_outside_the_machine(session: Session) -> None:
