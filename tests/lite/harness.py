@@ -33,6 +33,8 @@ SITES = DEFAULT_CACHE / "test-sites"
 #: everything the offline test site is made from: a change to any of these rebuilds it
 SITE_INPUTS = ("lite", "melange_lab", "notebooks", "tests/lite/cryptography_standin")
 SITE_FILES = ("pyproject.toml", "setup.py")
+#: the kinds of file in SITE_INPUTS that end up in the site (the broker view's front end too)
+SITE_SUFFIXES = frozenset({".py", ".json", ".txt", ".ipynb", ".toml", ".js", ".css"})
 LITE_COMMAND = (sys.executable, "-m", "lite")
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 
@@ -53,7 +55,7 @@ def _inputs_digest() -> str:
             and "_cache" not in path.parts
             and ".cache" not in path.parts
             and "__pycache__" not in path.parts
-            and path.suffix in {".py", ".json", ".txt", ".ipynb", ".toml"}
+            and path.suffix in SITE_SUFFIXES
         )
     for path in paths:
         digest.update(path.relative_to(REPOSITORY).as_posix().encode())

@@ -11,7 +11,9 @@ The first test opens tutorial 2 on a cold page and measures the time to its fan-
 from __future__ import annotations
 
 import json
+import re
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,6 +281,22 @@ def test_late_deliveries_on_the_real_clock_arrive_in_the_tab_without_a_thread(
     assert "in transit: 1 stored: 0" in text, text
     assert "after awaiting, in transit: 0 stored: 1" in text, text
     assert "Traceback" not in text and "can't start new thread" not in text, text
+
+
+def test_the_site_carries_the_broker_views_front_end_and_its_dependencies() -> None:
+    """anywidget's JupyterLab extension is in the site, and the view's ES module and CSS are in
+    melange-lab's wheel beside anywidget, psygnal and typing-extensions: nothing from a CDN."""
+    site = build_offline_site()  # the session's site, reused
+    assert (site / "extensions" / "anywidget" / "package.json").is_file()
+    wheels = {path.name.split("-")[0].lower() for path in (site / "static/pyodide").glob("*.whl")}
+    assert {"anywidget", "psygnal", "typing_extensions", "melange_lab"} <= wheels, wheels
+    (wheel,) = (site / "static/pyodide").glob("melange_lab-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        view_js = archive.read("melange_lab/widgets/static/view.js").decode()
+        assert "melange_lab/widgets/static/view.css" in archive.namelist()
+    assert view_js == (REPOSITORY / "melange_lab/widgets/static/view.js").read_text()
+    web_import = re.compile(r"""(import\s*\(|from\s+)["']https?://""")
+    assert not web_import.search(view_js), "the view imports a module from the web"
 
 
 def test_the_site_asked_for_nothing_outside_the_machine(session: Session) -> None:
