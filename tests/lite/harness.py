@@ -269,19 +269,25 @@ def run_cells(
     return RanNotebook(page.evaluate(_CELLS_JS))
 
 
-def run_new_cell(page: Page, source: str, timeout_s: float) -> dict[str, Any]:
-    """Adds a code cell with ``source`` at the end of the current notebook, runs it, and
-    returns it (with its outputs) once it has run and the kernel is idle."""
+def run_new_cell(
+    page: Page, source: str, timeout_s: float, *, before: str | None = None
+) -> dict[str, Any]:
+    """Adds a code cell with ``source`` at the end of the current notebook (or above the first
+    cell whose source contains ``before``), runs it, and returns it with its outputs once it
+    has run and the kernel is idle."""
     index: int = page.evaluate(
-        """(source) => {
+        """([source, before]) => {
           const panel = window.jupyterapp.shell.currentWidget;
-          const index = panel.content.model.cells.length;
+          const cells = Array.from(panel.content.model.cells);
+          const index = before === null ? cells.length
+            : cells.findIndex((cell) => cell.sharedModel.getSource().includes(before));
+          if (index < 0) { throw new Error(`no cell contains ${before}`); }
           panel.content.model.sharedModel.insertCell(index, {cell_type: 'code', source});
           panel.content.activeCellIndex = index;
           window.jupyterapp.commands.execute('notebook:run-cell');
           return index;
         }""",
-        source,
+        [source, before],
     )
     _wait(
         page,

@@ -211,25 +211,49 @@ def test_tutorial_2_fans_out_in_a_cold_tab_and_the_broker_view_updates(
 
 def test_the_broker_view_updates_after_a_publish_from_the_notebook(session: Session) -> None:
     """One more publish, from a cell added above the section that replaces the broker: the view
-    draws one more card; then the rest of tutorial 2 runs and the whole tutorial is checked."""
+    draws one more card."""
     page = session.page
     assert session.kernel_id, "tutorial 2 did not open"
     cards = _cards(page, "billing")
     before = cards.count()
     assert before >= 1, "tutorial 2's fan-out is not on screen"
-    page.evaluate(
-        """([at, source]) => {
-          const panel = window.jupyterapp.shell.currentWidget;
-          const cells = Array.from(panel.content.model.cells);
-          const index = cells.findIndex((cell) => cell.sharedModel.getSource().includes(at));
-          panel.content.model.sharedModel.insertCell(index, {cell_type: 'code', source});
-          panel.content.activeCellIndex = index;
-        }""",
-        [NEW_BROKER_SECTION, ONE_MORE],
-    )
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-cell')")
+    cell = run_new_cell(page, ONE_MORE, RUN_S, before=NEW_BROKER_SECTION)
+    assert not RanNotebook([cell]).errors(), cell
     expect(cards).to_have_count(before + 1, timeout=RUN_S * 1000)
-    ran = run_cells(page, RUN_S, starting_at=NEW_BROKER_SECTION)
+
+
+def test_the_views_publish_button_publishes_with_its_defaults(session: Session) -> None:
+    page = session.page
+    assert session.kernel_id, "tutorial 2 did not open"
+    cards = _cards(page, "billing")
+    before = cards.count()
+    publish = page.locator(".mlv").first.locator('[data-panel="publish"]')
+    publish.get_by_role("button", name="Publish").click()
+    expect(publish.locator(".mlv-ok")).to_contain_text("Published", timeout=RUN_S * 1000)
+    expect(cards).to_have_count(before + 1, timeout=RUN_S * 1000)
+
+
+def test_a_visibility_timeout_ends_on_screen_on_the_real_clock(session: Session) -> None:
+    """Tutorial 2's broker runs on the real clock: a received message shows in flight, then
+    visible again when its visibility timeout ends, with no refresh (redraws on the asyncio
+    loop, no thread)."""
+    page = session.page
+    assert session.kernel_id, "tutorial 2 did not open"
+    receive = 'backend.retrieve_messages(backend.get_queue("billing"), visibility_timeout=2)'
+    cell = run_new_cell(page, receive, RUN_S, before=NEW_BROKER_SECTION)
+    assert not RanNotebook([cell]).errors(), cell
+    billing = page.locator(".mlv").first.locator('.mlv-queue[data-queue="billing"]')
+    in_flight = billing.locator('.mlv-card[data-state="in_flight"]')
+    expect(in_flight.first).to_be_visible(timeout=RUN_S * 1000)
+    expect(in_flight).to_have_count(0, timeout=30_000)
+    expect(billing.locator('.mlv-card[data-state="visible"]').first).to_be_visible()
+
+
+def test_the_rest_of_tutorial_2_runs(session: Session) -> None:
+    """The section that replaces the broker with one with a delivery latency, and then the
+    whole tutorial (with the cells added above) is checked."""
+    assert session.kernel_id, "tutorial 2 did not open"
+    ran = run_cells(session.page, RUN_S, starting_at=NEW_BROKER_SECTION)
     session.ran[FAN_OUT] = ran
     _check_tutorial(FAN_OUT, ran)
 
