@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from melange_lab import limits, moto_internals
+from melange_lab import limits, moto_internals, runtime
 from melange_lab.arguments import checked, choice, flag, number, whole_number
 from melange_lab.backends.sqs import SQSBackend, Subscription
 from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
@@ -85,23 +85,33 @@ def _checked_latency(seconds: float) -> float:
     )
 
 
-class _LateDeliveries(threading.Thread):
-    """On a real clock, delivers SNS to SQS deliveries when their latency has passed."""
+class _LateDeliveries:
+    """On a real clock, delivers SNS to SQS deliveries when their latency has passed: in a
+    background thread normally, as an asyncio task in a browser tab (``melange_lab.runtime``),
+    where deliveries happen while the notebook is idle or awaiting."""
+
+    POLL_SECONDS = 0.01
 
     def __init__(self) -> None:
-        super().__init__(name="melange-lab-late-deliveries", daemon=True)
         self._stopping = threading.Event()
+        self._job = runtime.run_in_background(
+            self._step, stop=self._stopping, name="melange-lab-late-deliveries"
+        )
 
-    def run(self) -> None:
-        while not self._stopping.wait(0.01):
-            try:
-                moto_internals.deliver_due()
-            except Exception:  # a delivery moto refuses must not end the thread
-                logger.exception("a late SNS to SQS delivery failed")
+    def _step(self) -> float:
+        try:
+            moto_internals.deliver_due()
+        except Exception:  # a delivery moto refuses must not end the job
+            logger.exception("a late SNS to SQS delivery failed")
+        return self.POLL_SECONDS
+
+    @property
+    def alive(self) -> bool:
+        return self._job.alive
 
     def stop(self) -> None:
         self._stopping.set()
-        self.join(timeout=5)
+        self._job.join(timeout=5)
 
 
 class SimulatedBroker:
@@ -316,7 +326,6 @@ class SimulatedBroker:
         moto_internals.install_delivery_latency(self._delivery_latency, self.clock.now)
         if self.clock.mode != "manual":
             self._late_deliveries = _LateDeliveries()
-            self._late_deliveries.start()
 
     def _stop_delivery_latency(self) -> None:
         if self._late_deliveries is not None:

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from melange_lab import Consumer, QueuePublisher, SimpleMessageDispatcher, SimulatedBroker
+from melange_lab import (
+    Consumer,
+    MessagingBackendFactory,
+    QueuePublisher,
+    SimpleMessageDispatcher,
+    SimulatedBroker,
+    TopicPublisher,
+)
 from melange_lab.runtime import call_later, in_pyodide, run_in_background
 from melange_lab.serializers import SerializerRegistry
 
@@ -136,6 +143,44 @@ def test_in_pyodide_the_background_dispatcher_consumes_while_the_notebook_awaits
     acknowledged, why, running = asyncio.run(scenario())
     assert (acknowledged, why, running) == (3, "stopped", False)
     assert seen == [{"n": 0}, {"n": 1}, {"n": 2}]
+
+
+@pytest.mark.timeout(30)
+def test_in_pyodide_late_deliveries_arrive_while_the_notebook_awaits(
+    pyodide: None, registry: SerializerRegistry
+) -> None:
+    """``delivery_latency`` on the real clock needs no thread: the copy is in transit until the
+    notebook awaits, then the event loop delivers it."""
+
+    async def scenario() -> tuple[int, int, bool]:
+        with SimulatedBroker(delivery_latency=0.05) as broker:
+            MessagingBackendFactory(broker.backend).init_queue("billing", ["orders"])
+            TopicPublisher(registry, broker.backend).publish("orders", {"n": 1})
+            in_transit = broker.pending_deliveries()
+            for _ in range(200):
+                if broker.peek("billing"):
+                    break
+                await asyncio.sleep(0.02)
+            delivered = len(broker.peek("billing"))
+            late = broker._late_deliveries
+            assert late is not None
+        return in_transit, delivered, late.alive
+
+    in_transit, delivered, alive = asyncio.run(scenario())
+    assert (in_transit, delivered) == (1, 1)
+    assert not alive, "stopping the broker ends its late-deliveries task"
+
+
+@pytest.mark.timeout(20)
+def test_late_deliveries_on_a_normal_interpreter_run_in_a_daemon_thread(
+    registry: SerializerRegistry,
+) -> None:
+    with SimulatedBroker(delivery_latency=0.05) as broker:
+        names = {thread.name: thread.daemon for thread in threading.enumerate()}
+        assert names.get("melange-lab-late-deliveries") is True
+        late = broker._late_deliveries
+        assert late is not None and late.alive
+    assert not late.alive
 
 
 @pytest.mark.timeout(20)

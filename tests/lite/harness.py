@@ -33,6 +33,8 @@ SITES = DEFAULT_CACHE / "test-sites"
 #: everything the offline test site is made from: a change to any of these rebuilds it
 SITE_INPUTS = ("lite", "melange_lab", "notebooks", "tests/lite/cryptography_standin")
 SITE_FILES = ("pyproject.toml", "setup.py")
+#: the kinds of file in SITE_INPUTS that end up in the site (the broker view's front end too)
+SITE_SUFFIXES = frozenset({".py", ".json", ".txt", ".ipynb", ".toml", ".js", ".css"})
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 
 
@@ -52,7 +54,7 @@ def _inputs_digest() -> str:
             and "_cache" not in path.parts
             and ".cache" not in path.parts
             and "__pycache__" not in path.parts
-            and path.suffix in {".py", ".json", ".txt", ".ipynb", ".toml"}
+            and path.suffix in SITE_SUFFIXES
         )
     for path in paths:
         digest.update(path.relative_to(REPOSITORY).as_posix().encode())
@@ -148,12 +150,12 @@ _PANEL_READY_JS = """
 """
 
 _RUN_JS = """
-async ([command, upTo]) => {
+async ([command, at]) => {
   const panel = window.jupyterapp.shell.currentWidget;
-  if (upTo !== null) {
+  if (at !== null) {
     const cells = Array.from(panel.content.model.cells);
     panel.content.activeCellIndex = cells.findIndex(
-      (cell) => cell.sharedModel.getSource().includes(upTo));
+      (cell) => cell.sharedModel.getSource().includes(at));
   }
   window.__liteRun = null;
   window.jupyterapp.commands.execute(command).then(
@@ -250,11 +252,20 @@ def current_kernel_id(page: Page) -> str:
     return kernel_id
 
 
-def run_cells(page: Page, timeout_s: float, *, up_to: str | None = None) -> RanNotebook:
-    """Runs every cell of the current notebook (or every cell above the first cell whose
-    source contains ``up_to``), as Run > Run All Cells does, and returns the cells."""
-    command = "notebook:run-all-cells" if up_to is None else "notebook:run-all-above"
-    page.evaluate(_RUN_JS, [command, up_to])
+def run_cells(
+    page: Page, timeout_s: float, *, up_to: str | None = None, starting_at: str | None = None
+) -> RanNotebook:
+    """Runs every cell of the current notebook, as Run > Run All Cells does; or every cell
+    above the first cell whose source contains ``up_to``; or that cell for ``starting_at`` and
+    every cell below it. Returns the cells."""
+    if up_to is not None and starting_at is not None:
+        raise ValueError("give up_to or starting_at, not both")
+    command, at = "notebook:run-all-cells", None
+    if up_to is not None:
+        command, at = "notebook:run-all-above", up_to
+    elif starting_at is not None:
+        command, at = "notebook:run-all-below", starting_at
+    page.evaluate(_RUN_JS, [command, at])
     _wait(page, "() => window.__liteRun !== null", f"{command} to finish", timeout_s)
     _wait(
         page,
@@ -264,6 +275,42 @@ def run_cells(page: Page, timeout_s: float, *, up_to: str | None = None) -> RanN
         timeout_s,
     )
     return RanNotebook(page.evaluate(_CELLS_JS))
+
+
+def run_new_cell(
+    page: Page, source: str, timeout_s: float, *, before: str | None = None
+) -> dict[str, Any]:
+    """Adds a code cell with ``source`` at the end of the current notebook (or above the first
+    cell whose source contains ``before``), runs it, and returns it with its outputs once it
+    has run and the kernel is idle."""
+    index: int = page.evaluate(
+        """([source, before]) => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const cells = Array.from(panel.content.model.cells);
+          const index = before === null ? cells.length
+            : cells.findIndex((cell) => cell.sharedModel.getSource().includes(before));
+          if (index < 0) { throw new Error(`no cell contains ${before}`); }
+          panel.content.model.sharedModel.insertCell(index, {cell_type: 'code', source});
+          panel.content.activeCellIndex = index;
+          window.jupyterapp.commands.execute('notebook:run-cell');
+          return index;
+        }""",
+        [source, before],
+    )
+    _wait(
+        page,
+        """(index) => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const cell = panel.content.model.cells.get(index);
+          return cell.executionCount !== null
+            && panel.sessionContext.session.kernel.status === 'idle';
+        }""",
+        "the new cell to run",
+        timeout_s,
+        arg=index,
+    )
+    cell: dict[str, Any] = RanNotebook(page.evaluate(_CELLS_JS)).cells[index]
+    return cell
 
 
 def describe(ran: RanNotebook) -> str:
