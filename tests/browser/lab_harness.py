@@ -232,6 +232,10 @@ def run_lab(
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",
+        # nbgrader (in the dev extra for the grading agreement test) ships a lab extension that
+        # needs JupyterLab's file browser, which Voila's page does not share: keep it out of
+        # Voila, as a Voila deployment without nbgrader would be.
+        "--VoilaConfiguration.extension_denylist=['@jupyter/nbgrader']",
     ]  # fmt: skip
     with server.log_path.open("wb") as log:
         process = subprocess.Popen(
