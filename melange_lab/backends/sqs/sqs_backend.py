@@ -435,35 +435,22 @@ class SQSBackend(MessagingBackend):
         Everything is checked before anything is created, so a bad argument leaves no
         half-declared queue behind.
         """
-        if kwargs:
-            raise UnknownOption(
-                "declare_queue",
-                f"unknown option(s) {sorted(kwargs)}",
-                _QUEUE_OPTIONS,
-            )
-        check_queue_name(queue_name)
-        self._check_queue_options(
+        policy = self.check_queue_declaration(
             queue_name,
-            topics_to_bind,
-            dead_letter_queue_name,
+            *topics_to_bind,
+            dead_letter_queue_name=dead_letter_queue_name,
+            filter_events=filter_events,
+            filter_policy=filter_policy,
+            filter_policy_scope=filter_policy_scope,
             raw_message_delivery=raw_message_delivery,
             max_receive_count=max_receive_count,
             content_based_deduplication=content_based_deduplication,
             visibility_timeout=visibility_timeout,
             delay_seconds=delay_seconds,
             message_retention_period=message_retention_period,
+            **kwargs,
         )
-        policy = self._policy_from(filter_events, filter_policy, filter_policy_scope)
         receive_limit = self.max_receive_count if max_receive_count is None else max_receive_count
-        if dead_letter_queue_name is not None:
-            check_queue_name(dead_letter_queue_name)
-            if dead_letter_queue_name.endswith(".fifo") != queue_name.endswith(".fifo"):
-                raise MelangeLabError(
-                    f"Queue '{queue_name}' and its dead-letter queue '{dead_letter_queue_name}' "
-                    "must both be FIFO or both be standard: rename one of them."
-                )
-        if content_based_deduplication:
-            self._content_deduplication_asked.add(queue_name)
         attributes = self._queue_attributes(
             queue_name,
             content_based_deduplication,
@@ -491,12 +478,26 @@ class SQSBackend(MessagingBackend):
                     "maxReceiveCount": receive_limit,
                 }
             )
+        new_queue = queue_name not in self._queues and queue_name not in self.queue_names()
         try:
             queue = self._create_queue(queue_name, attributes)
         except MelangeLabError:
             if dead_letter_queue is not None and new_dead_letter_queue:
                 self._undo_create(dead_letter_queue)  # no half-declared queue left behind
             raise
+        try:
+            subscriptions = self._subscribe_all(queue, topics_to_bind, policy, raw_message_delivery)
+        except MelangeLabError:
+            # a topic deleted meanwhile: undo what this call made, so nothing is half-declared
+            for made in ([queue] if new_queue else []) + (
+                [dead_letter_queue]
+                if dead_letter_queue is not None and new_dead_letter_queue
+                else []
+            ):
+                self._undo_create(made)
+            raise
+        if content_based_deduplication:
+            self._content_deduplication_asked.add(queue_name)
         self.events.emit(
             EventKind.QUEUE_DECLARED,
             queue=queue_name,
@@ -506,9 +507,69 @@ class SQSBackend(MessagingBackend):
                 "fifo": queue.is_fifo,
             },
         )
-        for topic in topics_to_bind:
-            self.subscribe(topic, queue, policy, raw_message_delivery)
+        for subscription in subscriptions:
+            self._emit_subscribed(subscription)
         return queue, dead_letter_queue
+
+    def check_queue_declaration(
+        self,
+        queue_name: str,
+        *topics_to_bind: object,
+        dead_letter_queue_name: str | None = None,
+        filter_events: Sequence[str] | None = None,
+        filter_policy: dict[str, Any] | str | None = None,
+        filter_policy_scope: FilterPolicyScope | str | None = None,
+        **options: Any,
+    ) -> FilterPolicy | None:
+        """Refuses every value ``declare_queue`` would refuse, creating nothing; returns the
+        filter policy it would subscribe with (callers that create topics first check here)."""
+        unknown = sorted(set(options) - set(_QUEUE_OPTIONS))
+        if unknown:
+            raise UnknownOption("declare_queue", f"unknown option(s) {unknown}", _QUEUE_OPTIONS)
+        check_queue_name(queue_name)
+        values: dict[str, object] = {
+            "raw_message_delivery": False,
+            "max_receive_count": None,
+            "content_based_deduplication": None,
+            "visibility_timeout": None,
+            "delay_seconds": None,
+            "message_retention_period": None,
+            **options,
+        }
+        self._check_queue_options(queue_name, topics_to_bind, dead_letter_queue_name, **values)
+        policy = self._policy_from(filter_events, filter_policy, filter_policy_scope)
+        if dead_letter_queue_name is not None:
+            check_queue_name(dead_letter_queue_name)
+            if dead_letter_queue_name.endswith(".fifo") != queue_name.endswith(".fifo"):
+                raise MelangeLabError(
+                    f"Queue '{queue_name}' and its dead-letter queue '{dead_letter_queue_name}' "
+                    "must both be FIFO or both be standard: rename one of them."
+                )
+        return policy
+
+    def _subscribe_all(
+        self,
+        queue: QueueWrapper,
+        topics: Sequence[TopicWrapper],
+        policy: FilterPolicy | None,
+        raw_message_delivery: bool,
+    ) -> list[Subscription]:
+        """Subscribes the queue to every topic, or (on a failure) to none of them."""
+        made: list[Subscription] = []
+        try:
+            for topic in topics:
+                made.append(self._subscribe(topic, queue, policy, raw_message_delivery))
+        except MelangeLabError:
+            for subscription in made:
+                with self._call("Unsubscribe", topic=subscription.topic):
+                    self._sns.unsubscribe(SubscriptionArn=subscription.arn)
+                known = self._topics.get(subscription.topic)
+                if known is not None and known.arn in self._subscriptions:
+                    self._subscriptions[known.arn] = [
+                        s for s in self._subscriptions[known.arn] if s.arn != subscription.arn
+                    ]
+            raise
+        return made
 
     def _undo_create(self, queue: QueueWrapper) -> None:
         """Deletes a queue this call created before failing; nothing was reported about it."""
@@ -635,6 +696,17 @@ class SQSBackend(MessagingBackend):
         raw_message_delivery: bool = False,
     ) -> Subscription:
         """Subscribes ``queue`` to ``topic``: every message published there is copied to it."""
+        subscription = self._subscribe(topic, queue, filter_policy, raw_message_delivery)
+        self._emit_subscribed(subscription)
+        return subscription
+
+    def _subscribe(
+        self,
+        topic: TopicWrapper,
+        queue: QueueWrapper,
+        filter_policy: FilterPolicy | None,
+        raw_message_delivery: bool,
+    ) -> Subscription:
         _check_topic(topic)
         _check_queue(queue)
         flag("raw_message_delivery", raw_message_delivery)
@@ -656,16 +728,19 @@ class SQSBackend(MessagingBackend):
         )
         known = [s for s in self.subscriptions_of(topic) if s.arn != arn]
         self._subscriptions[topic.arn] = [*known, subscription]
+        return subscription
+
+    def _emit_subscribed(self, subscription: Subscription) -> None:
+        policy = subscription.filter_policy
         self.events.emit(
             EventKind.SUBSCRIBED,
-            topic=topic.name,
-            queue=queue.name,
+            topic=subscription.topic,
+            queue=subscription.queue,
             detail={
-                "filter_policy": None if filter_policy is None else filter_policy.rules,
-                "raw_message_delivery": raw_message_delivery,
+                "filter_policy": None if policy is None else policy.rules,
+                "raw_message_delivery": subscription.raw_message_delivery,
             },
         )
-        return subscription
 
     def _allow_topic_to_send(self, topic: TopicWrapper, queue: QueueWrapper) -> None:
         """On real SQS a topic may only send to a queue whose policy allows it."""
