@@ -251,6 +251,10 @@ class SQSBackend(MessagingBackend):
             # first in line, before moto's own handler: a stopped broker's backend must fail
             # here, not reach a newer broker's state or the real AWS endpoint
             client.meta.events.register_first("before-send", self._refuse_if_stopped)
+            # and last in line: a call that passed the first check while another thread began
+            # broker.stop() may find moto's handler already off; refusing here (stop marks the
+            # broker stopping before it removes the mock) keeps the request in the process
+            client.meta.events.register_last("before-send", self._refuse_if_stopped)
 
     def _refuse_if_stopped(self, **_: Any) -> None:
         if self._guard is not None:
