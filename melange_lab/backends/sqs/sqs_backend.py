@@ -149,10 +149,12 @@ def _no_answer(error: BotoCoreError) -> str:
 class _OneWriteAtATime:
     """A boto3 client whose calls that change a queue's messages run one at a time.
 
-    moto (5.2) rebuilds a queue's message list on delete without the lock its sends take, so
-    a send, a delete or a dead-letter move running at the same moment can lose a message or
-    bring a deleted one back. The simulated broker's backend serializes its own such calls;
-    a long poll is left out (it would block every publisher while it waits).
+    The lab's moto layer now deletes under the queue's ``_messages_lock`` (as sends add), but
+    moto 5.2's receive still checks and marks a message visible-then-received without any
+    lock, so two receives at the same moment can hand out the same message (seen: 2 of 400
+    with four plain-boto3 consumers), and its dead-letter move edits the list in place. The
+    simulated broker's backend therefore still serializes its own such calls; a long poll is
+    left out (it would block every publisher while it waits).
     """
 
     _CHANGES = frozenset(
