@@ -247,7 +247,8 @@ class SQSBackend(MessagingBackend):
         self._subscriptions: dict[str, list[Subscription]] = {}
         self._content_deduplication: dict[str, bool] = {}
         self._content_deduplication_asked: set[str] = set()  # FIFO queues publishing without ids
-        self._deduplication = DeduplicationWindow()
+        # kept twice the window: a broker whose timers run late still answers with the old id
+        self._deduplication = DeduplicationWindow(keep_for=2 * limits.DEDUPLICATION_INTERVAL)
         self._fan_out_lock = threading.Lock()
         for client in (sqs_client, sns_client):
             # first in line, before moto's own handler: a stopped broker's backend must fail
@@ -840,13 +841,11 @@ class SQSBackend(MessagingBackend):
             )
         request = self._send_request(message, queue, **kwargs)
         deduplication_id = self._deduplication_id(queue.is_fifo, queue.attributes, request)
-        original = self._duplicate(f"queue:{queue.name}", deduplication_id)
-        if original is not None:
-            self._emit_deduplicated(original, message, request, queue=queue.name)
-            return original
         with self._call("SendMessage", queue=queue.name):
             message_id = str(self._sqs.send_message(QueueUrl=queue.url, **request)["MessageId"])
-        self._remember_sent(f"queue:{queue.name}", deduplication_id, message_id)
+        if self._answered_as_duplicate(f"queue:{queue.name}", deduplication_id, message_id):
+            self._emit_deduplicated(message_id, message, request, queue=queue.name)
+            return message_id
         self._emit_published(queue, message_id, message, request)
         return message_id
 
@@ -903,6 +902,10 @@ class SQSBackend(MessagingBackend):
         return request
 
     # -- FIFO deduplication: a duplicate is accepted and dropped, and the lab says so ----------
+    #
+    # The broker decides (SQS, SNS, LocalStack and the lab's moto keep the 5-minute window and
+    # answer a duplicate with the first message's id); the backend always sends, and only
+    # remembers which id each deduplication id got, to recognise that answer.
 
     @staticmethod
     def _deduplication_id(
@@ -917,18 +920,18 @@ class SQSBackend(MessagingBackend):
         body = request.get("MessageBody", request.get("Message", ""))
         return hashlib.sha256(str(body).encode()).hexdigest()
 
-    def _duplicate(self, destination: str, deduplication_id: str | None) -> str | None:
-        if deduplication_id is None:
-            return None
-        return self._deduplication.original(destination, deduplication_id, self.events.now())
-
-    def _remember_sent(
+    def _answered_as_duplicate(
         self, destination: str, deduplication_id: str | None, message_id: str
-    ) -> None:
-        if deduplication_id is not None:
-            self._deduplication.remember(
-                destination, deduplication_id, self.events.now(), message_id
-            )
+    ) -> bool:
+        """Whether the broker answered this send with the id it gave an earlier send of the
+        same deduplication id (so it dropped this copy); else remembers the new id."""
+        if deduplication_id is None:
+            return False
+        now = self.events.now()
+        if self._deduplication.original(destination, deduplication_id, now) == message_id:
+            return True
+        self._deduplication.remember(destination, deduplication_id, now, message_id)
+        return False
 
     def _emit_deduplicated(
         self,
@@ -987,49 +990,34 @@ class SQSBackend(MessagingBackend):
             for dto in message_dtos
         ]
         destination = f"queue:{queue.name}"
-        ids: list[str | None] = [None] * len(requests)
-        pending: list[tuple[int, dict[str, Any], str | None]] = []
-        duplicates: list[tuple[int, str | int]] = []  # (index, original id, or its index here)
-        first_here: dict[str, int] = {}
-        for index, request in enumerate(requests):
-            deduplication_id = self._deduplication_id(queue.is_fifo, queue.attributes, request)
-            original = self._duplicate(destination, deduplication_id)
-            if original is not None:
-                duplicates.append((index, original))
-            elif deduplication_id is not None and deduplication_id in first_here:
-                duplicates.append((index, first_here[deduplication_id]))
-            else:
-                if deduplication_id is not None:
-                    first_here[deduplication_id] = index
-                pending.append((index, request, deduplication_id))
-        for start in range(0, len(pending), SQS_BATCH_SIZE):
-            chunk = pending[start : start + SQS_BATCH_SIZE]
-            entries = [{"Id": str(i), **request} for i, (_, request, _) in enumerate(chunk)]
+        ids: list[str] = []
+        for start in range(0, len(requests), SQS_BATCH_SIZE):
+            chunk = requests[start : start + SQS_BATCH_SIZE]
+            entries = [{"Id": str(i), **request} for i, request in enumerate(chunk)]
             with self._call("SendMessageBatch", queue=queue.name):
                 response = self._sqs.send_message_batch(QueueUrl=queue.url, Entries=entries)
             sent = {entry["Id"]: entry["MessageId"] for entry in response.get("Successful", [])}
-            for i, (index, request, deduplication_id) in enumerate(chunk):
-                if str(i) in sent:
-                    ids[index] = sent[str(i)]
-                    self._remember_sent(destination, deduplication_id, sent[str(i)])
-                    self._emit_published(queue, sent[str(i)], message_dtos[index].message, request)
+            for i, request in enumerate(chunk):
+                if str(i) not in sent:
+                    continue
+                message_id = str(sent[str(i)])
+                ids.append(message_id)
+                message = message_dtos[start + i].message
+                deduplication_id = self._deduplication_id(queue.is_fifo, queue.attributes, request)
+                if self._answered_as_duplicate(destination, deduplication_id, message_id):
+                    self._emit_deduplicated(message_id, message, request, queue.name)
+                else:
+                    self._emit_published(queue, message_id, message, request)
             if response.get("Failed"):
                 failure = response["Failed"][0]
-                done = [i for i in ids if i is not None]
                 raise BrokerRequestFailed(
                     "SendMessageBatch",
                     str(failure.get("Code")),
                     f"{len(response['Failed'])} message(s) were refused "
-                    f"({failure.get('Message')}); the {len(done)} before them were sent "
-                    f"with ids {done}",
+                    f"({failure.get('Message')}); the {len(ids)} before them were sent "
+                    f"with ids {ids}",
                 )
-        for index, earlier in duplicates:
-            original_id = earlier if isinstance(earlier, str) else ids[earlier]
-            if original_id is not None:
-                ids[index] = original_id
-                message = message_dtos[index].message
-                self._emit_deduplicated(original_id, message, requests[index], queue.name)
-        return [i for i in ids if i is not None]
+        return ids
 
     def publish_to_topic(
         self, message: Message, topic: TopicWrapper, extra_attributes: dict[str, Any] | None = None
@@ -1084,12 +1072,10 @@ class SQSBackend(MessagingBackend):
                 else str(uuid.uuid4())  # as for FIFO queues
             )
         deduplication_id = self._deduplication_id(topic.is_fifo, None, request)
-        original = self._duplicate(f"topic:{topic.name}", deduplication_id)
-        if original is not None:
-            self._emit_deduplicated(original, message, request, topic=topic.name)
-            return original
         message_id, undeliverable = self._publish_around_missing_queues(topic, request)
-        self._remember_sent(f"topic:{topic.name}", deduplication_id, message_id)
+        if self._answered_as_duplicate(f"topic:{topic.name}", deduplication_id, message_id):
+            self._emit_deduplicated(message_id, message, request, topic=topic.name)
+            return message_id
         self.events.emit(
             EventKind.PUBLISHED,
             topic=topic.name,
