@@ -109,3 +109,11 @@ def test_a_deep_string_array_attribute_does_not_match_and_does_not_raise() -> No
     attributes = {"tags": {"DataType": "String.Array", "StringValue": DEEP_ARRAY}}
 
     assert policy.matches(attributes, "{}") is False
+
+
+def test_a_deep_payload_typed_into_the_view_is_refused_as_invalid_input() -> None:
+    from melange_lab.errors import InvalidInput
+    from melange_lab.widgets.actions import parse_json
+
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        parse_json(DEEP_ARRAY, "payload")
