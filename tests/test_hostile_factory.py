@@ -133,3 +133,19 @@ def test_declare_queue_bound_to_a_deleted_topic_leaves_no_queue_dlq_or_subscript
     assert [q.name for q in broker.queues()] == []
     assert backend.subscriptions_of(kept) == []
     assert [s.queue for s in backend._load_subscriptions(kept)] == []
+
+
+def test_a_failed_redeclare_keeps_the_subscriptions_the_queue_already_had(
+    broker: SimulatedBroker,
+) -> None:
+    backend = broker.backend
+    kept = backend.declare_topic("kept")
+    backend.declare_queue("inbox", kept)
+    gone = backend.declare_topic("gone")
+    backend.delete_topic(gone)
+
+    with pytest.raises(MelangeLabError):
+        backend.declare_queue("inbox", kept, gone)
+
+    assert [q.name for q in broker.queues()] == ["inbox"]
+    assert [s.queue for s in backend._load_subscriptions(kept)] == ["inbox"]

@@ -561,13 +561,18 @@ class SQSBackend(MessagingBackend):
         policy: FilterPolicy | None,
         raw_message_delivery: bool,
     ) -> list[Subscription]:
-        """Subscribes the queue to every topic, or (on a failure) to none of them."""
+        """Subscribes the queue to every topic, or (on a failure) to none it was not on."""
         made: list[Subscription] = []
+        new: list[Subscription] = []  # a subscription that existed before is kept on a failure
         try:
             for topic in topics:
-                made.append(self._subscribe(topic, queue, policy, raw_message_delivery))
+                before = {s.arn for s in self.subscriptions_of(topic)}
+                subscription = self._subscribe(topic, queue, policy, raw_message_delivery)
+                made.append(subscription)
+                if subscription.arn not in before:
+                    new.append(subscription)
         except MelangeLabError:
-            for subscription in made:
+            for subscription in new:
                 with self._call("Unsubscribe", topic=subscription.topic):
                     self._sns.unsubscribe(SubscriptionArn=subscription.arn)
                 known = self._topics.get(subscription.topic)
