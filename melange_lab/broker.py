@@ -152,6 +152,7 @@ class SimulatedBroker:
         self._inspector: SimulatedInspector | None = None
         self._stop_listening: Callable[[], None] | None = None
         self._stopped_because = "it has not been started"
+        self._shutting_down = False  # set before the mock goes: the guard refuses from then on
         self._delivery_latency = _checked_latency(delivery_latency)
         self._environment = SimulatedEnvironment(region)
         self._late_deliveries: _LateDeliveries | None = None
@@ -246,6 +247,9 @@ class SimulatedBroker:
         with _live.lock:
             if not self.running:
                 return
+            # first, so that a call from another thread refuses before the mock is gone
+            self._stopped_because = reason
+            self._shutting_down = True
             if self._stop_listening is not None:
                 self._stop_listening()
             self._stop_delivery_latency()
@@ -257,7 +261,7 @@ class SimulatedBroker:
             moto_internals.uninstall_clock()
             self._mock.stop()
             self._mock = None
-            self._stopped_because = reason
+            self._shutting_down = False  # stopped now: the guard looks at the mock again
             if _live.broker is self:
                 _live.broker = None
 
@@ -283,7 +287,7 @@ class SimulatedBroker:
         self.stop()
 
     def _ensure_running(self) -> None:
-        if not self.running:
+        if self._shutting_down or not self.running:
             raise BrokerStopped(self._stopped_because)
 
     # -- what learners use --------------------------------------------------------------------
@@ -307,8 +311,17 @@ class SimulatedBroker:
         )
 
     def client(self, service: Literal["sqs", "sns"]) -> Any:
-        """A plain boto3 client of this broker, e.g. ``broker.client("sqs").list_queues()``."""
-        return self.session.client(service)
+        """A plain boto3 client of this broker, e.g. ``broker.client("sqs").list_queues()``.
+
+        Once the broker stops, its calls raise ``BrokerStopped`` instead of reaching AWS.
+        """
+        client = self.session.client(service)
+        client.meta.events.register_first("before-send", self._refuse_request)
+        client.meta.events.register_last("before-send", self._refuse_request)
+        return client
+
+    def _refuse_request(self, **_: Any) -> None:
+        self._ensure_running()
 
     @property
     def delivery_latency(self) -> float:

@@ -41,6 +41,10 @@ class FilterPolicy:
                 rules = json.loads(policy)
             except json.JSONDecodeError as error:
                 raise InvalidFilterPolicy(policy, f"it is not valid JSON ({error.msg})") from None
+            except RecursionError:
+                raise InvalidFilterPolicy(
+                    policy[:80], "it is nested too deeply to read (SNS allows 5 levels)"
+                ) from None
         if not isinstance(rules, dict) or not rules:
             raise InvalidFilterPolicy(policy, "it must be a non-empty JSON object")
         try:
@@ -88,6 +92,8 @@ class FilterPolicy:
             return f"message attribute '{key}' is {actual!r}; the policy wants {wanted}"
         try:
             document = json.loads(body)
+        except RecursionError:
+            return "the body is JSON nested too deeply to read, so no MessageBody policy matches it"
         except ValueError:
             return "the body is not JSON, so a MessageBody policy cannot match it"
         if not isinstance(document, dict) or key not in document:

@@ -211,7 +211,7 @@ def decode_payload(
     envelope = None
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
         parsed = None
     if isinstance(parsed, dict) and parsed.get("Type") == "Notification":
         envelope = parsed

@@ -160,7 +160,7 @@ def check_topic_publish(topic: TopicWrapper, request: dict[str, Any]) -> None:
         choice("message_structure", request["MessageStructure"], ("json",))
         try:
             parsed = json.loads(str(request["Message"]))
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
             parsed = None
         if not isinstance(parsed, dict) or not isinstance(parsed.get("default"), str):
             raise InvalidParameter(

@@ -28,7 +28,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from melange_lab.arguments import checked, flag, number, optional, whole_number
@@ -283,11 +283,21 @@ class MessageDispatcher:
         queue = self._backend.get_queue(queue_name)
         hooks = _Hooks(on_exception, after_consume)
         summary = ConsumeSummary(stopped_because="drained")
-        for message in self._backend.yield_messages(queue):
+        messages = self._backend.yield_messages(queue)
+        for message in messages:
             summary.received += 1
-            summary.count(self._handle(queue, message, hooks, summary))
-            if hooks.after_consume is not None:
-                hooks.after_consume()
+            try:
+                summary.count(self._handle(queue, message, hooks, summary))
+                if hooks.after_consume is not None:
+                    hooks.after_consume()
+            except BaseException as error:
+                # as _consume_batch: say why, hand back what the backend received and nobody
+                # started, and let it propagate
+                self._interrupted(
+                    queue, [message], _received_after(messages, message), summary, error
+                )
+                _close(messages)
+                raise
         return summary
 
     @checked(on_exception=_callable, after_consume=_callable, max_messages=optional(_count))
@@ -420,7 +430,8 @@ class MessageDispatcher:
         except BaseException as error:
             # a handler called sys.exit(), Ctrl-C arrived, or a hook raised: say so, hand back
             # what nobody started, and let it propagate
-            self._interrupted(queue, batch, summary, error)
+            started = summary.received
+            self._interrupted(queue, batch[:started], batch[started:], summary, error)
             raise
 
     def _handle_batch(
@@ -461,27 +472,25 @@ class MessageDispatcher:
     def _interrupted(
         self,
         queue: QueueWrapper,
-        batch: list[Message],
+        started: list[Message],
+        unstarted: list[Message],
         summary: ConsumeSummary,
         error: BaseException,
     ) -> None:
-        """Releases the messages of ``batch`` not yet started, records why consuming stopped."""
-        started = summary.received
+        """Releases the received messages not yet started, records why consuming stopped."""
         name = getattr(queue, "name", str(queue))
         why = f"{type(error).__name__}" + (f": {error}" if str(error) else "")
         summary.stopped_because = f"interrupted ({why})"
         released_before = summary.released
         try:
-            self._release_unstarted(
-                batch[started:], batch[:started], summary, summary.stopped_because
-            )
+            self._release_unstarted(unstarted, started, summary, summary.stopped_because)
         except Exception:  # the queue may be gone; the interrupt matters more, and propagates
             logger.exception("could not release the unstarted messages of '%s'", name)
         released = summary.released - released_before
         self.events.emit(
             EventKind.DISPATCHER_STOPPED,
             queue=name,
-            message_id=batch[started - 1].message_id if started else None,
+            message_id=started[-1].message_id if started else None,
             reason=(
                 f"consuming stopped: {why} while handling this message, which is left as it "
                 f"was (unacknowledged messages come back after their visibility timeout); "
@@ -734,3 +743,36 @@ class SimpleMessageDispatcher(MessageDispatcher):
     ) -> None:
         super().__init__(serializer_registry, cache, backend, always_ack, early_ack)
         self.attach_consumer(consumer)
+
+
+def _received_after(messages: Iterator[Message], current: Message) -> list[Message]:
+    """The messages a ``yield_messages`` generator received and holds after ``current``,
+    not yet handed out: the rest of its batch, found without asking it for more (asking
+    could receive new messages, or wait forever on a backend written for melange)."""
+    found: list[Message] = []
+    seen: set[int] = set()
+    layer: Any = messages
+    while layer is not None and id(layer) not in seen:
+        seen.add(id(layer))
+        frame = getattr(layer, "gi_frame", None)
+        for value in list(frame.f_locals.values()) if frame is not None else []:
+            if isinstance(value, list) and any(m is current for m in value):
+                index = next(i for i, m in enumerate(value) if m is current)
+                found += [m for m in value[index + 1 :] if isinstance(m, Message)]
+        inner = getattr(layer, "gi_yieldfrom", None)
+        if inner is not None and type(inner).__name__ == "list_iterator":
+            _, (items,), position = inner.__reduce__()
+            found += [m for m in items[position:] if isinstance(m, Message)]
+            break
+        layer = inner
+    unique: dict[int, Message] = {id(m): m for m in found if m is not current}
+    return list(unique.values())
+
+
+def _close(messages: Iterator[Message]) -> None:
+    close = getattr(messages, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # the interrupt that stopped consuming matters more
+            logger.exception("could not close the message generator")

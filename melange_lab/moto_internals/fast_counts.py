@@ -101,16 +101,21 @@ class _VisibleMessages:
 
 
 def _delete_first_match(self: Queue, receipt_handle: str) -> None:
-    if receipt_handle in self.deleted_messages:
-        return  # already deleted: stock accepts a repeat
-    messages = self._messages
-    index = next((i for i, m in enumerate(messages) if m.had_receipt_handle(receipt_handle)), -1)
-    if index < 0:
-        raise ReceiptHandleIsInvalid()
-    message = messages[index]
-    self.pending_messages.discard(message)
-    self.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
-    self._messages = messages[:index] + messages[index + 1 :]  # a new list, as stock makes
+    # Under the lock add_message appends with: stock rebuilds the list without it, so a send
+    # landing between its read and its write was lost (or a deleted message came back).
+    with self._messages_lock:
+        if receipt_handle in self.deleted_messages:
+            return  # already deleted: stock accepts a repeat
+        messages = self._messages
+        index = next(
+            (i for i, m in enumerate(messages) if m.had_receipt_handle(receipt_handle)), -1
+        )
+        if index < 0:
+            raise ReceiptHandleIsInvalid()
+        message = messages[index]
+        self.pending_messages.discard(message)
+        self.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
+        self._messages = messages[:index] + messages[index + 1 :]  # a new list, as stock makes
     with _dedup_lock:
         dedup = _dedup_indexes.get(self)
         if dedup is not None:

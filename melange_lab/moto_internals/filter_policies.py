@@ -250,7 +250,7 @@ def matches_sns(
     if scope == "MessageBody":
         try:
             document = json.loads(body)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):  # not JSON, or nested too deeply
             return False  # a MessageBody policy never matches a body that is not a JSON object
         return isinstance(document, dict) and _object_matches(rules, [document])
     present = attributes or {}
@@ -281,7 +281,7 @@ def _attribute_values(attribute: dict[str, Any] | None) -> list[Any] | None:
     if kind.startswith("String.Array"):
         try:
             elements = json.loads(str(value))
-        except ValueError:
+        except (ValueError, RecursionError):
             return []
         return elements if isinstance(elements, list) else [elements]
     return [str(value)]
@@ -424,7 +424,7 @@ def _parse_like_sns(stock: Callable[..., None]) -> Callable[..., None]:
         if name == "FilterPolicy" and value:
             try:
                 json.loads(value)
-            except (TypeError, ValueError) as error:
+            except (TypeError, ValueError, RecursionError) as error:
                 raise SNSInvalidParameter(
                     f"Invalid parameter: FilterPolicy: failed to parse JSON. {error}"
                 ) from None

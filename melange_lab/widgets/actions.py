@@ -43,6 +43,11 @@ def parse_json(text: str, what: str) -> Any:
             f"The {what} is not valid JSON: {error.msg} at line {error.lineno}, column "
             f'{error.colno}. Example: {{"order_id": "A1", "amount": 3}}.'
         ) from None
+    except RecursionError:
+        raise InvalidInput(
+            f"The {what} is JSON nested too deeply to read: keep it to a few levels. "
+            'Example: {"order_id": "A1", "amount": 3}.'
+        ) from None
 
 
 def parse_attributes(text: str) -> dict[str, Any]:

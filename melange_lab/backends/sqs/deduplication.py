@@ -1,7 +1,9 @@
-"""FIFO deduplication as SQS and SNS apply it: a repeated id within 5 minutes is dropped.
+"""Recognising a FIFO duplicate from the broker's answer.
 
-The backend keeps its own record of the ids it sent, on the broker clock, so a learner sees a
-``deduplicated`` event for the copy that never arrives (SQS and SNS accept it silently).
+SQS and SNS (and the lab's moto, and LocalStack) drop a repeated deduplication id within 5
+minutes and answer with the first message's id. The broker decides; the backend remembers
+which message id each deduplication id got, on the broker clock, only to recognise that
+answer and show a ``deduplicated`` event for the copy that never arrives.
 """
 
 from __future__ import annotations
@@ -13,15 +15,13 @@ from melange_lab.limits import DEDUPLICATION_INTERVAL
 
 
 class DeduplicationWindow:
-    """The FIFO deduplication ids sent in the last 5 minutes (broker time), per destination.
+    """The FIFO deduplication ids sent in the last ``keep_for`` seconds (broker time), per
+    destination, with the message id the broker gave each."""
 
-    SQS and SNS accept a duplicate and drop it silently; the lab keeps the same rule and says
-    so with a ``deduplicated`` event instead of a ``published`` one.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, keep_for: float = DEDUPLICATION_INTERVAL) -> None:
         self._sent: dict[str, OrderedDict[str, tuple[float, str]]] = {}
         self._lock = threading.Lock()
+        self._keep_for = keep_for
 
     def original(self, destination: str, deduplication_id: str, now: float) -> str | None:
         """The message id first sent with this id, if it is still inside the window."""
@@ -31,7 +31,7 @@ class DeduplicationWindow:
                 return None
             while sent:
                 oldest = next(iter(sent.values()))[0]
-                if now - oldest < DEDUPLICATION_INTERVAL:
+                if now - oldest < self._keep_for:
                     break
                 sent.popitem(last=False)
             found = sent.get(deduplication_id)
@@ -41,7 +41,9 @@ class DeduplicationWindow:
         self, destination: str, deduplication_id: str, now: float, message_id: str
     ) -> None:
         with self._lock:
-            self._sent.setdefault(destination, OrderedDict())[deduplication_id] = (now, message_id)
+            sent = self._sent.setdefault(destination, OrderedDict())
+            sent.pop(deduplication_id, None)  # moved to the end: the dict stays oldest first
+            sent[deduplication_id] = (now, message_id)
 
     def forget(self, destination: str | None = None) -> None:
         with self._lock:

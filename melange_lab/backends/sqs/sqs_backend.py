@@ -149,10 +149,12 @@ def _no_answer(error: BotoCoreError) -> str:
 class _OneWriteAtATime:
     """A boto3 client whose calls that change a queue's messages run one at a time.
 
-    moto (5.2) rebuilds a queue's message list on delete without the lock its sends take, so
-    a send, a delete or a dead-letter move running at the same moment can lose a message or
-    bring a deleted one back. The simulated broker's backend serializes its own such calls;
-    a long poll is left out (it would block every publisher while it waits).
+    The lab's moto layer now deletes under the queue's ``_messages_lock`` (as sends add), but
+    moto 5.2's receive still checks and marks a message visible-then-received without any
+    lock, so two receives at the same moment can hand out the same message (seen: 2 of 400
+    with four plain-boto3 consumers), and its dead-letter move edits the list in place. The
+    simulated broker's backend therefore still serializes its own such calls; a long poll is
+    left out (it would block every publisher while it waits).
     """
 
     _CHANGES = frozenset(
@@ -245,12 +247,17 @@ class SQSBackend(MessagingBackend):
         self._subscriptions: dict[str, list[Subscription]] = {}
         self._content_deduplication: dict[str, bool] = {}
         self._content_deduplication_asked: set[str] = set()  # FIFO queues publishing without ids
-        self._deduplication = DeduplicationWindow()
+        # kept twice the window: a broker whose timers run late still answers with the old id
+        self._deduplication = DeduplicationWindow(keep_for=2 * limits.DEDUPLICATION_INTERVAL)
         self._fan_out_lock = threading.Lock()
         for client in (sqs_client, sns_client):
             # first in line, before moto's own handler: a stopped broker's backend must fail
             # here, not reach a newer broker's state or the real AWS endpoint
             client.meta.events.register_first("before-send", self._refuse_if_stopped)
+            # and last in line: a call that passed the first check while another thread began
+            # broker.stop() may find moto's handler already off; refusing here (stop marks the
+            # broker stopping before it removes the mock) keeps the request in the process
+            client.meta.events.register_last("before-send", self._refuse_if_stopped)
 
     def _refuse_if_stopped(self, **_: Any) -> None:
         if self._guard is not None:
@@ -435,35 +442,22 @@ class SQSBackend(MessagingBackend):
         Everything is checked before anything is created, so a bad argument leaves no
         half-declared queue behind.
         """
-        if kwargs:
-            raise UnknownOption(
-                "declare_queue",
-                f"unknown option(s) {sorted(kwargs)}",
-                _QUEUE_OPTIONS,
-            )
-        check_queue_name(queue_name)
-        self._check_queue_options(
+        policy = self.check_queue_declaration(
             queue_name,
-            topics_to_bind,
-            dead_letter_queue_name,
+            *topics_to_bind,
+            dead_letter_queue_name=dead_letter_queue_name,
+            filter_events=filter_events,
+            filter_policy=filter_policy,
+            filter_policy_scope=filter_policy_scope,
             raw_message_delivery=raw_message_delivery,
             max_receive_count=max_receive_count,
             content_based_deduplication=content_based_deduplication,
             visibility_timeout=visibility_timeout,
             delay_seconds=delay_seconds,
             message_retention_period=message_retention_period,
+            **kwargs,
         )
-        policy = self._policy_from(filter_events, filter_policy, filter_policy_scope)
         receive_limit = self.max_receive_count if max_receive_count is None else max_receive_count
-        if dead_letter_queue_name is not None:
-            check_queue_name(dead_letter_queue_name)
-            if dead_letter_queue_name.endswith(".fifo") != queue_name.endswith(".fifo"):
-                raise MelangeLabError(
-                    f"Queue '{queue_name}' and its dead-letter queue '{dead_letter_queue_name}' "
-                    "must both be FIFO or both be standard: rename one of them."
-                )
-        if content_based_deduplication:
-            self._content_deduplication_asked.add(queue_name)
         attributes = self._queue_attributes(
             queue_name,
             content_based_deduplication,
@@ -491,12 +485,26 @@ class SQSBackend(MessagingBackend):
                     "maxReceiveCount": receive_limit,
                 }
             )
+        new_queue = queue_name not in self._queues and queue_name not in self.queue_names()
         try:
             queue = self._create_queue(queue_name, attributes)
         except MelangeLabError:
             if dead_letter_queue is not None and new_dead_letter_queue:
                 self._undo_create(dead_letter_queue)  # no half-declared queue left behind
             raise
+        try:
+            subscriptions = self._subscribe_all(queue, topics_to_bind, policy, raw_message_delivery)
+        except MelangeLabError:
+            # a topic deleted meanwhile: undo what this call made, so nothing is half-declared
+            for made in ([queue] if new_queue else []) + (
+                [dead_letter_queue]
+                if dead_letter_queue is not None and new_dead_letter_queue
+                else []
+            ):
+                self._undo_create(made)
+            raise
+        if content_based_deduplication:
+            self._content_deduplication_asked.add(queue_name)
         self.events.emit(
             EventKind.QUEUE_DECLARED,
             queue=queue_name,
@@ -506,9 +514,74 @@ class SQSBackend(MessagingBackend):
                 "fifo": queue.is_fifo,
             },
         )
-        for topic in topics_to_bind:
-            self.subscribe(topic, queue, policy, raw_message_delivery)
+        for subscription in subscriptions:
+            self._emit_subscribed(subscription)
         return queue, dead_letter_queue
+
+    def check_queue_declaration(
+        self,
+        queue_name: str,
+        *topics_to_bind: object,
+        dead_letter_queue_name: str | None = None,
+        filter_events: Sequence[str] | None = None,
+        filter_policy: dict[str, Any] | str | None = None,
+        filter_policy_scope: FilterPolicyScope | str | None = None,
+        **options: Any,
+    ) -> FilterPolicy | None:
+        """Refuses every value ``declare_queue`` would refuse, creating nothing; returns the
+        filter policy it would subscribe with (callers that create topics first check here)."""
+        unknown = sorted(set(options) - set(_QUEUE_OPTIONS))
+        if unknown:
+            raise UnknownOption("declare_queue", f"unknown option(s) {unknown}", _QUEUE_OPTIONS)
+        check_queue_name(queue_name)
+        values: dict[str, object] = {
+            "raw_message_delivery": False,
+            "max_receive_count": None,
+            "content_based_deduplication": None,
+            "visibility_timeout": None,
+            "delay_seconds": None,
+            "message_retention_period": None,
+            **options,
+        }
+        self._check_queue_options(queue_name, topics_to_bind, dead_letter_queue_name, **values)
+        policy = self._policy_from(filter_events, filter_policy, filter_policy_scope)
+        if dead_letter_queue_name is not None:
+            check_queue_name(dead_letter_queue_name)
+            if dead_letter_queue_name.endswith(".fifo") != queue_name.endswith(".fifo"):
+                raise MelangeLabError(
+                    f"Queue '{queue_name}' and its dead-letter queue '{dead_letter_queue_name}' "
+                    "must both be FIFO or both be standard: rename one of them."
+                )
+        return policy
+
+    def _subscribe_all(
+        self,
+        queue: QueueWrapper,
+        topics: Sequence[TopicWrapper],
+        policy: FilterPolicy | None,
+        raw_message_delivery: bool,
+    ) -> list[Subscription]:
+        """Subscribes the queue to every topic, or (on a failure) to none it was not on."""
+        made: list[Subscription] = []
+        new: list[Subscription] = []  # a subscription that existed before is kept on a failure
+        try:
+            for topic in topics:
+                before = {s.arn for s in self.subscriptions_of(topic)}
+                subscription = self._subscribe(topic, queue, policy, raw_message_delivery)
+                made.append(subscription)
+                if subscription.arn not in before:
+                    new.append(subscription)
+        except MelangeLabError:
+            for subscription in new:
+                with self._call("Unsubscribe", topic=subscription.topic):
+                    self._sns.unsubscribe(SubscriptionArn=subscription.arn)
+                known = self._topics.get(subscription.topic)
+                if known is not None and known.arn in self._subscriptions:
+                    self._subscriptions[known.arn] = [
+                        s for s in self._subscriptions[known.arn] if s.arn != subscription.arn
+                    ]
+            raise
+        return made
 
     def _undo_create(self, queue: QueueWrapper) -> None:
         """Deletes a queue this call created before failing; nothing was reported about it."""
@@ -635,6 +708,17 @@ class SQSBackend(MessagingBackend):
         raw_message_delivery: bool = False,
     ) -> Subscription:
         """Subscribes ``queue`` to ``topic``: every message published there is copied to it."""
+        subscription = self._subscribe(topic, queue, filter_policy, raw_message_delivery)
+        self._emit_subscribed(subscription)
+        return subscription
+
+    def _subscribe(
+        self,
+        topic: TopicWrapper,
+        queue: QueueWrapper,
+        filter_policy: FilterPolicy | None,
+        raw_message_delivery: bool,
+    ) -> Subscription:
         _check_topic(topic)
         _check_queue(queue)
         flag("raw_message_delivery", raw_message_delivery)
@@ -656,16 +740,19 @@ class SQSBackend(MessagingBackend):
         )
         known = [s for s in self.subscriptions_of(topic) if s.arn != arn]
         self._subscriptions[topic.arn] = [*known, subscription]
+        return subscription
+
+    def _emit_subscribed(self, subscription: Subscription) -> None:
+        policy = subscription.filter_policy
         self.events.emit(
             EventKind.SUBSCRIBED,
-            topic=topic.name,
-            queue=queue.name,
+            topic=subscription.topic,
+            queue=subscription.queue,
             detail={
-                "filter_policy": None if filter_policy is None else filter_policy.rules,
-                "raw_message_delivery": raw_message_delivery,
+                "filter_policy": None if policy is None else policy.rules,
+                "raw_message_delivery": subscription.raw_message_delivery,
             },
         )
-        return subscription
 
     def _allow_topic_to_send(self, topic: TopicWrapper, queue: QueueWrapper) -> None:
         """On real SQS a topic may only send to a queue whose policy allows it."""
@@ -759,13 +846,11 @@ class SQSBackend(MessagingBackend):
             )
         request = self._send_request(message, queue, **kwargs)
         deduplication_id = self._deduplication_id(queue.is_fifo, queue.attributes, request)
-        original = self._duplicate(f"queue:{queue.name}", deduplication_id)
-        if original is not None:
-            self._emit_deduplicated(original, message, request, queue=queue.name)
-            return original
         with self._call("SendMessage", queue=queue.name):
             message_id = str(self._sqs.send_message(QueueUrl=queue.url, **request)["MessageId"])
-        self._remember_sent(f"queue:{queue.name}", deduplication_id, message_id)
+        if self._answered_as_duplicate(f"queue:{queue.name}", deduplication_id, message_id):
+            self._emit_deduplicated(message_id, message, request, queue=queue.name)
+            return message_id
         self._emit_published(queue, message_id, message, request)
         return message_id
 
@@ -822,6 +907,10 @@ class SQSBackend(MessagingBackend):
         return request
 
     # -- FIFO deduplication: a duplicate is accepted and dropped, and the lab says so ----------
+    #
+    # The broker decides (SQS, SNS, LocalStack and the lab's moto keep the 5-minute window and
+    # answer a duplicate with the first message's id); the backend always sends, and only
+    # remembers which id each deduplication id got, to recognise that answer.
 
     @staticmethod
     def _deduplication_id(
@@ -836,18 +925,18 @@ class SQSBackend(MessagingBackend):
         body = request.get("MessageBody", request.get("Message", ""))
         return hashlib.sha256(str(body).encode()).hexdigest()
 
-    def _duplicate(self, destination: str, deduplication_id: str | None) -> str | None:
-        if deduplication_id is None:
-            return None
-        return self._deduplication.original(destination, deduplication_id, self.events.now())
-
-    def _remember_sent(
+    def _answered_as_duplicate(
         self, destination: str, deduplication_id: str | None, message_id: str
-    ) -> None:
-        if deduplication_id is not None:
-            self._deduplication.remember(
-                destination, deduplication_id, self.events.now(), message_id
-            )
+    ) -> bool:
+        """Whether the broker answered this send with the id it gave an earlier send of the
+        same deduplication id (so it dropped this copy); else remembers the new id."""
+        if deduplication_id is None:
+            return False
+        now = self.events.now()
+        if self._deduplication.original(destination, deduplication_id, now) == message_id:
+            return True
+        self._deduplication.remember(destination, deduplication_id, now, message_id)
+        return False
 
     def _emit_deduplicated(
         self,
@@ -906,49 +995,34 @@ class SQSBackend(MessagingBackend):
             for dto in message_dtos
         ]
         destination = f"queue:{queue.name}"
-        ids: list[str | None] = [None] * len(requests)
-        pending: list[tuple[int, dict[str, Any], str | None]] = []
-        duplicates: list[tuple[int, str | int]] = []  # (index, original id, or its index here)
-        first_here: dict[str, int] = {}
-        for index, request in enumerate(requests):
-            deduplication_id = self._deduplication_id(queue.is_fifo, queue.attributes, request)
-            original = self._duplicate(destination, deduplication_id)
-            if original is not None:
-                duplicates.append((index, original))
-            elif deduplication_id is not None and deduplication_id in first_here:
-                duplicates.append((index, first_here[deduplication_id]))
-            else:
-                if deduplication_id is not None:
-                    first_here[deduplication_id] = index
-                pending.append((index, request, deduplication_id))
-        for start in range(0, len(pending), SQS_BATCH_SIZE):
-            chunk = pending[start : start + SQS_BATCH_SIZE]
-            entries = [{"Id": str(i), **request} for i, (_, request, _) in enumerate(chunk)]
+        ids: list[str] = []
+        for start in range(0, len(requests), SQS_BATCH_SIZE):
+            chunk = requests[start : start + SQS_BATCH_SIZE]
+            entries = [{"Id": str(i), **request} for i, request in enumerate(chunk)]
             with self._call("SendMessageBatch", queue=queue.name):
                 response = self._sqs.send_message_batch(QueueUrl=queue.url, Entries=entries)
             sent = {entry["Id"]: entry["MessageId"] for entry in response.get("Successful", [])}
-            for i, (index, request, deduplication_id) in enumerate(chunk):
-                if str(i) in sent:
-                    ids[index] = sent[str(i)]
-                    self._remember_sent(destination, deduplication_id, sent[str(i)])
-                    self._emit_published(queue, sent[str(i)], message_dtos[index].message, request)
+            for i, request in enumerate(chunk):
+                if str(i) not in sent:
+                    continue
+                message_id = str(sent[str(i)])
+                ids.append(message_id)
+                message = message_dtos[start + i].message
+                deduplication_id = self._deduplication_id(queue.is_fifo, queue.attributes, request)
+                if self._answered_as_duplicate(destination, deduplication_id, message_id):
+                    self._emit_deduplicated(message_id, message, request, queue.name)
+                else:
+                    self._emit_published(queue, message_id, message, request)
             if response.get("Failed"):
                 failure = response["Failed"][0]
-                done = [i for i in ids if i is not None]
                 raise BrokerRequestFailed(
                     "SendMessageBatch",
                     str(failure.get("Code")),
                     f"{len(response['Failed'])} message(s) were refused "
-                    f"({failure.get('Message')}); the {len(done)} before them were sent "
-                    f"with ids {done}",
+                    f"({failure.get('Message')}); the {len(ids)} before them were sent "
+                    f"with ids {ids}",
                 )
-        for index, earlier in duplicates:
-            original_id = earlier if isinstance(earlier, str) else ids[earlier]
-            if original_id is not None:
-                ids[index] = original_id
-                message = message_dtos[index].message
-                self._emit_deduplicated(original_id, message, requests[index], queue.name)
-        return [i for i in ids if i is not None]
+        return ids
 
     def publish_to_topic(
         self, message: Message, topic: TopicWrapper, extra_attributes: dict[str, Any] | None = None
@@ -1003,12 +1077,10 @@ class SQSBackend(MessagingBackend):
                 else str(uuid.uuid4())  # as for FIFO queues
             )
         deduplication_id = self._deduplication_id(topic.is_fifo, None, request)
-        original = self._duplicate(f"topic:{topic.name}", deduplication_id)
-        if original is not None:
-            self._emit_deduplicated(original, message, request, topic=topic.name)
-            return original
         message_id, undeliverable = self._publish_around_missing_queues(topic, request)
-        self._remember_sent(f"topic:{topic.name}", deduplication_id, message_id)
+        if self._answered_as_duplicate(f"topic:{topic.name}", deduplication_id, message_id):
+            self._emit_deduplicated(message_id, message, request, topic=topic.name)
+            return message_id
         self.events.emit(
             EventKind.PUBLISHED,
             topic=topic.name,
