@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from melange_lab import moto_internals, wire
+from melange_lab.arguments import whole_number
 from melange_lab.backends.sqs import SQSBackend, Subscription
 from melange_lab.errors import MelangeLabError
 from melange_lab.serializers import JsonSerializer, SerializerRegistry
@@ -339,18 +340,17 @@ class SimulatedInspector(BrokerInspector):
         limit: int = 20,
         registry: SerializerRegistry | None = None,
     ) -> PeekPage:
-        """Messages ``offset`` to ``offset + limit`` of ``queue``, decoded; only those are.
-
-        moto_internals has no paged read yet, so the page is sliced from its one-pass read
-        (cheap next to decoding, which is what a whole ``peek()`` spends its time on).
-        """
-        if offset < 0 or limit < 1:
-            raise ValueError(f"peek_page needs offset >= 0 and limit >= 1, not {offset}, {limit}")
+        """Messages ``offset`` to ``offset + limit`` of ``queue``, decoded; only those are
+        copied out of moto and decoded, so a page of a deep queue stays cheap."""
+        offset = whole_number("offset", offset, 0, 10**9, fix="e.g. offset=0.")
+        limit = whole_number("limit", limit, 1, 10_000, fix="e.g. limit=20.")
         self.backend.get_queue(queue)
         decoder = registry or self.backend.serializer_registry or json_only_registry()
-        stored = moto_internals.peek_messages(self._account_id, self._region, queue)
-        page = [self._peeked(m, decoder) for m in stored[offset : offset + limit]]
-        return PeekPage(queue, page, len(stored), offset, limit)
+        stored, total = moto_internals.peek_page(
+            self._account_id, self._region, queue, offset, limit
+        )
+        page = [self._peeked(m, decoder) for m in stored]
+        return PeekPage(queue, page, total, offset, limit)
 
     @staticmethod
     def _peeked(

@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 
 from melange_lab import QueuePublisher, SimulatedBroker, TopicPublisher
+from melange_lab.errors import InvalidParameter
 from melange_lab.events import Event
 from melange_lab.inspection import PeekedMessage, PeekNotSupported, readable
 from melange_lab.models import Message, MessageDto
+from melange_lab.moto_internals import look_inside
 from melange_lab.serializers import PickleSerializer, SerializerRegistry
 from melange_lab.widgets import broker_view
 from melange_lab.widgets.actions import default_registry, field_template
@@ -211,6 +213,34 @@ def test_peek_page_decodes_one_page_and_counts_the_whole_queue(broker: Simulated
     assert page.total == 45 and [m.payload for m in page.messages] == [
         f"n{i}" for i in range(40, 45)
     ]
+
+
+def test_peek_page_copies_only_its_page_out_of_moto(
+    broker: SimulatedBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue, _ = broker.backend.declare_queue("deep")
+    broker.backend.publish_to_queue_batch(
+        [MessageDto(Message.create(f'"n{i}"', "json", 1)) for i in range(10)], queue
+    )
+    copied: list[str] = []
+    stored = look_inside._stored
+    monkeypatch.setattr(
+        look_inside, "_stored", lambda m, now: copied.append(m.id) or stored(m, now)
+    )
+
+    page = broker.peek_page("deep", offset=3, limit=2)
+
+    assert page.total == 10 and len(copied) == 2
+    assert [m.payload for m in page.messages] == ["n3", "n4"]
+
+
+@pytest.mark.parametrize(("offset", "limit"), [(-1, 20), (0, 0), (0, 2.5), ("0", 20), (True, 20)])
+def test_peek_page_refuses_a_page_that_cannot_exist(
+    broker: SimulatedBroker, offset: Any, limit: Any
+) -> None:
+    broker.backend.declare_queue("deep")
+    with pytest.raises(InvalidParameter, match=r"offset|limit"):
+        broker.peek_page("deep", offset=offset, limit=limit)
 
 
 def test_publish_form_defaults_to_the_registry_class_template_and_publishes_as_it_comes(

@@ -55,6 +55,7 @@ from melange_lab.moto_internals.look_inside import (
     StoredMessage,
     dead_letter_target,
     peek_messages,
+    peek_page,
     queue_counts,
 )
 from melange_lab.moto_internals.message_size import install_message_size, uninstall_message_size
@@ -126,6 +127,7 @@ __all__ = [
     "matches",
     "next_delivery_due",
     "peek_messages",
+    "peek_page",
     "pending_deliveries",
     "queue_counts",
     "uninstall_aws_fidelity",
