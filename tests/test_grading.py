@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import shutil
 from pathlib import Path
 
@@ -226,3 +227,15 @@ def test_grading_works_where_an_event_loop_is_already_running(tmp_path: Path) ->
     # in a thread of its own, so this test does not depend on a loop the session left running
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         assert pool.submit(asyncio.run, inside_a_running_loop()).result() == 42
+
+
+def test_the_sandbox_makes_its_empty_folders_before_binding_python_so_a_checkout_in_tmp_works(
+    tmp_path: Path,
+) -> None:
+    from melange_lab.grading.sandbox import Limits, sandbox_command
+
+    command = sandbox_command("bwrap", tmp_path, Limits())
+    pairs = list(itertools.pairwise(command))
+    tmpfs = [i for i, (flag, _) in enumerate(pairs) if flag == "--tmpfs"]
+    binds = [i for i, (flag, _) in enumerate(pairs) if flag in ("--ro-bind", "--symlink")]
+    assert ("--tmpfs", "/tmp") in pairs and max(tmpfs) < min(binds)

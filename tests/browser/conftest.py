@@ -23,9 +23,11 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Browser]:
-    """Headless Debian Chromium, closed at the end of the session."""
+    """Headless Debian Chromium, closed after the browser tests: Playwright's sync API runs an
+    asyncio loop in the main thread while it is open, and later tests (the Lite site's own
+    Playwright, anything calling ``asyncio.run``) need the thread without one."""
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
