@@ -108,33 +108,38 @@ def _decode_received(entry: dict[str, Any], queue_url: str) -> Message:
         )
 
 
+def _check_kind(parameter: str, value: object, kind: type, allowed: str, fix: str = "") -> None:
+    if not isinstance(value, kind):
+        raise InvalidParameter(parameter, value, allowed, fix)
+
+
 def _check_topic(topic: object) -> None:
-    if not isinstance(topic, TopicWrapper):
-        raise InvalidParameter(
-            "topic",
-            topic,
-            "a topic from backend.declare_topic(name)",
-            "e.g. backend.declare_topic('orders').",
-        )
+    _check_kind(
+        "topic",
+        topic,
+        TopicWrapper,
+        "a topic from backend.declare_topic(name)",
+        "e.g. backend.declare_topic('orders').",
+    )
 
 
 def _check_message(message: object) -> None:
-    if not isinstance(message, Message):
-        raise InvalidParameter(
-            "message",
-            message,
-            "a Message (publishers make them: QueuePublisher(registry, backend).publish(...))",
-        )
+    _check_kind(
+        "message",
+        message,
+        Message,
+        "a Message (publishers make them: QueuePublisher(registry, backend).publish(...))",
+    )
 
 
 def _check_queue(queue: object) -> None:
-    if not isinstance(queue, QueueWrapper):
-        raise InvalidParameter(
-            "queue",
-            queue,
-            "a queue from backend.get_queue(name)",
-            "e.g. backend.get_queue('orders').",
-        )
+    _check_kind(
+        "queue",
+        queue,
+        QueueWrapper,
+        "a queue from backend.get_queue(name)",
+        "e.g. backend.get_queue('orders').",
+    )
 
 
 def _no_answer(error: BotoCoreError) -> str:
