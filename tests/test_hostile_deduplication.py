@@ -119,3 +119,24 @@ def test_a_fifo_topic_republish_after_the_copy_was_consumed_is_reported_deduplic
     (deduplicated,) = broker.events.of_kind(EventKind.DEDUPLICATED)
     assert deduplicated.topic == "orders.fifo"
     assert ledger(backend).balanced
+
+
+def test_a_fifo_topic_republish_after_five_minutes_is_published_again(
+    broker: SimulatedBroker, registry: SerializerRegistry
+) -> None:
+    backend = broker.backend
+    backend.declare_topic("orders.fifo")
+    backend.declare_queue("ledger.fifo", backend.get_topic("orders.fifo"))
+    publisher = TopicPublisher(registry, backend)
+    first = publisher.publish(
+        "orders.fifo", {"o": 1}, message_group_id="g", message_deduplication_id="o1"
+    )
+    broker.clock.advance(301)
+
+    again = publisher.publish(
+        "orders.fifo", {"o": 1}, message_group_id="g", message_deduplication_id="o1"
+    )
+
+    assert again != first
+    assert total_count(backend, "ledger.fifo") == 2
+    assert broker.events.of_kind(EventKind.DEDUPLICATED) == []

@@ -23,8 +23,11 @@ class DeduplicationWindow:
         self._lock = threading.Lock()
         self._keep_for = keep_for
 
-    def original(self, destination: str, deduplication_id: str, now: float) -> str | None:
-        """The message id first sent with this id, if it is still inside the window."""
+    def original(
+        self, destination: str, deduplication_id: str, now: float, within: float | None = None
+    ) -> str | None:
+        """The message id first sent with this id, if it is still inside the window (or was
+        sent less than ``within`` seconds ago, when given)."""
         with self._lock:
             sent = self._sent.get(destination)
             if sent is None:
@@ -35,7 +38,9 @@ class DeduplicationWindow:
                     break
                 sent.popitem(last=False)
             found = sent.get(deduplication_id)
-            return None if found is None else found[1]
+            if found is None or (within is not None and now - found[0] >= within):
+                return None
+            return found[1]
 
     def remember(
         self, destination: str, deduplication_id: str, now: float, message_id: str

@@ -943,6 +943,26 @@ class SQSBackend(MessagingBackend):
         self._deduplication.remember(destination, deduplication_id, now, message_id)
         return False
 
+    def _topic_duplicate_of(
+        self, topic: TopicWrapper, deduplication_id: str | None, message_id: str
+    ) -> str | None:
+        """The id of the earlier publish this one repeats, if SNS dropped it as a duplicate.
+
+        SNS (and the lab's moto, and LocalStack) answer a dropped FIFO topic publish with a new
+        message id, so the answer cannot tell; the window does: the same deduplication id
+        published to the topic within the last 5 minutes of broker time. The broker still
+        decides what is delivered; this only names the copy that never arrives.
+        """
+        if deduplication_id is None:
+            return None
+        destination, now = f"topic:{topic.name}", self.events.now()
+        original = self._deduplication.original(
+            destination, deduplication_id, now, within=limits.DEDUPLICATION_INTERVAL
+        )
+        if original is None:
+            self._deduplication.remember(destination, deduplication_id, now, message_id)
+        return original
+
     def _emit_deduplicated(
         self,
         original: str,
@@ -1083,9 +1103,10 @@ class SQSBackend(MessagingBackend):
             )
         deduplication_id = self._deduplication_id(topic.is_fifo, None, request)
         message_id, undeliverable = self._publish_around_missing_queues(topic, request)
-        if self._answered_as_duplicate(f"topic:{topic.name}", deduplication_id, message_id):
-            self._emit_deduplicated(message_id, message, request, topic=topic.name)
-            return message_id
+        original = self._topic_duplicate_of(topic, deduplication_id, message_id)
+        if original is not None:
+            self._emit_deduplicated(original, message, request, topic=topic.name)
+            return original
         self.events.emit(
             EventKind.PUBLISHED,
             topic=topic.name,
