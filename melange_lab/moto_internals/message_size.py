@@ -19,10 +19,11 @@ from moto.sns.models import SNSBackend
 from moto.sqs.exceptions import BatchRequestTooLong, InvalidParameterValue
 from moto.sqs.models import Message, SQSBackend
 
+from melange_lab import limits
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 
 SQS_MAXIMUM_BYTES = 1_048_576
-SNS_MAXIMUM_BYTES = 262_144
+SNS_MAXIMUM_BYTES = limits.MESSAGE_SIZE  # the lab's own SNS check uses the same
 
 
 def _bytes(value: Any) -> int:

@@ -23,17 +23,22 @@ from moto.sqs.exceptions import (
 )
 from moto.sqs.models import Message, Queue, SQSBackend
 
+from melange_lab import limits
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 
-# attribute -> (lowest, highest) SQS accepts, in its units (seconds, bytes)
+# attribute -> (lowest, highest) SQS accepts, in its units (seconds, bytes); the ranges the
+# lab's own checks use (limits.py), so a direct boto3 call meets the same ones
 QUEUE_ATTRIBUTE_RANGES: dict[str, tuple[int, int]] = {
-    "DelaySeconds": (0, 900),
-    "MaximumMessageSize": (1024, 1_048_576),
-    "MessageRetentionPeriod": (60, 1_209_600),
-    "ReceiveMessageWaitTimeSeconds": (0, 20),
-    "VisibilityTimeout": (0, 43_200),
+    name: (limit.minimum, limit.maximum)
+    for name, limit in (
+        ("DelaySeconds", limits.DELAY_SECONDS),
+        ("MessageRetentionPeriod", limits.RETENTION_PERIOD),
+        ("ReceiveMessageWaitTimeSeconds", limits.WAIT_TIME_SECONDS),
+        ("VisibilityTimeout", limits.VISIBILITY_TIMEOUT),
+    )
 }
-MAX_MESSAGE_ATTRIBUTES = 10
+QUEUE_ATTRIBUTE_RANGES["MaximumMessageSize"] = (1024, 1_048_576)
+MAX_MESSAGE_ATTRIBUTES = limits.MESSAGE_ATTRIBUTES
 # The characters SQS carries in a body: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
 # #x10000-#x10FFFF.
 _REFUSED_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
