@@ -178,11 +178,7 @@ class SimulatedBroker:
                 config={"core": {"mock_credentials": False, "reset_boto3_session": False}}
             )
             self._mock.start()
-            moto_internals.install_clock(self.clock.now)
-            moto_internals.install_fifo_group_fix()
-            moto_internals.install_fast_counts()
-            moto_internals.install_fast_signing()
-            moto_internals.install_aws_fidelity()
+            moto_internals.install_lab_layers(self.clock.now)
             self._start_delivery_latency()
             self._environment.enter()
             self._stop_listening = moto_internals.add_dead_letter_listener(self._dead_lettered)
@@ -254,11 +250,7 @@ class SimulatedBroker:
                 self._stop_listening()
             self._stop_delivery_latency()
             self._environment.exit()
-            moto_internals.uninstall_aws_fidelity()
-            moto_internals.uninstall_fast_counts()
-            moto_internals.uninstall_fast_signing()
-            moto_internals.uninstall_fifo_group_fix()
-            moto_internals.uninstall_clock()
+            moto_internals.uninstall_lab_layers()
             self._mock.stop()
             self._mock = None
             self._shutting_down = False  # stopped now: the guard looks at the mock again

@@ -8,6 +8,7 @@ queues whenever a simulated test runs. Everything binds to and talks to 127.0.0.
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 import subprocess
 import sys
@@ -82,14 +83,20 @@ def _answers(port: int) -> bool:
 
 
 @contextmanager
-def running_moto_server(start_timeout: float = 30.0) -> Iterator[MotoServer]:
-    """Starts ``python -m moto.server`` on 127.0.0.1 and a free port; always stops it."""
+def running_moto_server(
+    start_timeout: float = 30.0,
+    module: str = "moto.server",
+    environment: dict[str, str] | None = None,
+) -> Iterator[MotoServer]:
+    """Starts ``python -m moto.server`` (or ``module``, which takes the same ``-H``/``-p``) on
+    127.0.0.1 and a free port, with ``environment`` added; always stops it."""
     port = free_port()
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+            [sys.executable, "-m", module, "-H", HOST, "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(environment or {})},
         )
         try:
             deadline = time.monotonic() + start_timeout

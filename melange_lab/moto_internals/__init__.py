@@ -21,6 +21,8 @@ by its ``uninstall_*``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from melange_lab.errors import QueueNotFound
 from melange_lab.moto_internals.clock import install_clock, uninstall_clock
 from melange_lab.moto_internals.dead_letters import (
@@ -38,6 +40,7 @@ from melange_lab.moto_internals.delivery import (
     uninstall_delivery_latency,
     uninstall_raw_binary_fix,
 )
+from melange_lab.moto_internals.envelopes import install_envelopes, uninstall_envelopes
 from melange_lab.moto_internals.fast_counts import install_fast_counts, uninstall_fast_counts
 from melange_lab.moto_internals.fifo import (
     install_fifo_dedup_window,
@@ -45,6 +48,8 @@ from melange_lab.moto_internals.fifo import (
     uninstall_fifo_dedup_window,
     uninstall_fifo_group_fix,
 )
+from melange_lab.moto_internals.fifo_receive import install_fifo_receive, uninstall_fifo_receive
+from melange_lab.moto_internals.fifo_topics import install_fifo_topics, uninstall_fifo_topics
 from melange_lab.moto_internals.filter_policies import (
     install_filter_policies,
     matches,
@@ -63,6 +68,10 @@ from melange_lab.moto_internals.patching import _FEATURE_ORDER, _features, _orig
 from melange_lab.moto_internals.signing import install_fast_signing, uninstall_fast_signing
 from melange_lab.moto_internals.sns_checks import install_sns_checks, uninstall_sns_checks
 from melange_lab.moto_internals.sqs_checks import install_sqs_checks, uninstall_sqs_checks
+from melange_lab.moto_internals.subscriptions import (
+    install_subscription_checks,
+    uninstall_subscription_checks,
+)
 from melange_lab.moto_internals.versions import (
     _FINGERPRINTS,
     _PATCHED_GLOBALS,
@@ -75,24 +84,52 @@ from melange_lab.moto_internals.versions import (
 def install_aws_fidelity() -> None:
     """Every fix that makes moto follow AWS's documented behaviour where it does not."""
     install_fifo_group_fix()
+    install_fifo_receive()
     install_fifo_dedup_window()
+    install_fifo_topics()
+    install_envelopes()
     install_message_size()
     install_sqs_checks()
     install_sns_checks()
     install_filter_policies()
+    install_subscription_checks()
     install_raw_binary_fix()
     install_dead_letter_source()
+
+
+def install_lab_layers(now: Callable[[], float]) -> None:
+    """Every layer a ``SimulatedBroker`` puts into moto: its clock (``now``), the speed fixes
+    and the AWS-fidelity fixes. moto's own test suite runs with exactly these
+    (tests/suites/plugins/melange_lab_layers.py), so what it checks is what the lab runs."""
+    install_clock(now)
+    install_fifo_group_fix()
+    install_fast_counts()
+    install_fast_signing()
+    install_aws_fidelity()
+
+
+def uninstall_lab_layers() -> None:
+    """Take out everything ``install_lab_layers`` put in."""
+    uninstall_aws_fidelity()
+    uninstall_fast_counts()
+    uninstall_fast_signing()
+    uninstall_fifo_group_fix()
+    uninstall_clock()
 
 
 def uninstall_aws_fidelity() -> None:
     """Put moto's own behaviour back for every fix ``install_aws_fidelity`` installed."""
     uninstall_dead_letter_source()
     uninstall_raw_binary_fix()
+    uninstall_subscription_checks()
     uninstall_filter_policies()
     uninstall_sns_checks()
     uninstall_sqs_checks()
     uninstall_message_size()
+    uninstall_envelopes()
+    uninstall_fifo_topics()
     uninstall_fifo_dedup_window()
+    uninstall_fifo_receive()
     uninstall_fifo_group_fix()
 
 
@@ -115,15 +152,20 @@ __all__ = [
     "install_clock",
     "install_dead_letter_source",
     "install_delivery_latency",
+    "install_envelopes",
     "install_fast_counts",
     "install_fast_signing",
     "install_fifo_dedup_window",
     "install_fifo_group_fix",
+    "install_fifo_receive",
+    "install_fifo_topics",
     "install_filter_policies",
+    "install_lab_layers",
     "install_message_size",
     "install_raw_binary_fix",
     "install_sns_checks",
     "install_sqs_checks",
+    "install_subscription_checks",
     "matches",
     "next_delivery_due",
     "peek_messages",
@@ -134,14 +176,19 @@ __all__ = [
     "uninstall_clock",
     "uninstall_dead_letter_source",
     "uninstall_delivery_latency",
+    "uninstall_envelopes",
     "uninstall_fast_counts",
     "uninstall_fast_signing",
     "uninstall_fifo_dedup_window",
     "uninstall_fifo_group_fix",
+    "uninstall_fifo_receive",
+    "uninstall_fifo_topics",
     "uninstall_filter_policies",
+    "uninstall_lab_layers",
     "uninstall_message_size",
     "uninstall_raw_binary_fix",
     "uninstall_sns_checks",
     "uninstall_sqs_checks",
+    "uninstall_subscription_checks",
     "validation_problem",
 ]

@@ -227,6 +227,13 @@ def install_fast_counts() -> None:
     _set_feature("fast_counts", _FAST_COUNTS)
 
 
+def forget_dedup_indexes() -> None:
+    """Drop every index (each is rebuilt from its queue on next use): for a fix that added
+    FIFO messages without them."""
+    with _dedup_lock:
+        _dedup_indexes.clear()
+
+
 def uninstall_fast_counts() -> None:
     """Put moto's own depth-proportional code back."""
     with _dedup_lock:

@@ -1,6 +1,7 @@
-"""FIFO queues and topics as SQS and SNS run them: group locks held only by messages in
-flight, and deduplication ids remembered for five minutes whether or not the first copy was
-deleted."""
+"""FIFO queues as SQS runs them: group locks held only by messages in flight, deduplication
+ids remembered for five minutes whether or not the first copy was deleted (per message group
+with DeduplicationScope=messageGroup, forgotten by PurgeQueue), and a sequence number on every
+message. The window itself is shared with FIFO topics (``fifo_topics``)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import moto.sqs.models as sqs_models
-from moto.moto_api._internal import mock_random
-from moto.sns.models import Topic
-from moto.sns.responses import SNSResponse
 from moto.sqs.models import Message, Queue, SQSBackend
 
+from melange_lab.moto_internals import fast_counts
 from melange_lab.moto_internals.patching import _Layer, _set_feature, _wrap_property
 
 # --- FIFO group lock: only messages still in flight hold it ------------------------------
@@ -64,8 +63,6 @@ def uninstall_fifo_group_fix() -> None:
 # deduplication id (or, with ContentBasedDeduplication, the SHA-256 of its message) it has
 # seen within five minutes, and hands the id on to its FIFO queues.
 
-DEDUPLICATION_WINDOW_SECONDS = 300
-
 
 @dataclass
 class _Seen:
@@ -98,8 +95,10 @@ def _remember(owner: Any, key: str, message_id: str, sequence_number: str | None
         _seen.setdefault(owner, {})[key] = _Seen(_now_ms(), message_id, sequence_number)
 
 
-def _window() -> int:
-    return DEDUPLICATION_WINDOW_SECONDS
+def _window() -> float:
+    """SQS's 5 minutes, read from moto's own constant so that a test patching it (as moto's
+    own suite does) moves the lab's window too."""
+    return float(sqs_models.DEDUPLICATION_TIME_IN_SECONDS)
 
 
 def _content_hash(text: str) -> str:
@@ -116,11 +115,14 @@ def _queue_dedup_window(stock: Callable[..., Message]) -> Callable[..., Message]
         explicit = _argument(args, kwargs, 2, "deduplication_id")
         content_based = queue.attributes.get("ContentBasedDeduplication") == "true"
         key = explicit or (_content_hash(message_body) if content_based else None)
+        if key and queue.attributes.get("DeduplicationScope") == "messageGroup":
+            key = f"{_argument(args, kwargs, 3, 'group_id')}\x00{key}"
         first = _recent(queue, key) if key else None
         if first is not None:
             attributes = _argument(args, kwargs, 0, "message_attributes")
             return _duplicate_answer(first, message_body, attributes)
         message = stock(self, queue_name, message_body, *args, **kwargs)
+        message.sequence_number = next_sequence_number()
         if key:
             _remember(queue, key, message.id, message.sequence_number)
         return message
@@ -150,47 +152,42 @@ def next_sequence_number() -> str:
     return str(next(_sequence))
 
 
-def _topic_dedup_window(stock: Callable[..., str]) -> Callable[..., str]:
-    def publish(self: Topic, message: str, *args: Any, **kwargs: Any) -> str:
-        if not self.fifo_topic:
-            return stock(self, message, *args, **kwargs)
-        key = kwargs.get("deduplication_id")
-        if not key and str(self.content_based_deduplication).lower() == "true":
-            key = kwargs["deduplication_id"] = _content_hash(message)
-        if key and _recent(self, key) is not None:
-            # dropped; Publish still answers with a new message id (LocalStack does the same)
-            return str(mock_random.uuid4())
-        message_id = stock(self, message, *args, **kwargs)
-        if key:
-            _remember(self, key, message_id, None)
-        return message_id
+def _decided_by_the_window(stock: Callable[..., None]) -> Callable[..., None]:
+    """With the window installed it alone decides what is a duplicate: moto's own check in
+    add_message (by deduplication id only, whatever the DeduplicationScope, and also on moves
+    to a dead-letter queue, which SQS never deduplicates) is skipped for FIFO queues."""
 
-    return publish
+    def add_message(self: Queue, message: Message) -> None:
+        if not self.fifo_queue or self.lambda_event_source_mappings:
+            stock(self, message)
+            return
+        with self._messages_lock:
+            self._messages.append(message)
+            self._messages_lock.notify_all()
+
+    return add_message
 
 
-def _with_sequence_number(stock: Callable[..., Any]) -> Callable[..., Any]:
-    """Publish to a FIFO topic answers with a SequenceNumber too, as SNS does."""
+def _purge_forgets(stock: Callable[..., None]) -> Callable[..., None]:
+    """PurgeQueue also empties the queue's deduplication window, as SQS does."""
 
-    def publish(self: SNSResponse) -> Any:
-        answer = stock(self)
-        arn = self._get_param("TopicArn") or self._get_param("TargetArn")
-        topic = self.backend.topics.get(arn) if arn else None
-        if topic is not None and topic.fifo_topic and isinstance(answer.result, dict):
-            answer.result["SequenceNumber"] = next_sequence_number()
-        return answer
+    def purge_queue(self: SQSBackend, queue_name: str) -> None:
+        stock(self, queue_name)
+        with _seen_lock:
+            _seen.pop(self.get_queue(queue_name), None)
 
-    return publish
+    return purge_queue
 
 
 _FIFO_DEDUP_WINDOW: list[_Layer] = [
     (SQSBackend, "send_message", _queue_dedup_window),
-    (Topic, "publish", _topic_dedup_window),
-    (SNSResponse, "publish", _with_sequence_number),
+    (Queue, "add_message", _decided_by_the_window),
+    (SQSBackend, "purge_queue", _purge_forgets),
 ]
 
 
 def install_fifo_dedup_window() -> None:
-    """Remember FIFO deduplication ids for five minutes after sending, as SQS and SNS do."""
+    """Remember FIFO deduplication ids for five minutes after sending, as SQS does."""
     _set_feature("fifo_dedup_window", _FIFO_DEDUP_WINDOW)
 
 
@@ -198,3 +195,4 @@ def uninstall_fifo_dedup_window() -> None:
     with _seen_lock:
         _set_feature("fifo_dedup_window", None)
         _seen.clear()
+        fast_counts.forget_dedup_indexes()  # queued while they were bypassed: rebuilt on use

@@ -1,36 +1,38 @@
-"""SNS filter policies: SNS's grammar and matching, for the lab and for moto's own deliveries.
+"""SNS filter policies: matching, for the lab and for moto's own deliveries, and moto's SNS
+made to validate (``filter_policy_checks``) and match the same way.
 
 moto 5.2's validator refuses operators SNS accepts (``cidr``) and accepts policies SNS
 refuses (``{"prefix": 5}``, an empty list, nested ``anything-but`` forms); its matcher crashes
 on ``$or`` in a MessageBody policy, never lets ``anything-but`` match a body array that holds
-another value, and treats a String attribute holding JSON as an array. Teaching a wrong rule
-does harm, so the lab checks and matches policies here, by AWS's documentation
-(https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering.html and the pages it links),
-and ``install_filter_policies`` makes moto's SNS validate and match with the same functions,
-so what the lab predicts is what every path (the lab, plain boto3) delivers.
+another value, treats a String attribute holding JSON as an array, and misses a dotted key
+("a.b" reaches {"a": {"b": ...}} on SNS). Teaching a wrong rule does harm, so the lab matches
+policies here, by AWS's documentation
+(https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering.html and the pages it links)
+and its recorded answers, and ``install_filter_policies`` makes moto's SNS validate and match
+with the same functions, so what the lab predicts is what every path (the lab, plain boto3)
+delivers. A FilterPolicy of ``{}`` removes the subscription's policy, as on SNS.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from moto.sns.exceptions import SNSInvalidParameter
+from moto.sns.exceptions import SNSException, SNSInvalidParameter, SNSNotFoundError
 from moto.sns.models import SNSBackend
 from moto.sns.utils import FilterPolicyMatcher
 
+from melange_lab.moto_internals.filter_policy_checks import (
+    PolicyProblem,
+    check_policy,
+    is_or,
+    validation_problem,
+)
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 
-MAX_KEYS = 5
-MAX_COMBINATIONS = 150
-NUMERIC_LIMIT = 1e9  # SNS matches numbers from -10^9 to 10^9
-_STRING_OPERATORS = ("prefix", "suffix", "equals-ignore-case")
-_OPERATORS = (*_STRING_OPERATORS, "anything-but", "exists", "numeric", "cidr")
-_LOWER = (">", ">=")
-_UPPER = ("<", "<=")
+__all__ = ["PolicyProblem", "check_policy", "matches", "matches_sns", "validation_problem"]
 
 
 class _Number(float):
@@ -44,190 +46,7 @@ class _Number(float):
         return number
 
 
-class PolicyProblem(ValueError):
-    """What SNS would answer for a policy it refuses (the text after "FilterPolicy: ")."""
-
-
-# --- validation -----------------------------------------------------------------------------
-
-
-def validation_problem(rules: Any, scope: str) -> str | None:
-    """What is wrong with a policy, in SNS's words, or None when SNS accepts it."""
-    try:
-        check_policy(rules, scope)
-    except PolicyProblem as problem:
-        return str(problem)
-    return None
-
-
-def check_policy(rules: Any, scope: str) -> None:
-    """Raises PolicyProblem unless SNS accepts ``rules`` (the parsed JSON) for ``scope``."""
-    if scope not in ("MessageAttributes", "MessageBody"):
-        raise PolicyProblem(f"FilterPolicyScope {scope!r} is not MessageAttributes or MessageBody")
-    if not isinstance(rules, dict) or not rules:
-        raise PolicyProblem("a filter policy must be a non-empty JSON object")
-    for keys in _key_sets(rules):
-        if keys > MAX_KEYS:
-            raise PolicyProblem("Filter policy can not have more than 5 keys")
-    if _combinations(rules, scope, depth=1) > MAX_COMBINATIONS:
-        raise PolicyProblem("Filter policy is too complex")
-
-
-def _key_sets(node: dict[str, Any]) -> Iterator[int]:
-    """How many keys each alternative of the policy (each choice of ``$or`` branch) has."""
-    plain = sum(_leaf_keys(value) for key, value in node.items() if key != "$or")
-    branches = node.get("$or")
-    if not isinstance(branches, list) or not branches:
-        yield plain
-        return
-    for branch in branches:
-        if isinstance(branch, dict):
-            for extra in _key_sets(branch):
-                yield plain + extra
-
-
-def _leaf_keys(value: Any) -> int:
-    if isinstance(value, dict):
-        return sum(_leaf_keys(v) for k, v in value.items() if k != "$or") or 1
-    return 1
-
-
-def _combinations(node: dict[str, Any], scope: str, depth: int) -> int:
-    """Checks every rule under ``node``; returns the product of its value counts ($or: sums)."""
-    total = 1
-    for key, value in node.items():
-        if key == "$or":
-            total *= _or_combinations(value, scope, depth)
-        elif isinstance(value, list):
-            if not value:
-                raise PolicyProblem("Empty arrays are not allowed")
-            for rule in value:
-                _check_rule(rule)
-            total *= len(value)
-        elif isinstance(value, dict):
-            if scope == "MessageAttributes":
-                raise PolicyProblem(
-                    "Filter policy scope MessageAttributes does not support nested filter policy"
-                )
-            if not value:
-                raise PolicyProblem(f'"{key}" must be a non-empty object or an array')
-            total *= _combinations(value, scope, depth + 1)
-        else:
-            raise PolicyProblem(f'"{key}" must be an object or an array')
-    return total
-
-
-def _or_combinations(branches: Any, scope: str, depth: int) -> int:
-    if not isinstance(branches, list) or len(branches) < 2:
-        raise PolicyProblem('"$or" must be an array of at least two objects')
-    total = 0
-    for branch in branches:
-        if not isinstance(branch, dict) or not branch:
-            raise PolicyProblem('every "$or" branch must be a non-empty object')
-        total += _combinations(branch, scope, depth)
-    return total
-
-
-def _check_rule(rule: Any) -> None:
-    if rule is None or isinstance(rule, (str, bool)):
-        return
-    if isinstance(rule, (int, float)):
-        _check_number(rule)
-        return
-    if not isinstance(rule, dict):
-        raise PolicyProblem("Match value must be String, number, true, false, or null")
-    if len(rule) != 1:
-        raise PolicyProblem("Only one key allowed in match expression")
-    ((operator, value),) = rule.items()
-    if operator not in _OPERATORS:
-        raise PolicyProblem(f"Unrecognized match type {operator}")
-    if operator in _STRING_OPERATORS:
-        if not isinstance(value, str):
-            raise PolicyProblem(f"{operator} match pattern must be a string")
-    elif operator == "exists":
-        if not isinstance(value, bool):
-            raise PolicyProblem("exists match pattern must be either true or false.")
-    elif operator == "anything-but":
-        _check_anything_but(value)
-    elif operator == "numeric":
-        _check_numeric(value)
-    else:
-        _check_cidr(value)
-
-
-def _check_number(value: float) -> None:
-    if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > NUMERIC_LIMIT:
-        raise PolicyProblem(f"Numeric value {value} is outside -1e9 to 1e9")
-
-
-def _check_anything_but(value: Any) -> None:
-    """A string, a number, a non-empty list of strings or of numbers, or one prefix/suffix."""
-    if isinstance(value, bool) or value is None:
-        raise PolicyProblem("Value of anything-but must be an array or single string/number value.")
-    if isinstance(value, str):
-        return
-    if isinstance(value, (int, float)):
-        _check_number(value)
-        return
-    if isinstance(value, list):
-        if not value:
-            raise PolicyProblem("Empty arrays are not allowed")
-        if all(isinstance(v, str) for v in value):
-            return
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            for number in value:
-                _check_number(number)
-            return
-        raise PolicyProblem("Inside anything but list, start|null|boolean is not supported.")
-    if isinstance(value, dict) and len(value) == 1:
-        ((operator, inner),) = value.items()
-        if operator in ("prefix", "suffix"):
-            if not isinstance(inner, str) or not inner:
-                raise PolicyProblem(f"{operator} match pattern must be a non-empty string")
-            return
-        raise PolicyProblem(f"Unsupported anything-but pattern: {operator}")
-    raise PolicyProblem("Value of anything-but must be an array or single string/number value.")
-
-
-def _check_numeric(value: Any) -> None:
-    """["=", n], [op, n] or [>|>=, low, <|<=, high] with low < high, numbers within ±1e9."""
-    if not isinstance(value, list) or len(value) not in (2, 4):
-        raise PolicyProblem("numeric must be [operator, number] or a range of two of them")
-    pairs = [(value[i], value[i + 1]) for i in range(0, len(value), 2)]
-    for operator, number in pairs:
-        if operator not in ("=", *_LOWER, *_UPPER):
-            raise PolicyProblem(f"Unrecognized numeric range operator: {operator}")
-        if isinstance(number, bool) or not isinstance(number, (int, float)):
-            name = "equals" if operator == "=" else operator
-            raise PolicyProblem(f"Value of {name} must be numeric")
-        _check_number(number)
-    if len(pairs) == 2:
-        (low_op, low), (high_op, high) = pairs
-        if low_op not in _LOWER:
-            raise PolicyProblem("Too many elements in numeric expression")
-        if high_op not in _UPPER:
-            raise PolicyProblem(f"Bad numeric range operator: {high_op}")
-        if not low < high:
-            raise PolicyProblem("Bottom must be less than top")
-
-
-def _check_cidr(value: Any) -> None:
-    if not isinstance(value, str):
-        raise PolicyProblem("cidr match pattern must be a string")
-    if value.count("/") != 1:
-        raise PolicyProblem("Malformed CIDR, one '/' required")
-    address, bits = value.split("/")
-    if not bits.isdigit():
-        raise PolicyProblem("Malformed CIDR, mask bits must be an integer")
-    try:
-        ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        raise PolicyProblem(f"Nonstandard IP address: {address}") from None
-
-
 # --- matching -------------------------------------------------------------------------------
-
-_Lookup = Callable[[str], "list[Any] | None"]  # a key's values, or None when it is absent
 
 
 def matches(
@@ -252,14 +71,14 @@ def matches_sns(
             document = json.loads(body)
         except (TypeError, ValueError, RecursionError):  # not JSON, or nested too deeply
             return False  # a MessageBody policy never matches a body that is not a JSON object
-        return isinstance(document, dict) and _object_matches(rules, [document])
+        return isinstance(document, dict) and _body_matches(rules, document)
     present = attributes or {}
     return _attributes_match(rules, present)
 
 
 def _attributes_match(rules: dict[str, Any], attributes: dict[str, dict[str, Any]]) -> bool:
     for key, rule in rules.items():
-        if key == "$or":
+        if is_or(key, rule):
             if not any(_attributes_match(branch, attributes) for branch in rule):
                 return False
         elif not _leaf_matches(rule, _attribute_values(attributes.get(key)), bool(attributes)):
@@ -287,32 +106,58 @@ def _attribute_values(attribute: dict[str, Any] | None) -> list[Any] | None:
     return [str(value)]
 
 
-def _object_matches(rules: dict[str, Any], nodes: list[Any]) -> bool:
-    """``nodes`` are the JSON values at this level (several when the path crossed arrays)."""
-    for key, rule in rules.items():
-        if key == "$or":
-            if not any(_object_matches(branch, nodes) for branch in rule):
-                return False
-            continue
-        children = [
-            child
-            for node in nodes
-            if isinstance(node, dict) and key in node
-            for child in _flatten(node[key])
-        ]
-        present = any(isinstance(node, dict) and key in node for node in nodes)
-        if isinstance(rule, dict):
-            if not present or not _object_matches(rule, children):
-                return False
-        elif not _leaf_matches(rule, children if present else None, True):
-            return False
-    return True
+def _body_matches(rules: dict[str, Any], document: dict[str, Any]) -> bool:
+    """A MessageBody policy against a JSON object. SNS compares dotted paths: a key "a.b" in
+    the policy, or "b" nested under "a", reaches both {"a": {"b": ...}} and {"a.b": ...} in
+    the body; arrays on the way are looked through."""
+    payload = _paths(document)
+    return any(
+        all(
+            all(_leaf_matches(conditions, payload.get(path), True) for conditions in rule_lists)
+            for path, rule_lists in alternative.items()
+        )
+        for alternative in _alternatives(rules, "")
+    )
 
 
-def _flatten(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return [item for element in value for item in _flatten(element)]
-    return [value]
+def _paths(
+    node: Any, prefix: str = "", found: dict[str, list[Any]] | None = None
+) -> dict[str, list[Any]]:
+    """Every leaf value of a JSON document by its dotted path."""
+    found = {} if found is None else found
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _paths(value, f"{prefix}.{key}" if prefix else key, found)
+    elif isinstance(node, list):
+        for element in node:
+            _paths(element, prefix, found)
+    elif prefix:
+        found.setdefault(prefix, []).append(node)
+    return found
+
+
+def _alternatives(rules: dict[str, Any], prefix: str) -> list[dict[str, list[list[Any]]]]:
+    """The policy as alternatives (one per choice of ``$or`` branches), each mapping a dotted
+    path to the condition lists that must all hold there."""
+    alternatives: list[dict[str, list[list[Any]]]] = [{}]
+    for key, value in rules.items():
+        if is_or(key, value):
+            choices = [a for branch in value for a in _alternatives(branch, prefix)]
+        elif isinstance(value, dict):
+            choices = _alternatives(value, f"{prefix}.{key}" if prefix else key)
+        else:
+            choices = [{f"{prefix}.{key}" if prefix else key: [value]}]
+        alternatives = [_merged(a, b) for a in alternatives for b in choices]
+    return alternatives
+
+
+def _merged(
+    first: dict[str, list[list[Any]]], second: dict[str, list[list[Any]]]
+) -> dict[str, list[list[Any]]]:
+    merged = {path: list(lists) for path, lists in first.items()}
+    for path, lists in second.items():
+        merged.setdefault(path, []).extend(lists)
+    return merged
 
 
 def _leaf_matches(conditions: list[Any], values: list[Any] | None, any_present: bool) -> bool:
@@ -408,26 +253,54 @@ def _same_number(a: float, b: float) -> bool:
 # --- moto's SNS, validating and matching the same way --------------------------------------
 
 
+def sns_error(problem: PolicyProblem, *, subscribing: bool) -> SNSException:
+    """SNS's answer to a refused policy: in Subscribe, the reason follows "Attributes Reason: "."""
+    if problem.internal:
+        error = SNSException("InternalError", "An internal error has occurred")
+        error.code = "InternalError"
+        return error
+    reason = "Attributes Reason: " if subscribing else ""
+    field = "FilterPolicy: " if problem.about_policy else ""
+    return SNSInvalidParameter(f"Invalid parameter: {reason}{field}{problem}")
+
+
+def parse_policy(text: Any, *, subscribing: bool) -> Any:
+    """A FilterPolicy's JSON, or SNS's InvalidParameter naming the parse error."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError, RecursionError) as error:
+        reason = "Attributes Reason: " if subscribing else ""
+        raise SNSInvalidParameter(
+            f"Invalid parameter: {reason}FilterPolicy: failed to parse JSON. {error}"
+        ) from None
+
+
 def _validate_like_sns(stock: Callable[..., None]) -> Callable[..., None]:
     def _validate_filter_policy(self: SNSBackend, value: Any, scope: str | None) -> None:
-        problem = validation_problem(value, scope or "MessageAttributes")
-        if problem is not None:
-            raise SNSInvalidParameter(f"Invalid parameter: FilterPolicy: {problem}")
+        try:
+            check_policy(value, scope or "MessageAttributes")
+        except PolicyProblem as problem:
+            raise sns_error(problem, subscribing=False) from None
 
     return _validate_filter_policy
 
 
-def _parse_like_sns(stock: Callable[..., None]) -> Callable[..., None]:
-    """A FilterPolicy that is not JSON is SNS's InvalidParameter, not a Python traceback."""
+def _set_like_sns(stock: Callable[..., None]) -> Callable[..., None]:
+    """SetSubscriptionAttributes: a policy that is not JSON is SNS's InvalidParameter (not a
+    traceback), ``{}`` removes the policy, and FilterPolicyScope takes SNS's two values."""
 
     def set_subscription_attributes(self: SNSBackend, arn: str, name: str, value: Any) -> None:
-        if name == "FilterPolicy" and value:
-            try:
-                json.loads(value)
-            except (TypeError, ValueError, RecursionError) as error:
-                raise SNSInvalidParameter(
-                    f"Invalid parameter: FilterPolicy: failed to parse JSON. {error}"
-                ) from None
+        if name == "FilterPolicyScope" and value not in ("MessageAttributes", "MessageBody"):
+            if arn not in self.subscriptions:
+                raise SNSNotFoundError("Subscription does not exist")
+            raise SNSInvalidParameter(
+                f"Invalid parameter: FilterPolicyScope: Invalid value [{value}]. Please use "
+                "either MessageBody or MessageAttributes"
+            )
+        if name == "FilterPolicy" and value and parse_policy(value, subscribing=False) == {}:
+            stock(self, arn, name, "")
+            self.subscriptions[arn].attributes.pop("FilterPolicy", None)
+            return
         stock(self, arn, name, value)
 
     return set_subscription_attributes
@@ -445,7 +318,7 @@ def _match_like_sns(stock: Callable[..., bool]) -> Callable[..., bool]:
 
 _FILTER_POLICIES: list[_Layer] = [
     (SNSBackend, "_validate_filter_policy", _validate_like_sns),
-    (SNSBackend, "set_subscription_attributes", _parse_like_sns),
+    (SNSBackend, "set_subscription_attributes", _set_like_sns),
     (FilterPolicyMatcher, "matches", _match_like_sns),
 ]
 

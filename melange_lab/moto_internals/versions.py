@@ -69,6 +69,10 @@ _FINGERPRINTS: dict[str, str] = {
     "SNSBackend.set_subscription_attributes": "c8d48c8774367ba2",
     "FilterPolicyMatcher.matches": "2c6384cb6cdd2b15",
     "Topic.publish": "20061a77c84ca858",
+    "SNSBackend.publish_batch": "fbabfe142a32afa0",
+    "SNSResponse.set_subscription_attributes": "6086369f151d6909",
+    "SNSResponse.subscribe": "37131d6c3aa6d111",
+    "SQSBackend.purge_queue": "1323c707481284af",
 }
 
 
