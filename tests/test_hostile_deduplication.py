@@ -63,6 +63,7 @@ def test_a_queue_recreated_behind_the_backends_back_gets_the_resend_the_broker_a
     sqs = broker.client("sqs")  # another program deletes and re-creates the queue
     url = sqs.get_queue_url(QueueName="pay.fifo")["QueueUrl"]
     sqs.delete_queue(QueueUrl=url)
+    broker.clock.advance(60)  # SQS refuses the name for 60 seconds after DeleteQueue
     sqs.create_queue(
         QueueName="pay.fifo",
         Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},

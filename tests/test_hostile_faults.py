@@ -374,6 +374,7 @@ def test_fan_out_to_a_deleted_queue_delivers_to_the_others_and_reports_it(
     assert "billing" in str(failed.reason)
     assert ledger(broker.backend).balanced
     # SNS keeps the subscription: the queue, declared again, gets the next message
+    broker.clock.advance(60)  # SQS refuses the name for 60 seconds after DeleteQueue
     broker.backend.declare_queue("billing", topic)
     assert sorted(s.queue for s in broker.subscriptions()) == ["audit", "billing", "shipping"]
     TopicPublisher(registry, broker.backend).publish("orders", {"n": 2})

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from melange_lab.errors import QueueNotFound
+from melange_lab.moto_internals.batches import install_batches, uninstall_batches
 from melange_lab.moto_internals.clock import install_clock, uninstall_clock
 from melange_lab.moto_internals.dead_letters import (
     DeadLetterMove,
@@ -41,6 +42,7 @@ from melange_lab.moto_internals.delivery import (
     uninstall_raw_binary_fix,
 )
 from melange_lab.moto_internals.envelopes import install_envelopes, uninstall_envelopes
+from melange_lab.moto_internals.error_wire import install_error_wire, uninstall_error_wire
 from melange_lab.moto_internals.fast_counts import install_fast_counts, uninstall_fast_counts
 from melange_lab.moto_internals.fifo import (
     install_fifo_dedup_window,
@@ -66,8 +68,13 @@ from melange_lab.moto_internals.look_inside import (
 from melange_lab.moto_internals.message_size import install_message_size, uninstall_message_size
 from melange_lab.moto_internals.patching import _FEATURE_ORDER, _features, _originals
 from melange_lab.moto_internals.signing import install_fast_signing, uninstall_fast_signing
+from melange_lab.moto_internals.sixty_seconds import (
+    install_sixty_seconds,
+    uninstall_sixty_seconds,
+)
 from melange_lab.moto_internals.sns_checks import install_sns_checks, uninstall_sns_checks
 from melange_lab.moto_internals.sqs_checks import install_sqs_checks, uninstall_sqs_checks
+from melange_lab.moto_internals.sqs_requests import install_sqs_requests, uninstall_sqs_requests
 from melange_lab.moto_internals.subscriptions import (
     install_subscription_checks,
     uninstall_subscription_checks,
@@ -90,7 +97,11 @@ def install_aws_fidelity() -> None:
     install_envelopes()
     install_message_size()
     install_sqs_checks()
+    install_sqs_requests()
+    install_batches()
+    install_sixty_seconds()
     install_sns_checks()
+    install_error_wire()
     install_filter_policies()
     install_subscription_checks()
     install_raw_binary_fix()
@@ -123,7 +134,11 @@ def uninstall_aws_fidelity() -> None:
     uninstall_raw_binary_fix()
     uninstall_subscription_checks()
     uninstall_filter_policies()
+    uninstall_error_wire()
     uninstall_sns_checks()
+    uninstall_sixty_seconds()
+    uninstall_batches()
+    uninstall_sqs_requests()
     uninstall_sqs_checks()
     uninstall_message_size()
     uninstall_envelopes()
@@ -149,10 +164,12 @@ __all__ = [
     "dead_letter_target",
     "deliver_due",
     "install_aws_fidelity",
+    "install_batches",
     "install_clock",
     "install_dead_letter_source",
     "install_delivery_latency",
     "install_envelopes",
+    "install_error_wire",
     "install_fast_counts",
     "install_fast_signing",
     "install_fifo_dedup_window",
@@ -163,8 +180,10 @@ __all__ = [
     "install_lab_layers",
     "install_message_size",
     "install_raw_binary_fix",
+    "install_sixty_seconds",
     "install_sns_checks",
     "install_sqs_checks",
+    "install_sqs_requests",
     "install_subscription_checks",
     "matches",
     "next_delivery_due",
@@ -173,10 +192,12 @@ __all__ = [
     "pending_deliveries",
     "queue_counts",
     "uninstall_aws_fidelity",
+    "uninstall_batches",
     "uninstall_clock",
     "uninstall_dead_letter_source",
     "uninstall_delivery_latency",
     "uninstall_envelopes",
+    "uninstall_error_wire",
     "uninstall_fast_counts",
     "uninstall_fast_signing",
     "uninstall_fifo_dedup_window",
@@ -187,8 +208,10 @@ __all__ = [
     "uninstall_lab_layers",
     "uninstall_message_size",
     "uninstall_raw_binary_fix",
+    "uninstall_sixty_seconds",
     "uninstall_sns_checks",
     "uninstall_sqs_checks",
+    "uninstall_sqs_requests",
     "uninstall_subscription_checks",
     "validation_problem",
 ]

@@ -6,7 +6,8 @@ character but four bytes). SQS and SNS count the body's UTF-8 bytes plus, for ea
 attribute, the bytes of its name, its data type and its value
 (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
 SQS takes up to 1 MiB (1,048,576 bytes) per message and per batch since August 2025 (moto 5.2.5
-has that default too); SNS still takes 256 KiB (262,144 bytes).
+has that default too); SNS still takes 256 KiB (262,144 bytes). Batches are counted in
+``batches``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from moto.sns.exceptions import SNSInvalidParameter
 from moto.sns.models import SNSBackend
-from moto.sqs.exceptions import BatchRequestTooLong, InvalidParameterValue
+from moto.sqs.exceptions import InvalidParameterValue
 from moto.sqs.models import Message, SQSBackend
 
 from melange_lab import limits
@@ -63,21 +64,6 @@ def _sqs_in_bytes(stock: Callable[..., Message]) -> Callable[..., Message]:
     return send_message
 
 
-def _sqs_batch_in_bytes(stock: Callable[..., Any]) -> Callable[..., Any]:
-    def send_message_batch(
-        self: SQSBackend, queue_name: str, entries: dict[str, dict[str, Any]]
-    ) -> Any:
-        total = sum(
-            message_size(entry.get("MessageBody", ""), entry.get("MessageAttributes"))
-            for entry in entries.values()
-        )
-        if total > SQS_MAXIMUM_BYTES:
-            raise BatchRequestTooLong(total)
-        return stock(self, queue_name, entries)
-
-    return send_message_batch
-
-
 def _sns_in_bytes(stock: Callable[..., str]) -> Callable[..., str]:
     def publish(self: SNSBackend, message: str, *args: Any, **kwargs: Any) -> str:
         attributes = kwargs.get("message_attributes")
@@ -90,7 +76,6 @@ def _sns_in_bytes(stock: Callable[..., str]) -> Callable[..., str]:
 
 _MESSAGE_SIZE: list[_Layer] = [
     (SQSBackend, "send_message", _sqs_in_bytes),
-    (SQSBackend, "send_message_batch", _sqs_batch_in_bytes),
     (SNSBackend, "publish", _sns_in_bytes),
 ]
 

@@ -1,7 +1,10 @@
 """What SNS answers and moto 5.2 does not: an empty message refused, FIFO publishes without a
 group id or deduplication id refused as InvalidParameter, "Topic does not exist" for a
-missing topic, ParameterValueInvalid for an empty or non-numeric attribute value, and a
-topic's SignatureVersion returned by GetTopicAttributes once set.
+missing topic, a TopicArn of fewer than 6 parts refused, an empty Subject (or one over 100
+characters) refused as "Invalid parameter: Subject", a MessageStructure=json message that is
+not JSON or has no string "default" refused, ParameterValueInvalid for an empty or
+non-numeric attribute value or a type that is not String, Number or Binary, and a topic's
+SignatureVersion returned by GetTopicAttributes once set.
 
 From the SNS API reference (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html,
 API_GetTopicAttributes.html); LocalStack answers the same.
@@ -9,6 +12,7 @@ API_GetTopicAttributes.html); LocalStack answers the same.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +25,11 @@ from melange_lab.moto_internals.patching import _Layer, _set_feature
 
 def _topic(backend: SNSBackend, arn: str | None) -> Topic | None:
     """The topic ``arn`` names; raises NotFound for a topic ARN that has none."""
+    if arn is not None and len(arn.split(":")) < 6:
+        raise SNSInvalidParameter(
+            "Invalid parameter: TopicArn Reason: An ARN must have at least 6 elements, not "
+            f"{len(arn.split(':'))}"
+        )
     if not arn or ":endpoint/" in arn:
         return None
     try:
@@ -34,6 +43,11 @@ def _check_publish(stock: Callable[..., str]) -> Callable[..., str]:
         arn = kwargs.get("arn", args[0] if args else None)
         if message is None or message == "":
             raise SNSInvalidParameter("Invalid parameter: Empty message")
+        subject = kwargs.get("subject")
+        if subject is not None and not 0 < len(subject) <= MAX_SUBJECT:
+            raise SNSInvalidParameter("Invalid parameter: Subject")
+        if kwargs.get("message_structure") == "json":
+            _check_structure(message)
         topic = _topic(self, arn)
         if topic is not None and topic.fifo_topic:
             if not kwargs.get("group_id"):
@@ -51,6 +65,24 @@ def _check_publish(stock: Callable[..., str]) -> Callable[..., str]:
     return publish
 
 
+MAX_SUBJECT = 100  # characters
+_TYPE_PREFIXES = ("String", "Number", "Binary")
+
+
+def _check_structure(message: str) -> None:
+    """MessageStructure=json: the message is a JSON object with a string "default"."""
+    try:
+        document = json.loads(message)
+    except (ValueError, RecursionError):
+        raise SNSInvalidParameter(
+            "Invalid parameter: Message Structure - JSON message body failed to parse"
+        ) from None
+    if not isinstance(document, dict) or not isinstance(document.get("default"), str):
+        raise SNSInvalidParameter(
+            "Invalid parameter: Message Structure - No default entry in JSON message body"
+        )
+
+
 def _attribute_values_as_sns(stock: Callable[..., Any]) -> Callable[..., Any]:
     """An empty attribute value, or a Number that is not one, is SNS's ParameterValueInvalid
     (moto answers InvalidParameter, and names the type by its first letter)."""
@@ -58,6 +90,12 @@ def _attribute_values_as_sns(stock: Callable[..., Any]) -> Callable[..., Any]:
     def _transform_message_attributes(self: SNSResponse, attributes: dict[str, Any]) -> Any:
         for name, attribute in attributes.items():
             kind = str(attribute.get("DataType") or "")
+            if kind and not kind.startswith(_TYPE_PREFIXES):
+                raise SNSException(
+                    "ParameterValueInvalid",
+                    f"The message attribute '{name}' has an invalid message attribute type, the "
+                    "set of supported type prefixes is Binary, Number, and String.",
+                )
             value = attribute.get("StringValue", attribute.get("BinaryValue"))
             if kind and value in ("", b""):
                 raise SNSException(

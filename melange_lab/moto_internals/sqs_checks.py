@@ -111,7 +111,8 @@ def message_problem(body: str, attributes: dict[str, dict[str, Any]] | None) -> 
         if value is None or value in ("", b""):
             kind = attribute.get("DataType", "String")
             return InvalidParameterValue(
-                f"Message attribute '{name}' must contain a non-empty value of type '{kind}'."
+                f"Message (user) attribute '{name}' must contain a non-empty value of type "
+                f"'{kind}'."
             )
     return None
 

@@ -15,6 +15,7 @@ from types import ModuleType
 import moto.core.utils as moto_utils
 import moto.sns.models as sns_models
 import moto.sqs.models as sqs_models
+from moto.core.serialize import QuerySerializer
 from moto.sns.models import SNSBackend, Subscription, Topic
 from moto.sns.responses import SNSResponse
 from moto.sns.utils import FilterPolicyMatcher
@@ -73,6 +74,12 @@ _FINGERPRINTS: dict[str, str] = {
     "SNSResponse.set_subscription_attributes": "6086369f151d6909",
     "SNSResponse.subscribe": "37131d6c3aa6d111",
     "SQSBackend.purge_queue": "1323c707481284af",
+    "SQSBackend.delete_queue": "b4f065534f2ad32f",
+    "SQSResponse.send_message_batch": "f34b5d5e76a07eaf",
+    "SQSResponse.delete_message_batch": "e76347c7a51435b5",
+    "SQSResponse.change_message_visibility_batch": "104fb18ea070a801",
+    "QuerySerializer._serialized_error_to_response": "ca409fd993dee7ac",
+    "SQSBackend.change_message_visibility": "9c89525e42fd0d37",
 }
 
 
@@ -102,6 +109,7 @@ _OWNERS: dict[str, type] = {
         SNSBackend,
         SNSResponse,
         FilterPolicyMatcher,
+        QuerySerializer,
     )
 }
 
