@@ -160,6 +160,57 @@ BEHAVIOURS: dict[str, Behaviour] = {
         "Publish refuses a message (with attributes) over 262,144 bytes.",
         f"{SNS_DOCS}/sns-large-payload-raw-message-delivery.html",
     ),
+    "fifo-whole-group": Behaviour(
+        "A FIFO receive hands out one group's messages together, and the whole group again "
+        "after a timeout",
+        "SQS returns as many messages of one group as it can, in order, before the next group; "
+        "a group is locked while its oldest message is in flight (AWS's recorded answers).",
+        f"{SQS_DOCS}/FIFO-queues-understanding-logic.html",
+    ),
+    "fifo-deduplication-scope": Behaviour(
+        "DeduplicationScope=messageGroup deduplicates per group; PurgeQueue forgets the ids",
+        "With messageGroup scope a deduplication id is unique within its group; a purged "
+        "queue accepts an id it saw before the purge (AWS's recorded answers).",
+        f"{SQS_DOCS}/high-throughput-fifo.html",
+    ),
+    "fifo-topic-to-standard-queue": Behaviour(
+        "A FIFO topic delivers to a standard queue; its envelope has SequenceNumber, no "
+        "Signature",
+        "FIFO topics deliver to FIFO and standard queues; the notification carries the "
+        "SequenceNumber Publish answered and is not signed (AWS's recorded answers).",
+        f"{SNS_DOCS}/fifo-message-delivery.html",
+    ),
+    "batch-entry-failures": Behaviour(
+        "A batch fails a bad entry alone, in Failed; more than 10 entries fail the request",
+        "SendMessageBatch answers each entry in Successful or Failed; the request itself fails "
+        "only for the batch as a whole (entries, ids, total size).",
+        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/"
+        "API_SendMessageBatch.html",
+    ),
+    "filter-dotted-keys": Behaviour(
+        'A body policy key "a.b" reaches {"a": {"b": ...}} and a literal "a.b" key',
+        "SNS compares dotted paths in payload-based filtering (AWS's recorded answers).",
+        f"{SNS_DOCS}/sns-message-filtering.html",
+    ),
+    "filter-complexity-and-removal": Behaviour(
+        "Nesting counts in a policy's complexity (216 is refused); FilterPolicy {} removes it",
+        "Each array counts its values times its key's depth, arrays multiply, over 150 is "
+        "refused; a refused Subscribe creates nothing; an empty policy matches everything.",
+        f"{SNS_DOCS}/subscription-filter-policy-constraints.html",
+    ),
+    "sixty-second-rules": Behaviour(
+        "A deleted queue's name, and a second PurgeQueue, wait 60 seconds",
+        "CreateQueue answers QueueDeletedRecently for 60 s after DeleteQueue; one PurgeQueue "
+        "per queue every 60 s (PurgeQueueInProgress). The lab counts on its own clock.",
+        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/"
+        "API_PurgeQueue.html",
+    ),
+    "subscribe-attributes": Behaviour(
+        "Subscribe checks its attributes and refuses a repeat with different ones",
+        "RawMessageDelivery is true or false, the protocol one SNS knows; subscribing again "
+        "with different attributes is InvalidParameter (AWS's recorded answers).",
+        "https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html",
+    ),
     "lab-scenarios": Behaviour(
         "The lab's shared scenarios (publish, consume, retry, DLQ, redrive, FIFO, fan-out)",
         "tests/scenarios.py, through the lab's own backend, on every broker.",
@@ -268,7 +319,14 @@ def table() -> str:
     return "\n".join(lines) + "\n"
 
 
+SUITES_HEADING = "## Other projects' test suites"  # from here on, tests/suites/report.py writes
+
+
 def write_table(config: pytest.Config) -> None:
+    """Writes the table over the top of ``path``, keeping the suites section and the
+    hand-written notes below it."""
     path = config.getoption("--fidelity-table")
     if path and _results:
-        Path(path).write_text(table())
+        current = Path(path).read_text(encoding="utf-8") if Path(path).exists() else ""
+        _, heading, rest = current.partition(SUITES_HEADING)
+        Path(path).write_text(table() + ("\n" + heading + rest if heading else ""))

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from tests.fidelity import SUITES_HEADING
 from tests.suites import localstack_suite, moto_suite
 from tests.suites.endpoints import ENDPOINTS, TITLES
 from tests.suites.outcomes import KINDS, Classification, Outcomes
 
-HEADING = "## Other projects' test suites"
+HEADING = SUITES_HEADING
 HAND_WRITTEN = "<!-- written by hand from here on; `make fidelity` keeps it -->"
 
 
