@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # with pip, which `pip wheel` (a test builds the wheel with it) and learners expect to find.
 UV = $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 
-.PHONY: lab test lint bench lite
+.PHONY: lab test lint bench lite fidelity
 $(BIN)/python:
 	@if command -v uv >/dev/null 2>&1; then uv venv -q --seed $(VENV) --python $(PYTHON); \
 	else $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q --disable-pip-version-check uv; fi
@@ -31,6 +31,12 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check melange_lab tests benchmarks lite
 	$(BIN)/mypy
 	$(BIN)/pytest $(ARGS)
+
+# Other projects' suites against the lab, moto's server and LocalStack, and docs/fidelity.md:
+# LOCALSTACK_TESTS=/path/to/a/localstack/checkout (the pinned commit: tests/suites/localstack_suite.py)
+fidelity: $(BIN)/.installed
+	$(BIN)/python -m tests.suites $(ARGS)
+	$(BIN)/pytest tests/test_fidelity.py tests/test_real_broker.py --fidelity-table docs/fidelity.md
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks
