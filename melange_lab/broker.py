@@ -156,6 +156,7 @@ class SimulatedBroker:
         self._delivery_latency = _checked_latency(delivery_latency)
         self._environment = SimulatedEnvironment(region)
         self._late_deliveries: _LateDeliveries | None = None
+        self._stop_observers: list[Callable[[SimulatedBroker | None], None]] = []
         if start:
             self.start()
 
@@ -189,6 +190,8 @@ class SimulatedBroker:
             self._backend = self._new_backend()
             self._inspector = SimulatedInspector(self._backend, self.account_id, self.region)
             _live.broker = self
+        if previous is not None and previous is not self:
+            previous._tell_stopped(self)
         return self
 
     @classmethod
@@ -241,12 +244,36 @@ class SimulatedBroker:
 
     def stop(self) -> None:
         """Stops the broker and drops its state; other boto3 code in the process is unaffected."""
-        self._shut_down("it was stopped")
+        if self._shut_down("it was stopped"):
+            self._tell_stopped(None)
 
-    def _shut_down(self, reason: str) -> None:
+    def when_stopped(
+        self, observer: Callable[[SimulatedBroker | None], None]
+    ) -> Callable[[], None]:
+        """Calls ``observer`` once, when this broker stops: with the newer ``SimulatedBroker``
+        that replaced it (a re-run cell made one), or with None after ``stop()``. A view uses
+        it to follow the broker on screen. Returns a function that cancels."""
+        self._stop_observers.append(observer)
+
+        def cancel() -> None:
+            if observer in self._stop_observers:
+                self._stop_observers.remove(observer)
+
+        return cancel
+
+    def _tell_stopped(self, successor: SimulatedBroker | None) -> None:
+        observers, self._stop_observers = self._stop_observers, []
+        for observer in observers:
+            try:
+                observer(successor)
+            except Exception:  # like an event observer: a broken view never breaks a broker
+                logger.exception("stop observer %r failed; ignored", observer)
+
+    def _shut_down(self, reason: str) -> bool:
+        """Stops the mock; False if the broker was not running."""
         with _live.lock:
             if not self.running:
-                return
+                return False
             # first, so that a call from another thread refuses before the mock is gone
             self._stopped_because = reason
             self._shutting_down = True
@@ -264,6 +291,7 @@ class SimulatedBroker:
             self._shutting_down = False  # stopped now: the guard looks at the mock again
             if _live.broker is self:
                 _live.broker = None
+        return True
 
     def reset(self) -> None:
         """Deletes every topic, queue and message and clears the event log; keeps running."""
