@@ -48,3 +48,7 @@ def poll_interval(parameter: str, value: object) -> float:
     return number(
         parameter, value, 0.001, 3_600, unit="real seconds", fix="e.g. poll_interval=0.2."
     )
+
+
+# the caller's callbacks, which every consuming call takes
+HOOKS = {"on_exception": callable_or_none, "after_consume": callable_or_none}

@@ -70,10 +70,7 @@ class MessageDispatcher(BatchHandling):
     # -- consuming until done -----------------------------------------------------------------
 
     @checked(
-        on_exception=checks.callable_or_none,
-        after_consume=checks.callable_or_none,
-        max_messages=optional(checks.count),
-        time_limit=optional(checks.seconds),
+        **checks.HOOKS, max_messages=optional(checks.count), time_limit=optional(checks.seconds)
     )
     def consume_loop(
         self,
@@ -171,11 +168,7 @@ class MessageDispatcher(BatchHandling):
                 raise
         return summary
 
-    @checked(
-        on_exception=checks.callable_or_none,
-        after_consume=checks.callable_or_none,
-        max_messages=optional(checks.count),
-    )
+    @checked(**checks.HOOKS, max_messages=optional(checks.count))
     def consume_once(
         self,
         queue_name: str,
@@ -194,11 +187,7 @@ class MessageDispatcher(BatchHandling):
     def running(self) -> bool:
         return self._background.running
 
-    @checked(
-        on_exception=checks.callable_or_none,
-        after_consume=checks.callable_or_none,
-        poll_interval=checks.poll_interval,
-    )
+    @checked(**checks.HOOKS, poll_interval=checks.poll_interval)
     def start(
         self,
         queue_name: str,
