@@ -34,6 +34,7 @@ from melange_lab.inspection import (
     TopicInfo,
 )
 from melange_lab.serializers import SerializerRegistry
+from melange_lab.serving import BrokerServer, check_host, check_port
 from melange_lab.simulated_environment import SimulatedEnvironment
 
 if TYPE_CHECKING:
@@ -86,22 +87,28 @@ def _checked_latency(seconds: float) -> float:
 
 
 class _LateDeliveries:
-    """On a real clock, delivers SNS to SQS deliveries when their latency has passed: in a
-    background thread normally, as an asyncio task in a browser tab (``melange_lab.runtime``),
-    where deliveries happen while the notebook is idle or awaiting."""
+    """While the clock runs in real time, delivers SNS to SQS copies when their latency has
+    passed: in a background thread normally, as an asyncio task in a browser tab
+    (``melange_lab.runtime``), where deliveries happen while the notebook is idle or awaiting.
+    On a manual clock it waits (``clock.advance`` delivers); switching the clock's mode either
+    way keeps every copy in transit on its way."""
 
     POLL_SECONDS = 0.01
+    MANUAL_POLL_SECONDS = 0.1
 
-    def __init__(self) -> None:
+    def __init__(self, clock: BrokerClock) -> None:
+        self._clock = clock
         self._stopping = threading.Event()
         self._job = runtime.run_in_background(
             self._step, stop=self._stopping, name="melange-lab-late-deliveries"
         )
 
     def _step(self) -> float:
+        if self._clock.mode == "manual":
+            return self.MANUAL_POLL_SECONDS
         try:
             moto_internals.deliver_due()
-        except Exception:  # a delivery moto refuses must not end the job
+        except Exception:  # each delivery reports its own failure; this is a bug's last guard
             logger.exception("a late SNS to SQS delivery failed")
         return self.POLL_SECONDS
 
@@ -150,12 +157,12 @@ class SimulatedBroker:
         self._mock: Any = None
         self._backend: SQSBackend | None = None
         self._inspector: SimulatedInspector | None = None
-        self._stop_listening: Callable[[], None] | None = None
         self._stopped_because = "it has not been started"
         self._shutting_down = False  # set before the mock goes: the guard refuses from then on
         self._delivery_latency = _checked_latency(delivery_latency)
         self._environment = SimulatedEnvironment(region)
         self._late_deliveries: _LateDeliveries | None = None
+        self._servers: list[BrokerServer] = []
         if start:
             self.start()
 
@@ -178,14 +185,14 @@ class SimulatedBroker:
                 config={"core": {"mock_credentials": False, "reset_boto3_session": False}}
             )
             self._mock.start()
-            moto_internals.install_clock(self.clock.now)
+            moto_internals.install_clock(self.clock.now, self._clock_stands_still)
             moto_internals.install_fifo_group_fix()
             moto_internals.install_fast_counts()
             moto_internals.install_fast_signing()
             moto_internals.install_aws_fidelity()
+            moto_internals.install_broker_events(self.events, self._last_failure)
             self._start_delivery_latency()
             self._environment.enter()
-            self._stop_listening = moto_internals.add_dead_letter_listener(self._dead_lettered)
             self._backend = self._new_backend()
             self._inspector = SimulatedInspector(self._backend, self.account_id, self.region)
             _live.broker = self
@@ -250,9 +257,10 @@ class SimulatedBroker:
             # first, so that a call from another thread refuses before the mock is gone
             self._stopped_because = reason
             self._shutting_down = True
-            if self._stop_listening is not None:
-                self._stop_listening()
+            for server in list(self._servers):
+                server.stop()
             self._stop_delivery_latency()
+            moto_internals.uninstall_broker_events()
             self._environment.exit()
             moto_internals.uninstall_aws_fidelity()
             moto_internals.uninstall_fast_counts()
@@ -268,9 +276,8 @@ class SimulatedBroker:
     def reset(self) -> None:
         """Deletes every topic, queue and message and clears the event log; keeps running."""
         self._ensure_running()
+        moto_internals.drop_pending("the broker was reset while the copy was on its way")
         self._mock.reset()
-        if self._delivery_latency > 0:  # deliveries waiting for deleted queues are dropped
-            moto_internals.install_delivery_latency(self._delivery_latency, self.clock.now)
         self.backend.forget_cache()
         self.events.clear()
         self.events.emit(EventKind.RESET)
@@ -323,6 +330,28 @@ class SimulatedBroker:
     def _refuse_request(self, **_: Any) -> None:
         self._ensure_running()
 
+    @checked(port=check_port, host=check_host)
+    def serve(self, port: int = 0, host: str = "127.0.0.1") -> BrokerServer:
+        """Answers SNS and SQS over HTTP at ``host:port``, for programs outside this kernel.
+
+        Another notebook, a terminal (``aws --endpoint-url <url> sqs list-queues``), or a
+        service in any language then reach this broker's topics and queues; what they do is
+        on ``broker.events`` and in the view. Returns a handle with ``.url`` and ``.stop()``
+        (or use ``with broker.serve() as server:``); it stops with the broker. ``port=0``
+        picks a free port. Only this machine can reach it unless ``host`` names another
+        address (then anyone on that network can, and a warning says so).
+        """
+        self._ensure_running()
+        server = BrokerServer(self, host, port)
+        with _live.lock:
+            self._servers.append(server)
+        return server
+
+    def _server_stopped(self, server: BrokerServer) -> None:
+        with _live.lock:
+            if server in self._servers:
+                self._servers.remove(server)
+
     @property
     def delivery_latency(self) -> float:
         """Seconds (on the broker's clock) between an SNS publish and its SQS deliveries."""
@@ -337,13 +366,18 @@ class SimulatedBroker:
         if self._delivery_latency <= 0:
             return
         moto_internals.install_delivery_latency(self._delivery_latency, self.clock.now)
-        if self.clock.mode != "manual":
-            self._late_deliveries = _LateDeliveries()
+        self._late_deliveries = _LateDeliveries(self.clock)
 
     def _stop_delivery_latency(self) -> None:
+        """Copies still in transit are reported as dropped (``delivery_failed``), never lost
+        without a word."""
         if self._late_deliveries is not None:
             self._late_deliveries.stop()
             self._late_deliveries = None
+        moto_internals.drop_pending(
+            "the broker stopped while the copy was on its way (delivery_latency); it was "
+            "never delivered"
+        )
         moto_internals.uninstall_delivery_latency()
 
     def subscribe(self, observer: Observer) -> Callable[[], None]:
@@ -462,24 +496,6 @@ class SimulatedBroker:
         return self._inspector
 
     # -- moto's side --------------------------------------------------------------------------
-
-    def _dead_lettered(self, move: moto_internals.DeadLetterMove) -> None:
-        last_failure = self._last_failure(move.message_id)
-        self.events.emit(
-            EventKind.DEAD_LETTERED,
-            queue=move.source_queue,
-            message_id=move.message_id,
-            reason=(
-                f"received {move.receive_count} times without being acknowledged, which is its "
-                f"queue's maxReceiveCount; moved to '{move.dead_letter_queue}'"
-                + (f"; last failure: {last_failure}" if last_failure else "")
-            ),
-            detail={
-                "dead_letter_queue": move.dead_letter_queue,
-                "receive_count": move.receive_count,
-                "last_failure": last_failure,
-            },
-        )
 
     def _last_failure(self, message_id: str) -> str | None:
         """Why the message last failed, so its dead-lettering says why (a poison message)."""
