@@ -21,9 +21,10 @@ from moto import mock_aws
 
 from melange_lab import limits, moto_internals, runtime
 from melange_lab.arguments import checked, choice, flag, number, whole_number
-from melange_lab.backends.sqs import SQSBackend, Subscription
+from melange_lab.backends.sqs import Subscription
+from melange_lab.backends.sqs.simulated import SimulatedSQSBackend
 from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
-from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError, QueueNotFound
+from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError
 from melange_lab.events import MAX_EVENTS, EventKind, EventLog, Observer
 from melange_lab.faults import FaultInjector
 from melange_lab.inspection import (
@@ -155,7 +156,7 @@ class SimulatedBroker:
         self.events = EventLog(self.clock.now, max_events)
         self._max_receive_count = max_receive_count
         self._mock: Any = None
-        self._backend: SQSBackend | None = None
+        self._backend: SimulatedSQSBackend | None = None
         self._inspector: SimulatedInspector | None = None
         self._stopped_because = "it has not been started"
         self._shutting_down = False  # set before the mock goes: the guard refuses from then on
@@ -164,6 +165,7 @@ class SimulatedBroker:
         self._late_deliveries: _LateDeliveries | None = None
         self._servers: list[BrokerServer] = []
         self._stop_listening: Callable[[], None] | None = None
+        self._stop_observers: list[Callable[[SimulatedBroker | None], None]] = []
         if start:
             self.start()
 
@@ -186,7 +188,7 @@ class SimulatedBroker:
                 config={"core": {"mock_credentials": False, "reset_boto3_session": False}}
             )
             self._mock.start()
-            moto_internals.install_clock(self.clock.now, self._clock_stands_still)
+            moto_internals.install_clock(self.clock.now, lambda: self.clock.mode == "manual")
             moto_internals.install_fifo_group_fix()
             moto_internals.install_fast_counts()
             moto_internals.install_fast_signing()
@@ -198,6 +200,8 @@ class SimulatedBroker:
             self._backend = self._new_backend()
             self._inspector = SimulatedInspector(self._backend, self.account_id, self.region)
             _live.broker = self
+        if previous is not None and previous is not self:
+            previous._tell_stopped(self)
         return self
 
     @classmethod
@@ -231,31 +235,50 @@ class SimulatedBroker:
             live = _live.broker
             return live if live is not None and live.running else None
 
-    def _new_backend(self) -> SQSBackend:
+    def _new_backend(self) -> SimulatedSQSBackend:
         session = boto3.session.Session(
             aws_access_key_id=_FAKE_KEY, aws_secret_access_key=_FAKE_KEY, region_name=self.region
         )
         config = Config(retries={"max_attempts": 1, "mode": "standard"})
-        return SQSBackend(
+        return SimulatedSQSBackend(
+            self,
             session.client("sqs", config=config),
             session.client("sns", config=config),
-            events=self.events,
-            wait_time_seconds=0,
             max_receive_count=self._max_receive_count,
-            guard=self._ensure_running,
-            clock_stands_still=self._clock_stands_still,
-            queue_exists=self._queue_exists,
-            one_write_at_a_time=True,
         )
 
     def stop(self) -> None:
         """Stops the broker and drops its state; other boto3 code in the process is unaffected."""
-        self._shut_down("it was stopped")
+        if self._shut_down("it was stopped"):
+            self._tell_stopped(None)
 
-    def _shut_down(self, reason: str) -> None:
+    def when_stopped(
+        self, observer: Callable[[SimulatedBroker | None], None]
+    ) -> Callable[[], None]:
+        """Calls ``observer`` once, when this broker stops: with the newer ``SimulatedBroker``
+        that replaced it (a re-run cell made one), or with None after ``stop()``. A view uses
+        it to follow the broker on screen. Returns a function that cancels."""
+        self._stop_observers.append(observer)
+
+        def cancel() -> None:
+            if observer in self._stop_observers:
+                self._stop_observers.remove(observer)
+
+        return cancel
+
+    def _tell_stopped(self, successor: SimulatedBroker | None) -> None:
+        observers, self._stop_observers = self._stop_observers, []
+        for observer in observers:
+            try:
+                observer(successor)
+            except Exception:  # like an event observer: a broken view never breaks a broker
+                logger.exception("stop observer %r failed; ignored", observer)
+
+    def _shut_down(self, reason: str) -> bool:
+        """Stops the mock; False if the broker was not running."""
         with _live.lock:
             if not self.running:
-                return
+                return False
             # first, so that a call from another thread refuses before the mock is gone
             self._stopped_because = reason
             self._shutting_down = True
@@ -275,6 +298,7 @@ class SimulatedBroker:
             self._shutting_down = False  # stopped now: the guard looks at the mock again
             if _live.broker is self:
                 _live.broker = None
+        return True
 
     def reset(self) -> None:
         """Deletes every topic, queue and message and clears the event log; keeps running."""
@@ -303,7 +327,7 @@ class SimulatedBroker:
     # -- what learners use --------------------------------------------------------------------
 
     @property
-    def backend(self) -> SQSBackend:
+    def backend(self) -> SimulatedSQSBackend:
         """melange's messaging backend for this broker: give it to publishers and dispatchers."""
         self._ensure_running()
         assert self._backend is not None
@@ -524,16 +548,6 @@ class SimulatedBroker:
             if event.kind is EventKind.FAILED and event.message_id == message_id:
                 return event.reason
         return None
-
-    def _queue_exists(self, name: str) -> bool:
-        try:
-            moto_internals.dead_letter_target(self.account_id, self.region, name)
-        except QueueNotFound:
-            return False
-        return True
-
-    def _clock_stands_still(self) -> bool:
-        return self.clock.mode == "manual"
 
     def _clock_advanced(self, seconds: float) -> None:
         self.events.emit(EventKind.CLOCK_ADVANCED, detail={"seconds": seconds})

@@ -17,7 +17,7 @@ import logging
 import socket
 import textwrap
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -37,7 +37,7 @@ _Respond = Any  # WSGI start_response
 
 # sha256 (first 16 hex digits) of the moto code the server relies on (as in versions.py);
 # checked when serving starts, so importing Flask stays off the broker's start.
-_FINGERPRINTS = {
+_FINGERPRINTS: dict[Callable[..., Any], str] = {
     DomainDispatcherApplication.get_application: "5d1372e9a2e5f6d7",
     DomainDispatcherApplication.__call__: "36eb7f931a4a093d",
 }
