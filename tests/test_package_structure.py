@@ -199,7 +199,7 @@ def _is_error_class(node: ast.ClassDef, errors: set[str]) -> bool:
     bases = {
         base.id if isinstance(base, ast.Name) else getattr(base, "attr", "") for base in node.bases
     }
-    return any(base in errors or base.endswith(("Error", "Exception", "Warning")) for base in bases)
+    return any(base in errors or base.endswith(("Error", "Exception")) for base in bases)
 
 
 def _error_classes() -> dict[str, ast.ClassDef]:
@@ -208,6 +208,7 @@ def _error_classes() -> dict[str, ast.ClassDef]:
 
 
 def test_every_error_class_is_defined_in_errors_py() -> None:
+    """Warnings are not counted: they are issued, not raised, and belong to what warns."""
     errors = set(_error_classes())
     elsewhere = [
         f"{name}.{node.name}"
