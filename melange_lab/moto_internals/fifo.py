@@ -114,13 +114,16 @@ def _queue_dedup_window(stock: Callable[..., Message]) -> Callable[..., Message]
             return stock(self, queue_name, message_body, *args, **kwargs)
         explicit = _argument(args, kwargs, 2, "deduplication_id")
         content_based = queue.attributes.get("ContentBasedDeduplication") == "true"
-        key = explicit or (_content_hash(message_body) if content_based else None)
+        deduplication_id = explicit or (_content_hash(message_body) if content_based else None)
+        key = deduplication_id
         if key and queue.attributes.get("DeduplicationScope") == "messageGroup":
-            key = f"{_argument(args, kwargs, 3, 'group_id')}\x00{key}"
+            key = f"{_argument(args, kwargs, 3, 'group_id')}\x00{key}"  # unique per group
         first = _recent(queue, key) if key else None
-        if first is not None:
+        if first is not None and deduplication_id:
             attributes = _argument(args, kwargs, 0, "message_attributes")
-            return _duplicate_answer(first, message_body, attributes)
+            answer = _duplicate_answer(first, message_body, attributes)
+            answer.deduplication_id, answer.content_based = deduplication_id, not explicit
+            return answer
         message = stock(self, queue_name, message_body, *args, **kwargs)
         message.sequence_number = next_sequence_number()
         if key:
@@ -135,10 +138,27 @@ def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: s
     return kwargs.get(name, args[index] if len(args) > index else None)
 
 
-def _duplicate_answer(first: _Seen, body: str, attributes: dict[str, Any] | None) -> Message:
+class DuplicateAnswer(Message):
+    """SendMessage's answer to a FIFO duplicate it dropped (never stored in a queue)."""
+
+    deduplication_id: str  # the id it was deduplicated by (the body's SHA-256 when by content)
+    content_based: bool
+
+
+class DuplicatePublish(str):
+    """Publish's answer (a message id) to a FIFO topic duplicate it dropped."""
+
+    first_message_id: str
+    deduplication_id: str
+    content_based: bool
+
+
+def _duplicate_answer(
+    first: _Seen, body: str, attributes: dict[str, Any] | None
+) -> DuplicateAnswer:
     """What SendMessage answers for a duplicate: the first message's id, this body's MD5s, and
     a sequence number of its own (as LocalStack answers; AWS documents none for duplicates)."""
-    answer = Message(first.message_id, body)
+    answer = DuplicateAnswer(first.message_id, body)
     answer.message_attributes = attributes or {}
     answer.sequence_number = next_sequence_number()
     return answer

@@ -18,10 +18,16 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.moto_api._internal import mock_random
-from moto.sns.models import SNSBackend, Subscription, Topic
+from moto.sns.models import SNSBackend, Topic
 from moto.sns.responses import SNSResponse
 
-from melange_lab.moto_internals.fifo import _content_hash, _recent, _remember, next_sequence_number
+from melange_lab.moto_internals.fifo import (
+    DuplicatePublish,
+    _content_hash,
+    _recent,
+    _remember,
+    next_sequence_number,
+)
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 
 _REMEMBERED = 10_000  # message ids whose sequence number an envelope may still ask for
@@ -33,9 +39,11 @@ _publishing: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 
 def sequence_number_of(message_id: str) -> str | None:
-    """The SequenceNumber SNS gave a FIFO topic's message, for its envelope (None: none)."""
+    """The SequenceNumber SNS gave a FIFO topic's message, for its envelope (None: none):
+    the Publish running now (a delivery inside Publish), or one already published (a
+    delivery after the broker's delivery latency)."""
     with _sequence_lock:
-        return _sequence_of.get(message_id)
+        return _sequence_of.get(message_id) or _publishing.get()
 
 
 def _note(message_id: str, sequence_number: str) -> None:
@@ -49,13 +57,17 @@ def _topic_window(stock: Callable[..., str]) -> Callable[..., str]:
     def publish(self: Topic, message: str, *args: Any, **kwargs: Any) -> str:
         if not self.fifo_topic:
             return stock(self, message, *args, **kwargs)
-        key = kwargs.get("deduplication_id")
+        key = explicit = kwargs.get("deduplication_id")
         if not key and str(self.content_based_deduplication).lower() == "true":
             key = kwargs["deduplication_id"] = _content_hash(message)
         sequence_number = next_sequence_number()
-        if key and _recent(self, key) is not None:
+        first = _recent(self, key) if key else None
+        if first is not None and key:
             # dropped; Publish still answers with a new message id (LocalStack does the same)
-            message_id = str(mock_random.uuid4())
+            duplicate = DuplicatePublish(mock_random.uuid4())
+            duplicate.first_message_id, duplicate.deduplication_id = first.message_id, key
+            duplicate.content_based = not explicit
+            message_id: str = duplicate
         else:
             token = _publishing.set(sequence_number)
             try:
@@ -64,21 +76,8 @@ def _topic_window(stock: Callable[..., str]) -> Callable[..., str]:
                 _publishing.reset(token)
             if key:
                 _remember(self, key, message_id, sequence_number)
-        _note(message_id, sequence_number)
+        _note(str(message_id), sequence_number)
         return message_id
-
-    return publish
-
-
-def _record_for_envelope(stock: Callable[..., None]) -> Callable[..., None]:
-    """Each delivery of a FIFO publish learns its sequence number while Publish runs, so an
-    envelope built later (delivery latency) still carries it."""
-
-    def publish(self: Subscription, message: str, message_id: str, *args: Any, **kw: Any) -> None:
-        sequence_number = _publishing.get()
-        if sequence_number is not None:
-            _note(message_id, sequence_number)
-        stock(self, message, message_id, *args, **kw)
 
     return publish
 
@@ -109,7 +108,6 @@ def _batch_with_sequence_numbers(stock: Callable[..., Any]) -> Callable[..., Any
 
 _FIFO_TOPICS: list[_Layer] = [
     (Topic, "publish", _topic_window),
-    (Subscription, "publish", _record_for_envelope),
     (SNSResponse, "publish", _answer_with_sequence_number),
     (SNSBackend, "publish_batch", _batch_with_sequence_numbers),
 ]

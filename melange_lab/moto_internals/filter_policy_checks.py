@@ -21,6 +21,10 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from melange_lab.errors import PolicyProblem
+
+__all__ = ["PolicyProblem", "check_policy", "check_rule", "is_or", "validation_problem"]
+
 MAX_KEYS = 5
 MAX_COMBINATIONS = 150
 NUMERIC_LIMIT = 1e9  # SNS matches numbers from -10^9 to 10^9
@@ -29,18 +33,6 @@ OPERATORS = (*STRING_OPERATORS, "anything-but", "exists", "numeric", "cidr")
 LOWER = (">", ">=")
 UPPER = ("<", "<=")
 SCOPES = ("MessageAttributes", "MessageBody")
-
-
-class PolicyProblem(ValueError):
-    """A policy SNS refuses. ``str()`` is SNS's text after "FilterPolicy: " (or after
-    "Invalid parameter: " when ``about_policy`` is False); ``internal`` marks what SNS
-    answers with an InternalError instead (a number outside +-10^9, as moto's suite
-    records)."""
-
-    def __init__(self, text: str, *, about_policy: bool = True, internal: bool = False) -> None:
-        super().__init__(text)
-        self.about_policy = about_policy
-        self.internal = internal
 
 
 def validation_problem(rules: Any, scope: str) -> str | None:

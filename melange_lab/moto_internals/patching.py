@@ -32,10 +32,11 @@ _FEATURE_ORDER = (
     "filter_policies",
     "subscription_checks",
     "raw_binary",
-    "delivery_latency",
     "fifo_topics",
     "dead_letter_source",
     "dead_letters",
+    "broker_events",
+    "fan_out",
     "clock",
 )
 _features: dict[str, list[_Layer]] = {}

@@ -33,13 +33,12 @@ def _now() -> float:
     return clock()
 
 
-class QueueDeletedRecently(SQSException):
-    def __init__(self) -> None:
-        super().__init__(
-            "AWS.SimpleQueueService.QueueDeletedRecently",
-            "You must wait 60 seconds after deleting a queue before you can create another "
-            "with the same name.",
-        )
+def _queue_deleted_recently() -> SQSException:
+    return SQSException(
+        "AWS.SimpleQueueService.QueueDeletedRecently",
+        "You must wait 60 seconds after deleting a queue before you can create another with "
+        "the same name.",
+    )
 
 
 def _remember_deletes(stock: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,7 +60,7 @@ def _wait_after_delete(stock: Callable[..., Queue]) -> Callable[..., Queue]:
                 del deleted[name]
                 at = None
         if at is not None and name not in self.queues:
-            raise QueueDeletedRecently()
+            raise _queue_deleted_recently()
         return stock(self, name, *args, **kwargs)
 
     return create_queue
