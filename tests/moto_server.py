@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -83,17 +83,21 @@ def _answers(port: int) -> bool:
 
 
 @contextmanager
+def moto_server_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)]
+
+
 def running_moto_server(
     start_timeout: float = 30.0,
-    module: str = "moto.server",
+    command: Callable[[int], list[str]] = moto_server_command,
     environment: dict[str, str] | None = None,
 ) -> Iterator[MotoServer]:
-    """Starts ``python -m moto.server`` (or ``module``, which takes the same ``-H``/``-p``) on
-    127.0.0.1 and a free port, with ``environment`` added; always stops it."""
+    """Starts ``python -m moto.server`` (or ``command(port)``, another server speaking SNS and
+    SQS) on 127.0.0.1 and a free port, with ``environment`` added; always stops it."""
     port = free_port()
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", module, "-H", HOST, "-p", str(port)],
+            command(port),
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(environment or {})},

@@ -8,16 +8,24 @@ its snapshot transformers would then rewrite as if it were the account.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from tests.localstack import ACCOUNT_ID, running_localstack
-from tests.moto_server import running_moto_server
+from tests.moto_server import HOST, moto_server_command, running_moto_server
 from tests.suites.localstack_suite import Target
 
 ENDPOINTS = ("lab", "moto", "localstack")
 TITLES = {"lab": "the lab", "moto": "stock moto's server", "localstack": "LocalStack"}
-_SERVERS = {"lab": "tests.suites.lab_server", "moto": "moto.server"}
+
+
+def lab_command(port: int) -> list[str]:
+    """``melange-lab serve``: the simulated broker, every layer installed, over HTTP."""
+    return [sys.executable, "-m", "melange_lab.cli", "serve", "--host", HOST, "--port", str(port)]
+
+
+_SERVERS: dict[str, Callable[[int], list[str]]] = {"lab": lab_command, "moto": moto_server_command}
 
 
 @contextmanager
