@@ -34,9 +34,10 @@ test: $(BIN)/.installed
 
 # Other projects' suites against the lab, moto's server and LocalStack, and docs/fidelity.md:
 # LOCALSTACK_TESTS=/path/to/a/localstack/checkout (the pinned commit: tests/suites/localstack_suite.py)
+FIDELITY_TESTS = tests/test_fidelity.py tests/test_fidelity_recorded.py tests/test_real_broker.py
 fidelity: $(BIN)/.installed
 	$(BIN)/python -m tests.suites $(ARGS)
-	$(BIN)/pytest tests/test_fidelity.py tests/test_real_broker.py --fidelity-table docs/fidelity.md
+	$(BIN)/pytest $(FIDELITY_TESTS) --fidelity-table docs/fidelity.md
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks

@@ -5,7 +5,7 @@ and runs once per broker (``lab``, ``moto_server``, ``localstack``). A broker li
 ``wrong_on`` is known to break AWS's rule there: its run is a strict xfail (so it fails the
 run the day that broker is fixed) and the table says why. The hooks below record every
 outcome; ``--fidelity-table PATH`` writes the Markdown table (docs/fidelity.md is generated
-so: ``pytest tests/test_fidelity.py tests/test_real_broker.py --fidelity-table docs/fidelity.md``).
+so by ``make fidelity``).
 """
 
 from __future__ import annotations
@@ -304,9 +304,10 @@ def table() -> str:
         "fixes), so its column shows what the lab corrects. LocalStack's timers (visibility,",
         "delay) fire up to a second late, so its tests wait a second longer",
         "(`LOCALSTACK_TIMER_SLACK`); its topic deliveries are asynchronous, as on AWS, so every",
-        "test waits for them with a bounded poll. Regenerate with",
-        "`.venv/bin/pytest tests/test_fidelity.py tests/test_real_broker.py "
-        "--fidelity-table docs/fidelity.md`.",
+        "test waits for them with a bounded poll. Rows from \"A FIFO receive hands out\" on",
+        "are AWS's recorded answers (tests/test_fidelity_recorded.py). `make fidelity`",
+        "regenerates this table (`pytest $(FIDELITY_TESTS) --fidelity-table docs/fidelity.md`, see the Makefile) and",
+        "the suites section below.",
         "",
         "| Behaviour | AWS's rule | " + " | ".join(BROKER_TITLES[b] for b in BROKERS) + " |",
         "|---|---|" + "---|" * len(BROKERS),

@@ -127,9 +127,11 @@ def _check_message(stock: Callable[..., Message]) -> Callable[..., Message]:
             raise problem
         deduplication_id = kwargs.get("deduplication_id", args[2] if len(args) > 2 else None)
         standard = not self.get_queue(queue_name).fifo_queue
-        if standard and kwargs.get("validate_group_id") is False:
-            # SNS delivering a FIFO topic's message to a standard queue: it arrives without
-            # group or deduplication id, as AWS recorded (moto passes both and fails)
+        if standard and kwargs.get("validate_group_id") is False and deduplication_id:
+            # SNS delivering a FIFO topic's message (it always has a deduplication id) to a
+            # standard queue: it arrives without group or deduplication id, as AWS recorded
+            # (moto passes both and fails). A standard topic's MessageGroupId stays (fair
+            # queues, also recorded).
             kwargs = {**kwargs, "deduplication_id": None, "group_id": None}
             deduplication_id = None
             args = args[:2]

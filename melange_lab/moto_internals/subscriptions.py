@@ -10,7 +10,8 @@ not know, RawMessageDelivery other than true or false (any case; stored as lower
 FilterPolicyScope other than MessageAttributes or MessageBody, a RedrivePolicy that is not
 JSON or whose deadLetterTargetArn is not an ARN (a FIFO topic's subscription needs a FIFO
 dead-letter queue), and a repeated Subscribe whose attributes differ from the existing
-subscription's. A Subscribe's reasons follow "Attributes Reason: ". Wording from AWS's
+subscription's; GetSubscriptionAttributes names the SubscriptionPrincipal. A Subscribe's
+reasons follow "Attributes Reason: ". Wording from AWS's
 recordings (LocalStack's ``test_sns.snapshot.json``).
 """
 
@@ -22,7 +23,7 @@ from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.sns.exceptions import SNSInvalidParameter
-from moto.sns.models import Subscription, Topic
+from moto.sns.models import SNSBackend, Subscription, Topic
 from moto.sns.responses import SNSResponse
 
 from melange_lab.moto_internals.filter_policies import parse_policy, sns_error
@@ -151,7 +152,20 @@ def _set_attributes_like_sns(stock: Callable[..., Any]) -> Callable[..., Any]:
     return set_subscription_attributes
 
 
+def _with_principal(stock: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """GetSubscriptionAttributes names the IAM principal that subscribed, as SNS does; in
+    the lab that is the one identity every caller has (moto's user in the account)."""
+
+    def get_subscription_attributes(self: SNSBackend, arn: str) -> dict[str, Any]:
+        attributes = stock(self, arn)
+        attributes.setdefault("SubscriptionPrincipal", f"arn:aws:iam::{self.account_id}:user/moto")
+        return attributes
+
+    return get_subscription_attributes
+
+
 _SUBSCRIPTIONS: list[_Layer] = [
+    (SNSBackend, "get_subscription_attributes", _with_principal),
     (SNSResponse, "subscribe", _subscribe_like_sns),
     (SNSResponse, "set_subscription_attributes", _set_attributes_like_sns),
 ]

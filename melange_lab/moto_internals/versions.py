@@ -88,6 +88,7 @@ _FINGERPRINTS: dict[str, str | tuple[str, ...]] = {
     "SQSResponse.delete_message_batch": "e76347c7a51435b5",
     "SQSResponse.change_message_visibility_batch": "104fb18ea070a801",
     "QuerySerializer._serialized_error_to_response": "ca409fd993dee7ac",
+    "SNSBackend.get_subscription_attributes": "c826265a750bf15e",
 }
 
 
