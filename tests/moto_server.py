@@ -82,11 +82,11 @@ def _answers(port: int) -> bool:
         connection.close()
 
 
-@contextmanager
 def moto_server_command(port: int) -> list[str]:
     return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)]
 
 
+@contextmanager
 def running_moto_server(
     start_timeout: float = 30.0,
     command: Callable[[int], list[str]] = moto_server_command,
