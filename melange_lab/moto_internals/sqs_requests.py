@@ -7,6 +7,8 @@ LocalStack's ``test_sqs.snapshot.json``; the SQS API reference).
   to true."); SetQueueAttributes the same, and a FIFO queue cannot be made standard.
 - MessageGroupId and MessageDeduplicationId: 1 to 128 characters, letters, digits and
   punctuation only (standard queues take a MessageGroupId too: fair queues, 2025).
+- ReceiveMessage's MaxNumberOfMessages (1 to 10) and WaitTimeSeconds (0 to 20) refused in
+  SQS's words; SendMessage on a FIFO queue with DelaySeconds 0 takes the queue's delay.
 - DeleteMessage with a handle SQS never gave: its text names the handle; on a FIFO queue, a
   handle whose visibility timeout ended has expired (InvalidParameterValue);
   ChangeMessageVisibility of a deleted message is InvalidParameterValue, not
@@ -27,6 +29,7 @@ from moto.sqs.exceptions import (
     ReceiptHandleIsInvalid,
 )
 from moto.sqs.models import Message, Queue, SQSBackend
+from moto.sqs.responses import SQSResponse
 
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 
@@ -132,6 +135,46 @@ def _check_ids(stock: Callable[..., Message]) -> Callable[..., Message]:
     return send_message
 
 
+def _fifo_zero_delay_is_the_queues(stock: Callable[..., Message]) -> Callable[..., Message]:
+    def send_message(
+        self: SQSBackend, queue_name: str, message_body: str, *args: Any, **kwargs: Any
+    ) -> Message:
+        delay = kwargs.get("delay_seconds", args[1] if len(args) > 1 else None)
+        if delay is not None and int(delay) == 0 and self.get_queue(queue_name).fifo_queue:
+            if "delay_seconds" in kwargs or len(args) <= 1:
+                kwargs = {**kwargs, "delay_seconds": None}
+            else:
+                args = (args[0], None, *args[2:])
+        return stock(self, queue_name, message_body, *args, **kwargs)
+
+    return send_message
+
+
+_RECEIVE_RANGES = {
+    "MaxNumberOfMessages": (1, 10, "Must be between 1 and 10, if provided."),
+    "WaitTimeSeconds": (0, 20, "Must be >= 0 and <= 20, if provided."),
+}
+
+
+def _receive_ranges(stock: Callable[..., Any]) -> Callable[..., Any]:
+    def receive_message(self: SQSResponse) -> Any:
+        for parameter, (lowest, highest, reason) in _RECEIVE_RANGES.items():
+            value = self._get_param(parameter)
+            if value is None:
+                continue
+            try:
+                number = int(value)
+            except (TypeError, ValueError):
+                number = lowest - 1
+            if not lowest <= number <= highest:
+                raise InvalidParameterValue(
+                    f"Value {value} for parameter {parameter} is invalid. Reason: {reason}"
+                )
+        return stock(self)
+
+    return receive_message
+
+
 def _delete_like_sqs(stock: Callable[..., None]) -> Callable[..., None]:
     def delete_message(self: Queue, receipt_handle: str) -> None:
         if self.fifo_queue and receipt_handle not in self.deleted_messages:
@@ -175,6 +218,8 @@ _SQS_REQUESTS: list[_Layer] = [
     (SQSBackend, "create_queue", _create_like_sqs),
     (SQSBackend, "set_queue_attributes", _set_like_sqs),
     (SQSBackend, "send_message", _check_ids),
+    (SQSBackend, "send_message", _fifo_zero_delay_is_the_queues),
+    (SQSResponse, "receive_message", _receive_ranges),
     (Queue, "delete_message", _delete_like_sqs),
     (SQSBackend, "change_message_visibility", _change_visibility_like_sqs),
 ]

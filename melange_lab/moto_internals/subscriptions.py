@@ -107,9 +107,24 @@ def _differs(subscription: Subscription, wanted: dict[str, Any]) -> bool:
     return False
 
 
+def check_arn(parameter: str, arn: Any) -> None:
+    """SNS's answer to an ARN that has fewer than its six parts."""
+    parts = len(str(arn or "").split(":"))
+    if not arn:
+        raise SNSInvalidParameter(
+            f"Invalid parameter: {parameter} Reason: no value for required parameter"
+        )
+    if parts < 6:
+        raise SNSInvalidParameter(
+            f"Invalid parameter: {parameter} Reason: An ARN must have at least 6 elements, not "
+            f"{parts}"
+        )
+
+
 def _subscribe_like_sns(stock: Callable[..., Any]) -> Callable[..., Any]:
     def subscribe(self: SNSResponse) -> ActionResult:
         topic_arn = self._get_param("TopicArn")
+        check_arn("TopicArn", topic_arn)
         endpoint = self._get_param("Endpoint")
         protocol = self._get_param("Protocol")
         if protocol not in PROTOCOLS:
@@ -164,7 +179,22 @@ def _with_principal(stock: Callable[..., dict[str, Any]]) -> Callable[..., dict[
     return get_subscription_attributes
 
 
+def _unsubscribe_like_sns(stock: Callable[..., Any]) -> Callable[..., Any]:
+    """Unsubscribe checks the ARN it is given (moto accepts anything): six parts, and a
+    subscription id after the topic."""
+
+    def unsubscribe(self: SNSResponse) -> Any:
+        arn = self._get_param("SubscriptionArn")
+        check_arn("SubscriptionArn", arn)
+        if len(str(arn).split(":")) < 7:
+            raise SNSInvalidParameter("Invalid parameter: SubscriptionId")
+        return stock(self)
+
+    return unsubscribe
+
+
 _SUBSCRIPTIONS: list[_Layer] = [
+    (SNSResponse, "unsubscribe", _unsubscribe_like_sns),
     (SNSBackend, "get_subscription_attributes", _with_principal),
     (SNSResponse, "subscribe", _subscribe_like_sns),
     (SNSResponse, "set_subscription_attributes", _set_attributes_like_sns),

@@ -15,7 +15,7 @@ from types import ModuleType
 import moto.core.utils as moto_utils
 import moto.sns.models as sns_models
 import moto.sqs.models as sqs_models
-from moto.core.serialize import QuerySerializer
+from moto.core.serialize import BaseJSONSerializer, QuerySerializer
 from moto.sns.models import SNSBackend, Subscription, Topic
 from moto.sns.responses import SNSResponse
 from moto.sns.utils import FilterPolicyMatcher
@@ -89,6 +89,8 @@ _FINGERPRINTS: dict[str, str | tuple[str, ...]] = {
     "SQSResponse.change_message_visibility_batch": "104fb18ea070a801",
     "QuerySerializer._serialized_error_to_response": "ca409fd993dee7ac",
     "SNSBackend.get_subscription_attributes": "c826265a750bf15e",
+    "BaseJSONSerializer._get_protocol_specific_error_code": "58cc748c47cdfab5",
+    "SNSResponse.unsubscribe": "b181b8edb0b2973c",
 }
 
 
@@ -119,6 +121,7 @@ _OWNERS: dict[str, type] = {
         SNSResponse,
         FilterPolicyMatcher,
         QuerySerializer,
+        BaseJSONSerializer,
     )
 }
 
