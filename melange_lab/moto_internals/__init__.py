@@ -90,6 +90,7 @@ from melange_lab.moto_internals.subscriptions import (
     install_subscription_checks,
     uninstall_subscription_checks,
 )
+from melange_lab.moto_internals.topics import install_topic_checks, uninstall_topic_checks
 from melange_lab.moto_internals.versions import (
     _FINGERPRINTS,
     _PATCHED_GLOBALS,
@@ -114,6 +115,7 @@ def install_aws_fidelity() -> None:
     install_error_wire()
     install_filter_policies()
     install_subscription_checks()
+    install_topic_checks()
     install_raw_binary_fix()
     install_dead_letter_source()
     install_fan_out()
@@ -147,6 +149,7 @@ def uninstall_aws_fidelity() -> None:
     uninstall_fan_out()
     uninstall_dead_letter_source()
     uninstall_raw_binary_fix()
+    uninstall_topic_checks()
     uninstall_subscription_checks()
     uninstall_filter_policies()
     uninstall_error_wire()
@@ -203,6 +206,7 @@ __all__ = [
     "install_sqs_checks",
     "install_sqs_requests",
     "install_subscription_checks",
+    "install_topic_checks",
     "matches",
     "mismatch",
     "next_delivery_due",
@@ -235,5 +239,6 @@ __all__ = [
     "uninstall_sqs_checks",
     "uninstall_sqs_requests",
     "uninstall_subscription_checks",
+    "uninstall_topic_checks",
     "validation_problem",
 ]

@@ -41,6 +41,7 @@ from melange_lab.moto_internals.message_size import (
     message_size,
 )
 from melange_lab.moto_internals.patching import _Layer, _set_feature
+from melange_lab.moto_internals.sns_checks import check_structure
 
 MAX_ENTRIES = 10
 _ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
@@ -149,6 +150,9 @@ def _publish_batch_per_entry(stock: Callable[..., Any]) -> Callable[..., Any]:
                 "BatchRequestTooLong",
                 "The length of all the messages put together is more than the limit.",
             )
+        for entry in entries:
+            if entry.get("MessageStructure") == "json":
+                check_structure(entry.get("Message", ""))
         if topic.fifo_topic:
             content_based = str(topic.content_based_deduplication).lower() == "true"
             for entry in entries:

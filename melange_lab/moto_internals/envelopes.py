@@ -6,10 +6,14 @@ recordings (LocalStack's ``test_sns.snapshot.json``, 2025) show the subscription
 UnsubscribeURL, and a FIFO topic's notification carrying its SequenceNumber and no
 Signature, SignatureVersion or SigningCertURL. This layer sits on whatever builds the
 envelope (moto's, or ``signing``'s faster one) and corrects those fields.
+
+With MessageStructure=json, moto hands an SQS subscriber the "sqs" entry whatever it holds;
+SNS uses a protocol's entry only when it is a string, else the "default" (recorded).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -41,9 +45,29 @@ def _as_sns_builds_it(stock: Callable[..., dict[str, Any]]) -> Callable[..., dic
     return get_post_data
 
 
+def _string_entries_only(stock: Callable[..., str]) -> Callable[..., str]:
+    def _parse_message_structure(self: Subscription, message: str, protocol: str) -> str:
+        try:
+            structured = json.loads(message)
+        except (TypeError, ValueError, RecursionError):
+            return stock(self, message, protocol)
+        if isinstance(structured, dict) and not isinstance(structured.get(self.protocol), str):
+            structured.pop(self.protocol, None)
+            return stock(self, json.dumps(structured), protocol)
+        return stock(self, message, protocol)
+
+    return _parse_message_structure
+
+
 def install_envelopes() -> None:
     """SNS envelopes name their subscription, and FIFO ones carry SequenceNumber, unsigned."""
-    _set_feature("envelopes", [(Subscription, "get_post_data", _as_sns_builds_it)])
+    _set_feature(
+        "envelopes",
+        [
+            (Subscription, "get_post_data", _as_sns_builds_it),
+            (Subscription, "_parse_message_structure", _string_entries_only),
+        ],
+    )
 
 
 def uninstall_envelopes() -> None:

@@ -31,6 +31,7 @@ _FEATURE_ORDER = (
     "envelopes",
     "filter_policies",
     "subscription_checks",
+    "topic_checks",
     "raw_binary",
     "fifo_topics",
     "dead_letter_source",

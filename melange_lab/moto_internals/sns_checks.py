@@ -3,8 +3,9 @@ group id or deduplication id refused as InvalidParameter, "Topic does not exist"
 missing topic, a TopicArn of fewer than 6 parts refused, an empty Subject (or one over 100
 characters) refused as "Invalid parameter: Subject", a MessageStructure=json message that is
 not JSON or has no string "default" refused, ParameterValueInvalid for an empty or
-non-numeric attribute value or a type that is not String, Number or Binary, and a topic's
-SignatureVersion returned by GetTopicAttributes once set.
+non-numeric attribute value or a type that is not String, Number or Binary, and
+GetTopicAttributes as SNS answers it (the SignatureVersion once set, SNS's default
+EffectiveDeliveryPolicy, no empty DeliveryPolicy).
 
 From the SNS API reference (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html,
 API_GetTopicAttributes.html); LocalStack answers the same.
@@ -47,7 +48,7 @@ def _check_publish(stock: Callable[..., str]) -> Callable[..., str]:
         if subject is not None and not 0 < len(subject) <= MAX_SUBJECT:
             raise SNSInvalidParameter("Invalid parameter: Subject")
         if kwargs.get("message_structure") == "json":
-            _check_structure(message)
+            check_structure(message)
         topic = _topic(self, arn)
         if topic is not None and topic.fifo_topic:
             if not kwargs.get("group_id"):
@@ -69,7 +70,7 @@ MAX_SUBJECT = 100  # characters
 _TYPE_PREFIXES = ("String", "Number", "Binary")
 
 
-def _check_structure(message: str) -> None:
+def check_structure(message: str) -> None:
     """MessageStructure=json: the message is a JSON object with a string "default"."""
     try:
         document = json.loads(message)
@@ -121,13 +122,43 @@ def _is_number_text(value: Any) -> bool:
     return True
 
 
-def _with_signature_version(stock: Callable[..., Any]) -> Callable[..., Any]:
+# What SNS answers as a topic's EffectiveDeliveryPolicy while it has no DeliveryPolicy
+# (recorded); moto answers another document.
+DEFAULT_EFFECTIVE_DELIVERY_POLICY = {
+    "http": {
+        "defaultHealthyRetryPolicy": {
+            "minDelayTarget": 20,
+            "maxDelayTarget": 20,
+            "numRetries": 3,
+            "numMaxDelayRetries": 0,
+            "numNoDelayRetries": 0,
+            "numMinDelayRetries": 0,
+            "backoffFunction": "linear",
+        },
+        "disableSubscriptionOverrides": False,
+        "defaultRequestPolicy": {"headerContentType": "text/plain; charset=UTF-8"},
+    }
+}
+
+
+def _topic_attributes_as_sns(stock: Callable[..., Any]) -> Callable[..., Any]:
+    """GetTopicAttributes: the SignatureVersion once set, no empty DeliveryPolicy, and SNS's
+    default EffectiveDeliveryPolicy."""
+
     def get_topic_attributes(self: SNSResponse) -> Any:
         answer = stock(self)
         topic = self.backend.get_topic(self._get_param("TopicArn"))
+        if not isinstance(answer.result, dict):
+            return answer
+        attributes = answer.result["Attributes"]
         version = getattr(topic, "signature_version", getattr(topic, "SignatureVersion", None))
-        if version is not None and isinstance(answer.result, dict):
-            answer.result["Attributes"]["SignatureVersion"] = str(version)
+        if version is not None:
+            attributes["SignatureVersion"] = str(version)
+        if not attributes.get("DeliveryPolicy"):
+            attributes.pop("DeliveryPolicy", None)
+            attributes["EffectiveDeliveryPolicy"] = json.dumps(
+                DEFAULT_EFFECTIVE_DELIVERY_POLICY, separators=(",", ":")
+            )
         return answer
 
     return get_topic_attributes
@@ -135,7 +166,7 @@ def _with_signature_version(stock: Callable[..., Any]) -> Callable[..., Any]:
 
 _SNS_CHECKS: list[_Layer] = [
     (SNSBackend, "publish", _check_publish),
-    (SNSResponse, "get_topic_attributes", _with_signature_version),
+    (SNSResponse, "get_topic_attributes", _topic_attributes_as_sns),
     (SNSResponse, "_transform_message_attributes", _attribute_values_as_sns),
 ]
 

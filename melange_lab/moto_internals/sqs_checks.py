@@ -1,6 +1,8 @@
 """What SQS refuses and moto 5.2 accepts: queue attributes out of range, a ".fifo" name on a
-standard queue, empty bodies, characters SQS does not carry, empty or too many message
-attributes, a deduplication id sent to a standard queue.
+standard queue, empty bodies, characters SQS does not carry (in bodies and in String
+attribute values), empty or too many message attributes, attribute names SQS refuses (and
+moto refuses names in other scripts, which SQS accepts), a deduplication id sent to a
+standard queue.
 
 The lab's own backend checks its input before calling (``melange_lab.limits``); these checks
 sit in moto, so a plain boto3 call straight to the simulated broker is refused the same way,
@@ -89,6 +91,37 @@ def _check_set_attributes(stock: Callable[..., Any]) -> Callable[..., Any]:
     return set_queue_attributes
 
 
+# Attribute names: letters (any script), digits, "_", "-" and ".", up to 256; not starting
+# or ending with ".", not starting with "AWS." or "Amazon." (any case). AWS's recordings
+# accept "attr.1øßä". A type is String, Number or Binary, with an optional ".label".
+_ATTRIBUTE_NAME = re.compile(r"[\w.-]{1,256}")
+_RESERVED_PREFIXES = (".", "aws.", "amazon.")
+_DATA_TYPE = re.compile(r"(String|Number|Binary)(\..+)?")
+
+
+def attribute_name_problem(name: str) -> Exception | None:
+    """What SQS answers for a message attribute name it refuses, or None."""
+    reserved = name.lower().startswith(_RESERVED_PREFIXES) or name.endswith(".")
+    if _ATTRIBUTE_NAME.fullmatch(name) and not reserved:
+        return None
+    return InvalidParameterValue(
+        f"Message (user) attribute name '{name}' is invalid. Names can contain letters, digits, "
+        "underscores, hyphens and periods, up to 256, and cannot start with a period, AWS. or "
+        "Amazon."
+    )
+
+
+def _names_as_sqs(stock: Any) -> Any:
+    """moto checks attribute names again (ASCII only) when it computes their MD5."""
+
+    def validate_attribute_name(name: str) -> None:
+        problem = attribute_name_problem(name)
+        if problem is not None:
+            raise problem
+
+    return staticmethod(validate_attribute_name)
+
+
 def message_problem(body: str, attributes: dict[str, dict[str, Any]] | None) -> Exception | None:
     """What SQS answers for a message it refuses (before size), or None."""
     if body is None or body == "":
@@ -107,7 +140,22 @@ def message_problem(body: str, attributes: dict[str, dict[str, Any]] | None) -> 
             f"[{MAX_MESSAGE_ATTRIBUTES}]."
         )
     for name, attribute in attributes.items():
+        problem = attribute_name_problem(name)
+        if problem is not None:
+            return problem
+        kind = str(attribute.get("DataType", ""))
+        if not _DATA_TYPE.fullmatch(kind) or len(kind) > 256:
+            return InvalidParameterValue(
+                f"The type of message (user) attribute '{name}' is invalid. You must use only "
+                "the following supported type prefixes: Binary, Number, String."
+            )
         value = attribute.get("StringValue", attribute.get("BinaryValue"))
+        if isinstance(value, str) and _REFUSED_CHARACTER.search(value):
+            return InvalidParameterValue(
+                f"Message (user) attribute '{name}' value contains characters SQS does not "
+                "allow. Invalid characters: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD "
+                "| #x10000 to #x10FFFF are the ones allowed."
+            )
         if value is None or value in ("", b""):
             kind = attribute.get("DataType", "String")
             return InvalidParameterValue(
@@ -149,6 +197,7 @@ _SQS_CHECKS: list[_Layer] = [
     (SQSBackend, "create_queue", _check_queue_attributes),
     (SQSBackend, "set_queue_attributes", _check_set_attributes),
     (SQSBackend, "send_message", _check_message),
+    (Message, "validate_attribute_name", _names_as_sqs),
 ]
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.core.responses import ActionResult
-from moto.sns.exceptions import SNSInvalidParameter
+from moto.sns.exceptions import SNSInvalidParameter, SNSNotFoundError
 from moto.sns.models import SNSBackend, Subscription, Topic
 from moto.sns.responses import SNSResponse
 
@@ -38,7 +38,11 @@ _DEFAULTS = {"RawMessageDelivery": "false", "FilterPolicyScope": "MessageAttribu
 
 
 def checked_attributes(
-    topic: Topic | None, attributes: dict[str, Any], *, subscribing: bool
+    topic: Topic | None,
+    attributes: dict[str, Any],
+    *,
+    subscribing: bool,
+    endpoint: str | None = None,
 ) -> dict[str, Any]:
     """The attributes as SNS stores them, or SNS's InvalidParameter for the first it refuses.
     A FilterPolicy of ``{}`` (no policy) is left out."""
@@ -60,7 +64,7 @@ def checked_attributes(
                 "use either MessageBody or MessageAttributes"
             )
         elif name == "RedrivePolicy":
-            _check_redrive_policy(topic, value, reason)
+            _check_redrive_policy(topic, endpoint, value, reason)
         checked[name] = value
     if checked.get("FilterPolicy"):
         policy = parse_policy(checked["FilterPolicy"], subscribing=subscribing)
@@ -74,7 +78,9 @@ def checked_attributes(
     return checked
 
 
-def _check_redrive_policy(topic: Topic | None, value: Any, reason: str) -> None:
+def _check_redrive_policy(
+    topic: Topic | None, endpoint: str | None, value: Any, reason: str
+) -> None:
     if not value:
         return
     try:
@@ -88,7 +94,8 @@ def _check_redrive_policy(topic: Topic | None, value: Any, reason: str) -> None:
         raise SNSInvalidParameter(
             f"Invalid parameter: {reason}RedrivePolicy: deadLetterTargetArn is an invalid arn"
         )
-    if topic is not None and topic.fifo_topic and not target.endswith(".fifo"):
+    fifo_to_fifo = topic is not None and topic.fifo_topic and str(endpoint).endswith(".fifo")
+    if fifo_to_fifo and not target.endswith(".fifo"):
         raise SNSInvalidParameter(
             f"Invalid parameter: {reason}RedrivePolicy: must use a FIFO queue as DLQ for a FIFO "
             "Subscription to a FIFO Topic."
@@ -133,7 +140,7 @@ def _subscribe_like_sns(stock: Callable[..., Any]) -> Callable[..., Any]:
             )
         raw = dict(self._get_param("Attributes", {}) or {})
         topic = self.backend.topics.get(topic_arn)
-        wanted = checked_attributes(topic, raw, subscribing=True)
+        wanted = checked_attributes(topic, raw, subscribing=True, endpoint=endpoint)
         existing = self.backend._find_subscription(topic_arn, endpoint, protocol)
         if existing is not None and _differs(existing, wanted):
             raise SNSInvalidParameter(
@@ -159,9 +166,16 @@ def _set_attributes_like_sns(stock: Callable[..., Any]) -> Callable[..., Any]:
         if name not in ATTRIBUTES:
             raise SNSInvalidParameter("Invalid parameter: AttributeName")
         subscription = self.backend.subscriptions.get(self._get_param("SubscriptionArn"))
-        if subscription is not None and name in ("RawMessageDelivery", "RedrivePolicy"):
+        if subscription is None:
+            raise SNSNotFoundError("Subscription does not exist")
+        if name in ("RawMessageDelivery", "RedrivePolicy"):
             value = self._get_param("AttributeValue")
-            checked_attributes(subscription.topic, {name: value}, subscribing=False)
+            checked_attributes(
+                subscription.topic,
+                {name: value},
+                subscribing=False,
+                endpoint=subscription.endpoint,
+            )
         return stock(self)
 
     return set_subscription_attributes

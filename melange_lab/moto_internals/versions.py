@@ -91,6 +91,9 @@ _FINGERPRINTS: dict[str, str | tuple[str, ...]] = {
     "SNSBackend.get_subscription_attributes": "c826265a750bf15e",
     "BaseJSONSerializer._get_protocol_specific_error_code": "58cc748c47cdfab5",
     "SNSResponse.unsubscribe": "b181b8edb0b2973c",
+    "SNSBackend.set_topic_attribute": "a502090fc8897cf6",
+    "Subscription._parse_message_structure": "5773edb05a2242a5",
+    "Message.validate_attribute_name": "23aafd412f89b959",
 }
 
 

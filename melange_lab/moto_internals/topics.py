@@ -1,0 +1,102 @@
+"""CreateTopic, SetTopicAttributes and GetTopicAttributes as SNS answers them.
+
+moto 5.2 answers a name SNS refuses with its own long sentence, requires a ".fifo" name for
+``FifoTopic: "false"`` (it reads any text as true), returns the existing topic when it is
+created again with different attributes, lets SetTopicAttributes change FifoTopic, and fails
+with an internal error on a TopicArn that is not an ARN. SNS's recorded answers (LocalStack's
+``test_sns.snapshot.json``): "Invalid parameter: Topic Name"; "Invalid parameter: Attributes
+Reason: Topic already exists with different attributes"; "Invalid parameter: AttributeName";
+"Invalid parameter: TopicArn Reason: An ARN must have at least 6 elements, not 1".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from moto.core.utils import camelcase_to_underscores
+from moto.sns.exceptions import SNSInvalidParameter
+from moto.sns.models import SNSBackend, Topic
+from moto.sns.responses import SNSResponse
+
+from melange_lab.moto_internals.patching import _Layer, _set_feature
+from melange_lab.moto_internals.subscriptions import check_arn
+
+_STANDARD_NAME = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_FIFO_NAME = re.compile(r"[A-Za-z0-9_-]{1,251}\.fifo")
+
+
+def _is_true(value: Any) -> bool:
+    return str(value).lower() == "true"
+
+
+def _differs(topic: Topic, attributes: dict[str, Any]) -> bool:
+    for name, value in attributes.items():
+        if name == "FifoTopic":
+            if _is_true(value) != bool(topic.fifo_topic):
+                return True
+            continue
+        have = getattr(topic, camelcase_to_underscores(name), None)
+        if str(have).lower() != str(value).lower():
+            return True
+    return False
+
+
+def _create_like_sns(stock: Callable[..., Topic]) -> Callable[..., Topic]:
+    def create_topic(
+        self: SNSBackend,
+        name: str,
+        attributes: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> Topic:
+        attributes = dict(attributes or {})
+        fifo = _is_true(attributes.get("FifoTopic"))
+        if not (_FIFO_NAME if fifo else _STANDARD_NAME).fullmatch(name):
+            raise SNSInvalidParameter("Invalid parameter: Topic Name")
+        existing = next((t for t in self.topics.values() if t.name == name), None)
+        if existing is not None and _differs(existing, attributes):
+            raise SNSInvalidParameter(
+                "Invalid parameter: Attributes Reason: Topic already exists with different "
+                "attributes"
+            )
+        if not fifo:
+            attributes.pop("FifoTopic", None)  # moto reads "false" as true
+        return stock(self, name, attributes, tags)
+
+    return create_topic
+
+
+def _fifo_fixed(stock: Callable[..., None]) -> Callable[..., None]:
+    def set_topic_attribute(
+        self: SNSBackend, topic_arn: str, attribute_name: str, attribute_value: str
+    ) -> None:
+        if attribute_name in ("FifoTopic", "fifo_topic"):  # moto's response renames it
+            raise SNSInvalidParameter("Invalid parameter: AttributeName")
+        stock(self, topic_arn, attribute_name, attribute_value)
+
+    return set_topic_attribute
+
+
+def _checked_arn(stock: Callable[..., Any]) -> Callable[..., Any]:
+    def get_topic_attributes(self: SNSResponse) -> Any:
+        check_arn("TopicArn", self._get_param("TopicArn"))
+        return stock(self)
+
+    return get_topic_attributes
+
+
+_TOPICS: list[_Layer] = [
+    (SNSBackend, "create_topic", _create_like_sns),
+    (SNSBackend, "set_topic_attribute", _fifo_fixed),
+    (SNSResponse, "get_topic_attributes", _checked_arn),
+]
+
+
+def install_topic_checks() -> None:
+    """CreateTopic, SetTopicAttributes and GetTopicAttributes answer as SNS does."""
+    _set_feature("topic_checks", _TOPICS)
+
+
+def uninstall_topic_checks() -> None:
+    _set_feature("topic_checks", None)
