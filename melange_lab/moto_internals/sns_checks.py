@@ -14,6 +14,7 @@ API_GetTopicAttributes.html); LocalStack answers the same.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -67,7 +68,17 @@ def _check_publish(stock: Callable[..., str]) -> Callable[..., str]:
 
 
 MAX_SUBJECT = 100  # characters
-_TYPE_PREFIXES = ("String", "Number", "Binary")
+_DATA_TYPE = re.compile(r"(String|Number|Binary)(\..+)?")  # "String." and "Strings" refused
+
+
+def _where(response: SNSResponse, attributes: dict[str, Any]) -> str:
+    """Where SNS says an entry's attributes are: "publishBatchRequestEntries.N.member." for
+    the N-th entry of a PublishBatch, nothing for a Publish."""
+    entries = response._get_param("PublishBatchRequestEntries") or []
+    for number, entry in enumerate(entries, start=1):
+        if entry.get("MessageAttributes") == attributes:
+            return f"publishBatchRequestEntries.{number}.member."
+    return ""
 
 
 def check_structure(message: str) -> None:
@@ -84,31 +95,76 @@ def check_structure(message: str) -> None:
         )
 
 
+def _invalid(text: str) -> SNSException:
+    return SNSException("ParameterValueInvalid", text)
+
+
+def attribute_name_problem(name: str) -> SNSException | None:
+    """SNS's answer to a message attribute name it refuses (recorded wording), or None."""
+    if len(name.encode("utf-8")) > 256:
+        return _invalid("Length of message attribute name must be less than 256 bytes.")
+    bad = next((c for c in name if not (c.isalnum() or c in "-_.")), None)
+    if bad is not None:
+        return _invalid(
+            f"Invalid non-alphanumeric character '#x{ord(bad):X}' was found in the message "
+            "attribute name. Can only include alphanumeric characters, hyphens, underscores, "
+            "or dots."
+        )
+    for where, edge in (("starting", name[:1]), ("ending", name[-1:])):
+        if edge == ".":
+            return _invalid(f"Invalid message attribute name {where} with character '.' was found.")
+    if ".." in name:
+        return _invalid("Message attribute name can not have successive '.' character.")
+    return None
+
+
+def attribute_problem(name: str, attribute: dict[str, Any], where: str) -> SNSException | None:
+    """SNS's answer to a message attribute it refuses, or None. ``where`` prefixes the field
+    path in a validation error ("publishBatchRequestEntries.N.member." in a batch)."""
+    kind = str(attribute.get("DataType") or "")
+    if not kind:
+        return SNSException(
+            "ValidationError",
+            f"1 validation error detected: Value null at '{where}messageAttributes.{name}."
+            "member.dataType' failed to satisfy constraint: Member must not be null",
+        )
+    problem = attribute_name_problem(name)
+    if problem is not None:
+        return problem
+    if not _DATA_TYPE.fullmatch(kind):
+        return _invalid(
+            f"The message attribute '{name}' has an invalid message attribute type, the set of "
+            "supported type prefixes is Binary, Number, and String."
+        )
+    base = kind.split(".")[0]
+    field = "Binary" if base == "Binary" else "String"
+    if (
+        f"{field}Value" not in attribute
+        and f"{'String' if field == 'Binary' else 'Binary'}Value" in attribute
+    ):
+        return _invalid(
+            f"The message attribute '{name}' with type '{base}' must use field '{field}'."
+        )
+    value = attribute.get(f"{field}Value")
+    if value in (None, "", b""):
+        return _invalid(
+            f"The message attribute '{name}' must contain non-empty message attribute value for "
+            f"message attribute type '{base}'."
+        )
+    if base == "Number" and not _is_number_text(value):
+        return _invalid(f"Could not cast message attribute '{name}' value to number.")
+    return None
+
+
 def _attribute_values_as_sns(stock: Callable[..., Any]) -> Callable[..., Any]:
-    """An empty attribute value, or a Number that is not one, is SNS's ParameterValueInvalid
-    (moto answers InvalidParameter, and names the type by its first letter)."""
+    """Every message attribute checked as SNS checks it, with SNS's codes and words (moto
+    answers InvalidParameter, names the type by its first letter, and checks no names)."""
 
     def _transform_message_attributes(self: SNSResponse, attributes: dict[str, Any]) -> Any:
         for name, attribute in attributes.items():
-            kind = str(attribute.get("DataType") or "")
-            if kind and not kind.startswith(_TYPE_PREFIXES):
-                raise SNSException(
-                    "ParameterValueInvalid",
-                    f"The message attribute '{name}' has an invalid message attribute type, the "
-                    "set of supported type prefixes is Binary, Number, and String.",
-                )
-            value = attribute.get("StringValue", attribute.get("BinaryValue"))
-            if kind and value in ("", b""):
-                raise SNSException(
-                    "ParameterValueInvalid",
-                    f"The message attribute '{name}' must contain non-empty message attribute "
-                    f"value for message attribute type '{kind.split('.')[0]}'.",
-                )
-            if kind.startswith("Number") and not _is_number_text(attribute.get("StringValue")):
-                raise SNSException(
-                    "ParameterValueInvalid",
-                    f"Could not cast message attribute '{name}' value to number.",
-                )
+            problem = attribute_problem(name, attribute, _where(self, attributes))
+            if problem is not None:
+                raise problem
         return stock(self, attributes)
 
     return _transform_message_attributes
