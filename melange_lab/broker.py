@@ -78,7 +78,6 @@ def _service(parameter: str, value: object) -> str:
     return value
 
 
-
 def _max_events(parameter: str, value: object) -> int:
     return whole_number(parameter, value, 1, MAX_EVENTS, fix="e.g. max_events=10_000.")
 

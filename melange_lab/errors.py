@@ -65,6 +65,17 @@ def shortened(text: str, limit: int = 4 * QUOTED_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
+def readable(text: str) -> str:
+    """``text`` as UTF-8 can write it: a file name's bytes that are not UTF-8 (a zip made on
+    another system) and lone surrogates become U+FFFD, so a report or a printed line never
+    fails on them."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        raw = text.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
+
+
 def _listing(names: Iterable[str]) -> str:
     shown = sorted(names)
     listed = ", ".join(quoted(n, 40) for n in shown[:LISTED_NAMES])
