@@ -46,7 +46,7 @@ def _refuse_constant(name: str) -> Any:
 def _finite(text: str) -> float:
     value = float(text)
     if math.isinf(value):  # 1e999: too large for any number a message can carry
-        raise InvalidInput(f"The number {shortened(text, 40)} is too large. {_EXAMPLE}")
+        raise InvalidInput(f"The JSON number {shortened(text, 40)} is too large. {_EXAMPLE}")
     return value
 
 

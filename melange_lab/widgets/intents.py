@@ -165,10 +165,11 @@ def answer_panel(content: object) -> str:
     if not isinstance(content, dict):
         return GENERAL
     panel = content.get("panel")
-    if isinstance(panel, str) and panel in PANELS:
+    if isinstance(panel, str) and panel in PANELS:  # a known name: the sender's panel
         return panel
-    spec = INTENTS.get(content.get("intent"))  # type: ignore[arg-type]
-    return spec.panel if spec is not None and panel is None else GENERAL
+    name = content.get("intent")
+    spec = INTENTS.get(name) if isinstance(name, str) else None
+    return spec.panel if spec is not None and "panel" not in content else GENERAL
 
 
 def spec_of(content: object) -> tuple[str, IntentSpec]:
