@@ -92,6 +92,26 @@ def text(parameter: str, value: object, *, fix: str = "") -> str:
     return value
 
 
+def host(parameter: str, value: object, *, fix: str = "") -> str:
+    """``value`` if a socket can take it as a host: a name or an IP address of 1 to 253
+    printable characters without spaces (a NUL or a lone surrogate never reaches the network)."""
+    if (
+        isinstance(value, str)
+        and 0 < len(value) <= 253
+        and value.isprintable()
+        and not any(c.isspace() for c in value)
+    ):
+        try:
+            value.encode("idna")
+        except UnicodeError:  # a label over 63 characters, or text IDNA cannot spell
+            pass
+        else:
+            return value
+    raise InvalidParameter(
+        parameter, value, "a host name or IP address such as 127.0.0.1 or localhost", fix
+    )
+
+
 def instance_of(kind: type, described: str, fix: str = "") -> Check:
     """A check that ``value`` is a ``kind`` (``described`` says what that is to a learner)."""
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from melange_lab import __version__
-from melange_lab.arguments import Check, from_text, ranged
+from melange_lab.arguments import Check, from_text, host, ranged
 from melange_lab.errors import InvalidParameter, readable
 from melange_lab.tutorials import copy_tutorials, tutorial_names
 
@@ -64,7 +64,7 @@ def _port(text: str) -> int:
 
 
 def _address(text: str) -> str:
-    return str(from_text(text, _plain_text("an address such as 127.0.0.1 or localhost", 253), str))
+    return str(from_text(text, host, str))
 
 
 def _token(text: str) -> str:
