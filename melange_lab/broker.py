@@ -481,6 +481,7 @@ class SimulatedBroker:
 
     # -- seeing it ----------------------------------------------------------------------------
 
+    @checked(registry=serializer_registry)
     def view(self, registry: SerializerRegistry | None = None, **options: Any) -> BrokerView:
         """A live widget of this broker: each message travelling the topology into its queues,
         the queues' cards, Publish, Consume, Inspect and a replayable timeline.

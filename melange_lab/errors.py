@@ -113,7 +113,7 @@ class TopicNotFound(MelangeLabError):
 class InvalidName(MelangeLabError):
     aws_code = "InvalidParameterValue"
 
-    def __init__(self, kind: str, name: str, rule: str) -> None:
+    def __init__(self, kind: str, name: object, rule: str) -> None:
         self.kind = kind
         self.name = name
         super().__init__(f"Invalid {kind} name {quoted(name)}: {rule}")
@@ -294,7 +294,8 @@ class InvalidIntent(InvalidInput):
         self.field = field
         self.value = value
         self.allowed = allowed
-        said = text or f"{field} = {quoted(value)} is not allowed: it must be {allowed}"
+        label = shortened(field, QUOTED_CHARS)
+        said = text or f"{label} = {quoted(value)} is not allowed: it must be {allowed}"
         super().__init__(f"{said}. Nothing was done.")
 
     @classmethod

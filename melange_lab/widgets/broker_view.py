@@ -553,6 +553,8 @@ class BrokerView(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stops listening to the broker (and any background consumer), then closes."""
+        if not hasattr(self, "_desk"):  # refused its options: never listened, nothing opened
+            return
         self._unsubscribe()
         if self._desk is not None and self._desk.dispatcher is not None:
             self._desk.stop_background()
