@@ -105,6 +105,10 @@ def message_problem(body: str, attributes: dict[str, dict[str, Any]] | None) -> 
             f"[{MAX_MESSAGE_ATTRIBUTES}]."
         )
     for name, attribute in attributes.items():
+        try:  # moto checks names only when it answers, after storing the message
+            Message.validate_attribute_name(name)
+        except SQSException as invalid:
+            return invalid
         value = attribute.get("StringValue", attribute.get("BinaryValue"))
         if value is None or value in ("", b""):
             kind = attribute.get("DataType", "String")
