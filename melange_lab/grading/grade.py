@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from melange_lab.errors import SourceNotUsable, shortened
+from melange_lab.errors import NotebookUnreadable, SourceNotUsable, shortened
 from melange_lab.grading.discovery import Found, Submission, find_submissions
 from melange_lab.grading.execute import Execution, notebook_bound, run_notebook
 from melange_lab.grading.notebooks import (
-    NotebookUnreadable,
     exercise_paths,
     read_notebook,
     role,

@@ -17,7 +17,13 @@ from typing import Any
 
 import nbformat
 
-from melange_lab.errors import NotebookRefused, readable, shortened
+from melange_lab.errors import (
+    NotebookRefused,
+    NotebookUnreadable,
+    SolutionMarkersUnbalanced,
+    readable,
+    shortened,
+)
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
@@ -29,21 +35,6 @@ MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_POINTS = 1_000_000  # more points than this for one cell is a mistake (or a trick)
 MAX_GRADE_ID_CHARS = 200
 WIDGET_STATE = "widgets"
-
-
-class SolutionMarkersUnbalanced(NotebookRefused):
-    def __init__(
-        self, where: str, begin: str = "BEGIN SOLUTION", end: str = "END SOLUTION"
-    ) -> None:
-        super().__init__(
-            where,
-            f"every line containing '{begin}' needs a line containing '{end}' after it (and no "
-            "nesting); fix the markers in the source notebook.",
-        )
-
-
-class NotebookUnreadable(ValueError):
-    """A file is not a notebook the grader can use; the message says why, for the report."""
 
 
 @dataclass(frozen=True)
