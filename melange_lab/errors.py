@@ -20,19 +20,20 @@ class MelangeLabError(Exception):
     aws_code: str | None = None
 
 
-class _Short(reprlib.Repr):
+def _short_repr(limit: int) -> reprlib.Repr:
     """``repr`` that stays short for any value: long strings, deep nesting, huge integers."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.maxlevel, self.maxlist, self.maxtuple, self.maxdict, self.maxset = 3, 5, 5, 5, 5
-        self.maxstring, self.maxother, self.maxlong = limit // 3, limit // 2, limit
-
-    def repr_int(self, x: int, level: int) -> str:
-        return _integer(x) if x.bit_length() > 3 * self.maxlong else super().repr_int(x, level)
-
-    def repr_str(self, x: str, level: int) -> str:
-        return _cut_repr(x, self.maxstring)
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxtuple, short.maxdict, short.maxset = 3, 5, 5, 5, 5
+    short.maxstring, short.maxother, short.maxlong = limit // 3, limit // 2, limit
+    plain_int = short.repr_int
+    # reprlib looks its methods up by name, so these two are set on the instance
+    setattr(  # noqa: B010
+        short,
+        "repr_int",
+        lambda x, level: _integer(x) if x.bit_length() > 3 * limit else plain_int(x, level),
+    )
+    setattr(short, "repr_str", lambda x, level: _cut_repr(x, limit // 3))  # noqa: B010
+    return short
 
 
 def _integer(value: int) -> str:
@@ -54,7 +55,7 @@ def quoted(value: object, limit: int = QUOTED_CHARS) -> str:
     if isinstance(value, (str, bytes)):
         return _cut_repr(value, limit)
     try:
-        text = _Short(limit).repr(value)
+        text = _short_repr(limit).repr(value)
     except Exception:  # a learner's __repr__ may raise anything; the message must still form
         return f"<a {type(value).__name__}>"
     return shortened(text, limit)
@@ -155,12 +156,13 @@ class SerializerNotFound(MelangeLabError):
     def __init__(self, data_type: type, bindings: dict[type, str], has_default: bool) -> None:
         self.data_type = data_type
         bound = ", ".join(f"{t.__qualname__} -> '{n}'" for t, n in bindings.items()) or "none"
+        bound = shortened(bound)
         default = "" if has_default else " and no default serializer"
-        name = data_type.__qualname__
+        name = shortened(data_type.__qualname__, QUOTED_CHARS)
         super().__init__(
             f"No serializer is bound for type {name} (bindings: {bound}{default})."
             f' Fix it by binding the type, e.g. "serializer_bindings": '
-            f'{{{data_type.__qualname__}: "pickle"}}, or by naming a fallback with '
+            f'{{{name}: "pickle"}}, or by naming a fallback with '
             f'"default": "pickle" in the registry settings.'
         )
 

@@ -10,6 +10,7 @@ acknowledged + still in a queue (dead-lettered ones sit in their dead-letter que
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -21,6 +22,7 @@ import pytest
 from melange_lab import SimulatedBroker
 from melange_lab.errors import InvalidIntent
 from melange_lab.events import EventKind
+from melange_lab.serializers import JsonSerializer, SerializerRegistry
 from melange_lab.widgets import intents
 from melange_lab.widgets.actions import PLAIN_JSON, default_registry
 from melange_lab.widgets.broker_view import BrokerView
@@ -592,3 +594,46 @@ def test_a_thousand_hostile_intents_then_the_view_and_broker_still_add_up(
     entered, accounted = ledger(emptied)
     assert entered == accounted == 20
     assert_still_works(view, emptied)
+
+
+# -- the learner's own code inside an intent ------------------------------------------------
+
+
+@dataclasses.dataclass
+class Refund:
+    order_id: str
+    amount: int = 0
+
+    def __post_init__(self) -> None:
+        if self.amount < 0:
+            raise ValueError("a refund is never negative")
+
+
+class Exploding(JsonSerializer):
+    def serialize(self, data: Any) -> str:
+        raise KeyError("the learner's serializer broke")
+
+
+@pytest.mark.parametrize(
+    ("serializers", "payload", "said"),
+    [
+        ({"json": JsonSerializer}, '{"order_id": "A1", "amount": -5}', "never negative"),
+        ({"json": JsonSerializer}, '{"order": "A1"}', "fields its constructor takes"),
+        ({"json": Exploding}, '{"order_id": "A1"}', "KeyError"),
+    ],
+    ids=["constructor-refuses", "wrong-fields", "serializer-raises"],
+)
+def test_the_learners_own_code_failing_inside_an_intent_is_said_in_the_panel(
+    emptied: SimulatedBroker, serializers: dict[str, Any], payload: str, said: str
+) -> None:
+    registry = SerializerRegistry(
+        {"serializers": serializers, "serializer_bindings": {Refund: "json"}, "default": "json"}
+    )
+    own = emptied.view(registry, refresh_interval=None)
+    try:
+        content = {**GOOD["publish"], "choice": "Refund", "payload": payload}
+        result = send(own, {"intent": "publish", **content})
+        assert result["answered"] and not result["ok"] and said in result["text"]
+        assert ledger(emptied) == (0, 0)
+    finally:
+        own.close()

@@ -159,9 +159,15 @@ class PublishForm:
         try:
             return message_class(**payload)
         except TypeError as error:
+            fields = sorted(field_template(message_class))
             raise InvalidInput(
-                f"{message_class.__qualname__}(**payload) failed: {error}. Give exactly the "
-                f"fields its constructor takes: {sorted(field_template(message_class))}."
+                f"{message_class.__qualname__}(**payload) failed: {shortened(str(error))}. Give "
+                f"exactly the fields its constructor takes: {fields}."
+            ) from None
+        except Exception as error:  # the learner's constructor refused these values
+            raise InvalidInput(
+                f"{message_class.__qualname__}(**payload) raised {type(error).__name__}: "
+                f"{shortened(str(error))}. Its constructor refused these values: change them."
             ) from None
 
     def publish(

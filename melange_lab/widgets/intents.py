@@ -230,6 +230,7 @@ def unexpected(error: Exception) -> str:
         said = "no description"
     return (
         f"The view could not finish this ({type(error).__name__}: {said}). "
-        "This is a bug in melange-lab: look at the queues to see what happened, and please "
-        "report it."
+        "Look at the queues to see what happened. If the error comes from your own code (a "
+        "serializer, a message class), fix it there; otherwise it is a bug in melange-lab: "
+        "please report it."
     )
