@@ -1,6 +1,6 @@
-"""Driving the offline JupyterLite site: build it (reused while its inputs are unchanged),
-serve it on 127.0.0.1, and run notebooks in headless Chromium with every request that is not
-to the loopback address aborted."""
+"""Driving the JupyterLite site that ``python -m lite`` builds: build it (reused while its
+inputs are unchanged), serve it on 127.0.0.1, and run notebooks in headless Chromium with every
+request outside the site's own origin refused."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import http.server
 import json
 import shutil
 import subprocess
-import tempfile
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -24,18 +23,15 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from lite import tools_venv
 from lite.build import DEFAULT_CACHE
-from lite.wheels import pack_directory
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-STANDIN = Path(__file__).resolve().parent / "cryptography_standin"
 #: built sites are kept by the digest of their inputs, beside the build's download cache
 SITES = DEFAULT_CACHE / "test-sites"
-#: everything the offline test site is made from: a change to any of these rebuilds it
-SITE_INPUTS = ("lite", "melange_lab", "notebooks", "tests/lite/cryptography_standin")
+#: everything the site is made from: a change to any of these rebuilds it
+SITE_INPUTS = ("lite", "melange_lab", "notebooks")
 SITE_FILES = ("pyproject.toml", "setup.py")
 #: the kinds of file in SITE_INPUTS that end up in the site (the broker view's front end too)
 SITE_SUFFIXES = frozenset({".py", ".json", ".txt", ".ipynb", ".toml", ".js", ".css"})
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 
 
 class LiteHarnessError(AssertionError):
@@ -62,31 +58,20 @@ def _inputs_digest() -> str:
     return digest.hexdigest()
 
 
-def build_offline_site() -> Path:
-    """The offline site with the test-only cryptography stand-in; built again only when one
-    of its inputs changed (downloads are cached by the build itself)."""
+def build_site() -> Path:
+    """The site exactly as ``python -m lite`` builds it; built again only when one of its
+    inputs changed (downloads are cached by the build itself)."""
     digest = _inputs_digest()
     site = SITES / digest[:16]
     if (site / ".complete").exists():
         return site
     if SITES.exists():  # older sites: keep the cache from growing
         shutil.rmtree(SITES)
-    with tempfile.TemporaryDirectory() as folder:
-        standin = pack_directory(STANDIN, "cryptography", "47.0.0+standin", Path(folder))
-        subprocess.run(
-            [
-                str(tools_venv.ensure()),
-                "-m",
-                "lite",
-                "--offline",
-                "--output",
-                str(site),
-                "--extra-wheel",
-                str(standin),
-            ],
-            cwd=REPOSITORY,
-            check=True,
-        )
+    subprocess.run(
+        [str(tools_venv.ensure()), "-m", "lite", "--output", str(site)],
+        cwd=REPOSITORY,
+        check=True,
+    )
     (site / ".complete").touch()
     return site
 
@@ -113,17 +98,17 @@ def serve(site: Path) -> Iterator[str]:
 
 @dataclass
 class Network:
-    """What the page asked for outside the loopback address (all of it aborted)."""
+    """Refuses every request outside the site's origin, and lists them."""
 
-    aborted: list[str] = field(default_factory=list)
+    origin: str
+    refused: list[str] = field(default_factory=list)
 
     def route(self, route: Route) -> None:
         url = route.request.url
-        host = urllib.parse.urlsplit(url).hostname or ""
-        if host not in LOOPBACK and not url.startswith(("data:", "blob:")):
-            self.aborted.append(url)
-            route.abort()
-        elif url.endswith("/jupyter-lite.json"):
+        if not url.startswith(self.origin) and not url.startswith(("data:", "blob:")):
+            self.refused.append(url)
+            route.abort("blockedbyclient")
+        elif url.split("?")[0].endswith("/jupyter-lite.json"):
             route.fulfill(response=(response := route.fetch()), json=_expose_app(response.json()))
         else:
             route.continue_()
@@ -173,6 +158,7 @@ _CELLS_JS = """
     source: cell.sharedModel.getSource(),
     executionCount: cell.type === 'code' ? cell.executionCount : null,
     outputs: cell.type === 'code' ? cell.outputs.toJSON() : [],
+    gradeId: (cell.getMetadata('nbgrader') || {}).grade_id || null,
   }));
 }
 """
@@ -311,6 +297,25 @@ def run_new_cell(
     )
     cell: dict[str, Any] = RanNotebook(page.evaluate(_CELLS_JS)).cells[index]
     return cell
+
+
+def set_cell_sources(page: Page, sources: dict[str, str]) -> None:
+    """Writes ``sources`` into the current notebook's cells with those grading ids (as a
+    student types an answer); fails if one is missing."""
+    missing = page.evaluate(
+        """(sources) => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const found = new Set();
+          for (const cell of Array.from(panel.content.model.cells)) {
+            const id = (cell.getMetadata('nbgrader') || {}).grade_id;
+            if (id in sources) { cell.sharedModel.setSource(sources[id]); found.add(id); }
+          }
+          return Object.keys(sources).filter((id) => !found.has(id));
+        }""",
+        sources,
+    )
+    if missing:
+        raise LiteHarnessError(f"no cell has the grading ids {missing}")
 
 
 def describe(ran: RanNotebook) -> str:
