@@ -77,14 +77,29 @@ def build_site() -> Path:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    served: list[tuple[str, int]] | None = None
+    _code = 0
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._code = code
+        super().send_response(code, message)
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if self.served is not None and self._code == 200 and keyword == "Content-Length":
+            self.served.append((self.path, int(value)))
+        super().send_header(keyword, value)
+
 
 @contextmanager
-def serve(site: Path) -> Iterator[str]:
-    """Serves ``site`` on 127.0.0.1 and a free port; yields its base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(site))
+def serve(site: Path, served: list[tuple[str, int]] | None = None) -> Iterator[str]:
+    """Serves ``site`` on 127.0.0.1 and a free port; yields its base URL. Each file served
+    (path, bytes) is added to ``served`` when one is given."""
+    handler = functools.partial(
+        type("Handler", (_QuietHandler,), {"served": served}), directory=str(site)
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="lite-site", daemon=True)
     thread.start()
