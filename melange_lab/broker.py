@@ -21,9 +21,10 @@ from moto import mock_aws
 
 from melange_lab import limits, moto_internals, runtime
 from melange_lab.arguments import checked, choice, flag, number, whole_number
-from melange_lab.backends.sqs import SQSBackend, Subscription
+from melange_lab.backends.sqs import Subscription
+from melange_lab.backends.sqs.simulated import SimulatedSQSBackend
 from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
-from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError, QueueNotFound
+from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError
 from melange_lab.events import MAX_EVENTS, EventKind, EventLog, Observer
 from melange_lab.faults import FaultInjector
 from melange_lab.inspection import (
@@ -34,6 +35,7 @@ from melange_lab.inspection import (
     TopicInfo,
 )
 from melange_lab.serializers import SerializerRegistry
+from melange_lab.serving import BrokerServer, check_host, check_port
 from melange_lab.simulated_environment import SimulatedEnvironment
 
 if TYPE_CHECKING:
@@ -86,22 +88,28 @@ def _checked_latency(seconds: float) -> float:
 
 
 class _LateDeliveries:
-    """On a real clock, delivers SNS to SQS deliveries when their latency has passed: in a
-    background thread normally, as an asyncio task in a browser tab (``melange_lab.runtime``),
-    where deliveries happen while the notebook is idle or awaiting."""
+    """While the clock runs in real time, delivers SNS to SQS copies when their latency has
+    passed: in a background thread normally, as an asyncio task in a browser tab
+    (``melange_lab.runtime``), where deliveries happen while the notebook is idle or awaiting.
+    On a manual clock it waits (``clock.advance`` delivers); switching the clock's mode either
+    way keeps every copy in transit on its way."""
 
     POLL_SECONDS = 0.01
+    MANUAL_POLL_SECONDS = 0.1
 
-    def __init__(self) -> None:
+    def __init__(self, clock: BrokerClock) -> None:
+        self._clock = clock
         self._stopping = threading.Event()
         self._job = runtime.run_in_background(
             self._step, stop=self._stopping, name="melange-lab-late-deliveries"
         )
 
     def _step(self) -> float:
+        if self._clock.mode == "manual":
+            return self.MANUAL_POLL_SECONDS
         try:
             moto_internals.deliver_due()
-        except Exception:  # a delivery moto refuses must not end the job
+        except Exception:  # each delivery reports its own failure; this is a bug's last guard
             logger.exception("a late SNS to SQS delivery failed")
         return self.POLL_SECONDS
 
@@ -148,14 +156,16 @@ class SimulatedBroker:
         self.events = EventLog(self.clock.now, max_events)
         self._max_receive_count = max_receive_count
         self._mock: Any = None
-        self._backend: SQSBackend | None = None
+        self._backend: SimulatedSQSBackend | None = None
         self._inspector: SimulatedInspector | None = None
-        self._stop_listening: Callable[[], None] | None = None
         self._stopped_because = "it has not been started"
         self._shutting_down = False  # set before the mock goes: the guard refuses from then on
         self._delivery_latency = _checked_latency(delivery_latency)
         self._environment = SimulatedEnvironment(region)
         self._late_deliveries: _LateDeliveries | None = None
+        self._servers: list[BrokerServer] = []
+        self._stop_listening: Callable[[], None] | None = None
+        self._stop_observers: list[Callable[[SimulatedBroker | None], None]] = []
         if start:
             self.start()
 
@@ -178,17 +188,20 @@ class SimulatedBroker:
                 config={"core": {"mock_credentials": False, "reset_boto3_session": False}}
             )
             self._mock.start()
-            moto_internals.install_clock(self.clock.now)
+            moto_internals.install_clock(self.clock.now, lambda: self.clock.mode == "manual")
             moto_internals.install_fifo_group_fix()
             moto_internals.install_fast_counts()
             moto_internals.install_fast_signing()
             moto_internals.install_aws_fidelity()
+            # until the backend stops emitting: only the dead-letter moves come from moto
+            self._stop_listening = moto_internals.add_dead_letter_listener(self._dead_lettered)
             self._start_delivery_latency()
             self._environment.enter()
-            self._stop_listening = moto_internals.add_dead_letter_listener(self._dead_lettered)
             self._backend = self._new_backend()
             self._inspector = SimulatedInspector(self._backend, self.account_id, self.region)
             _live.broker = self
+        if previous is not None and previous is not self:
+            previous._tell_stopped(self)
         return self
 
     @classmethod
@@ -222,37 +235,58 @@ class SimulatedBroker:
             live = _live.broker
             return live if live is not None and live.running else None
 
-    def _new_backend(self) -> SQSBackend:
+    def _new_backend(self) -> SimulatedSQSBackend:
         session = boto3.session.Session(
             aws_access_key_id=_FAKE_KEY, aws_secret_access_key=_FAKE_KEY, region_name=self.region
         )
         config = Config(retries={"max_attempts": 1, "mode": "standard"})
-        return SQSBackend(
+        return SimulatedSQSBackend(
+            self,
             session.client("sqs", config=config),
             session.client("sns", config=config),
-            events=self.events,
-            wait_time_seconds=0,
             max_receive_count=self._max_receive_count,
-            guard=self._ensure_running,
-            clock_stands_still=self._clock_stands_still,
-            queue_exists=self._queue_exists,
-            one_write_at_a_time=True,
         )
 
     def stop(self) -> None:
         """Stops the broker and drops its state; other boto3 code in the process is unaffected."""
-        self._shut_down("it was stopped")
+        if self._shut_down("it was stopped"):
+            self._tell_stopped(None)
 
-    def _shut_down(self, reason: str) -> None:
+    def when_stopped(
+        self, observer: Callable[[SimulatedBroker | None], None]
+    ) -> Callable[[], None]:
+        """Calls ``observer`` once, when this broker stops: with the newer ``SimulatedBroker``
+        that replaced it (a re-run cell made one), or with None after ``stop()``. A view uses
+        it to follow the broker on screen. Returns a function that cancels."""
+        self._stop_observers.append(observer)
+
+        def cancel() -> None:
+            if observer in self._stop_observers:
+                self._stop_observers.remove(observer)
+
+        return cancel
+
+    def _tell_stopped(self, successor: SimulatedBroker | None) -> None:
+        observers, self._stop_observers = self._stop_observers, []
+        for observer in observers:
+            try:
+                observer(successor)
+            except Exception:  # like an event observer: a broken view never breaks a broker
+                logger.exception("stop observer %r failed; ignored", observer)
+
+    def _shut_down(self, reason: str) -> bool:
+        """Stops the mock; False if the broker was not running."""
         with _live.lock:
             if not self.running:
-                return
+                return False
             # first, so that a call from another thread refuses before the mock is gone
             self._stopped_because = reason
             self._shutting_down = True
+            for server in list(self._servers):
+                server.stop()
+            self._stop_delivery_latency()
             if self._stop_listening is not None:
                 self._stop_listening()
-            self._stop_delivery_latency()
             self._environment.exit()
             moto_internals.uninstall_aws_fidelity()
             moto_internals.uninstall_fast_counts()
@@ -264,13 +298,13 @@ class SimulatedBroker:
             self._shutting_down = False  # stopped now: the guard looks at the mock again
             if _live.broker is self:
                 _live.broker = None
+        return True
 
     def reset(self) -> None:
         """Deletes every topic, queue and message and clears the event log; keeps running."""
         self._ensure_running()
+        moto_internals.drop_pending("the broker was reset while the copy was on its way")
         self._mock.reset()
-        if self._delivery_latency > 0:  # deliveries waiting for deleted queues are dropped
-            moto_internals.install_delivery_latency(self._delivery_latency, self.clock.now)
         self.backend.forget_cache()
         self.events.clear()
         self.events.emit(EventKind.RESET)
@@ -293,7 +327,7 @@ class SimulatedBroker:
     # -- what learners use --------------------------------------------------------------------
 
     @property
-    def backend(self) -> SQSBackend:
+    def backend(self) -> SimulatedSQSBackend:
         """melange's messaging backend for this broker: give it to publishers and dispatchers."""
         self._ensure_running()
         assert self._backend is not None
@@ -323,6 +357,28 @@ class SimulatedBroker:
     def _refuse_request(self, **_: Any) -> None:
         self._ensure_running()
 
+    @checked(port=check_port, host=check_host)
+    def serve(self, port: int = 0, host: str = "127.0.0.1") -> BrokerServer:
+        """Answers SNS and SQS over HTTP at ``host:port``, for programs outside this kernel.
+
+        Another notebook, a terminal (``aws --endpoint-url <url> sqs list-queues``), or a
+        service in any language then reach this broker's topics and queues; what they do is
+        on ``broker.events`` and in the view. Returns a handle with ``.url`` and ``.stop()``
+        (or use ``with broker.serve() as server:``); it stops with the broker. ``port=0``
+        picks a free port. Only this machine can reach it unless ``host`` names another
+        address (then anyone on that network can, and a warning says so).
+        """
+        self._ensure_running()
+        server = BrokerServer(self, host, port)
+        with _live.lock:
+            self._servers.append(server)
+        return server
+
+    def _server_stopped(self, server: BrokerServer) -> None:
+        with _live.lock:
+            if server in self._servers:
+                self._servers.remove(server)
+
     @property
     def delivery_latency(self) -> float:
         """Seconds (on the broker's clock) between an SNS publish and its SQS deliveries."""
@@ -337,13 +393,18 @@ class SimulatedBroker:
         if self._delivery_latency <= 0:
             return
         moto_internals.install_delivery_latency(self._delivery_latency, self.clock.now)
-        if self.clock.mode != "manual":
-            self._late_deliveries = _LateDeliveries()
+        self._late_deliveries = _LateDeliveries(self.clock)
 
     def _stop_delivery_latency(self) -> None:
+        """Copies still in transit are reported as dropped (``delivery_failed``), never lost
+        without a word."""
         if self._late_deliveries is not None:
             self._late_deliveries.stop()
             self._late_deliveries = None
+        moto_internals.drop_pending(
+            "the broker stopped while the copy was on its way (delivery_latency); it was "
+            "never delivered"
+        )
         moto_internals.uninstall_delivery_latency()
 
     def subscribe(self, observer: Observer) -> Callable[[], None]:
@@ -487,16 +548,6 @@ class SimulatedBroker:
             if event.kind is EventKind.FAILED and event.message_id == message_id:
                 return event.reason
         return None
-
-    def _queue_exists(self, name: str) -> bool:
-        try:
-            moto_internals.dead_letter_target(self.account_id, self.region, name)
-        except QueueNotFound:
-            return False
-        return True
-
-    def _clock_stands_still(self) -> bool:
-        return self.clock.mode == "manual"
 
     def _clock_advanced(self, seconds: float) -> None:
         self.events.emit(EventKind.CLOCK_ADVANCED, detail={"seconds": seconds})

@@ -25,7 +25,8 @@ def _lab_parser() -> argparse.ArgumentParser:
             "Start JupyterLab on the melange-lab tutorials, with the simulated broker ready. "
             "The tutorials are copied into FOLDER first; a notebook you already have there "
             "is never overwritten. Students: 'melange-lab validate NOTEBOOK' before handing in. "
-            "Teachers: 'melange-lab grade --help'."
+            "Teachers: 'melange-lab grade --help'. Other programs on a simulated broker: "
+            "'melange-lab serve --help'."
         ),
     )
     parser.add_argument(
@@ -119,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from melange_lab.grading import validate_main
 
         return validate_main(args[1:])
+    if args and args[0] == "serve":
+        from melange_lab.serving import serve_main
+
+        return serve_main(args[1:])
     return run_lab(args)
 
 

@@ -255,3 +255,30 @@ class ViewIsReadOnly(MelangeLabError):
             "view follows what happens. For the Publish and Consume panels, view a "
             "SimulatedBroker (broker.view())."
         )
+
+
+class PortInUse(MelangeLabError, OSError):
+    """``broker.serve(port=...)`` asked for a port another program already listens on."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        super().__init__(
+            f"Port {port} on {host} is already in use (by another program, or an earlier "
+            f"broker.serve()), so the broker cannot answer there. Pick another port, or "
+            f"serve(port=0) for a free one (its address is in .url)."
+        )
+
+
+class ServeNotAvailable(MelangeLabError):
+    """``broker.serve()`` cannot listen here: a browser tab has no sockets, or moto's server
+    application (Flask) is not installed."""
+
+    IN_A_BROWSER = (
+        "a browser tab (JupyterLite, Pyodide) has no network sockets to listen on. Run this "
+        "notebook in JupyterLab (make lab, or Binder) to let other programs reach the broker; "
+        "everything else works in the tab"
+    )
+
+    def __init__(self, reason: str = IN_A_BROWSER) -> None:
+        super().__init__(f"broker.serve() cannot start: {reason}.")

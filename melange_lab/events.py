@@ -26,11 +26,12 @@ class EventKind(str, enum.Enum):
     TOPIC_DECLARED = "topic_declared"
     QUEUE_DECLARED = "queue_declared"
     SUBSCRIBED = "subscribed"
-    PUBLISHED = "published"  # sent by a publisher to a queue or a topic
+    UNSUBSCRIBED = "unsubscribed"
+    PUBLISHED = "published"  # sent to a queue (SendMessage) or a topic (Publish)
     DEDUPLICATED = "deduplicated"  # a FIFO send dropped: same deduplication id within 5 minutes
-    DELIVERED = "delivered"  # a topic's message put into one subscribed queue
+    DELIVERED = "delivered"  # a topic's copy entered one subscribed queue
     FILTERED = "filtered"  # a subscription's filter policy kept a message out of its queue
-    DELIVERY_FAILED = "delivery_failed"  # a topic could not deliver to a subscribed queue (gone)
+    DELIVERY_FAILED = "delivery_failed"  # one subscription's copy could not enter its queue
     RECEIVED = "received"
     ACKNOWLEDGED = "acknowledged"
     RELEASED = "released"  # handed back unacknowledged, visible again at once
@@ -45,6 +46,7 @@ class EventKind(str, enum.Enum):
     CLOCK_ADVANCED = "clock_advanced"
     QUEUE_DELETED = "queue_deleted"
     TOPIC_DELETED = "topic_deleted"
+    PURGED = "purged"  # PurgeQueue: every message of the queue deleted
     RESET = "reset"
 
     def __str__(self) -> str:
@@ -53,7 +55,13 @@ class EventKind(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened, when (on the broker clock), where, and why."""
+    """Something that happened, when (on the broker clock), where, and why.
+
+    ``message_id`` is the id of the message the event is about (a queue copy's SQS id, or a
+    topic publish's SNS id); ``published_id`` is the id it was published under: the SNS id for
+    a copy a topic delivered, else the same as ``message_id``. Following one publish through
+    every queue means following ``published_id``.
+    """
 
     seq: int
     at: float
@@ -61,6 +69,7 @@ class Event:
     queue: str | None = None
     topic: str | None = None
     message_id: str | None = None
+    published_id: str | None = None
     reason: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -70,13 +79,16 @@ class Event:
         return data
 
     def where(self, separator: str = "=") -> str:
-        """The topic, queue and short message id it concerns, e.g. ``topic=orders queue=a``."""
+        """The topic, queue and short ids it concerns, e.g. ``topic=orders queue=a id=1f0c...``;
+        ``published=`` follows when the message was published under another id."""
+        published = self.published_id if self.published_id != self.message_id else None
         return " ".join(
             part
             for part in (
                 f"topic{separator}{self.topic}" if self.topic else "",
                 f"queue{separator}{self.queue}" if self.queue else "",
                 f"id{separator}{self.message_id[:8]}" if self.message_id else "",
+                f"published{separator}{published[:8]}" if published else "",
             )
             if part
         )

@@ -105,6 +105,33 @@ def test_creating_a_second_broker_stops_the_first_and_does_not_mix_state() -> No
         second.stop()
 
 
+def test_a_replaced_broker_tells_its_observers_which_broker_replaced_it_once() -> None:
+    first = SimulatedBroker()
+    told: list[SimulatedBroker | None] = []
+    first.when_stopped(told.append)
+    second = SimulatedBroker()
+    try:
+        assert told == [second] and second.running  # told once the newer one is live
+        second.stop()
+        assert told == [second]  # the first broker's observers are not told twice
+    finally:
+        second.stop()
+
+
+def test_a_stopped_broker_tells_its_observers_none_and_a_cancelled_observer_nothing() -> None:
+    broker = SimulatedBroker()
+    told: list[SimulatedBroker | None] = []
+    cancelled: list[SimulatedBroker | None] = []
+    broker.when_stopped(told.append)
+    broker.when_stopped(cancelled.append)()
+    broker.when_stopped(lambda _: 1 / 0)  # a broken observer never breaks stop()
+
+    broker.stop()
+    broker.stop()
+
+    assert told == [None] and cancelled == [] and not broker.running
+
+
 def test_reset_empties_the_broker_and_keeps_it_running(
     broker: SimulatedBroker, registry: SerializerRegistry
 ) -> None:
