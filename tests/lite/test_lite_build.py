@@ -12,9 +12,15 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 from lite import LiteBuildError
-from lite.notebooks import INSTALL_SOURCE, add_install_cell, has_install_cell
+from lite.notebooks import (
+    EARLIER_INSTALL_SOURCES,
+    INSTALL_SOURCE,
+    add_install_cell,
+    has_install_cell,
+)
 from lite.pyodide_lock import rewrite_lock
 from lite.wheels import WheelInfo, make_pure, read_wheel, write_wheel
+from melange_lab import browser_tab
 from tests.lite.harness import REPOSITORY
 
 TUTORIALS = sorted((REPOSITORY / "notebooks").glob("*.ipynb"))
@@ -45,6 +51,44 @@ def _run_install_cell(platform: str, monkeypatch: pytest.MonkeyPatch) -> list[tu
 
 def test_the_install_cell_installs_melange_lab_in_pyodide(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _run_install_cell("emscripten", monkeypatch) == [("pip", "install melange-lab")]
+
+
+def test_an_earlier_install_cell_is_brought_up_to_date_keeping_the_lines_after_it(
+    tmp_path: Path,
+) -> None:
+    notebook = tmp_path / "10-server.ipynb"
+    original = json.loads((REPOSITORY / "notebooks" / "01-publishing-to-a-queue.ipynb").read_text())
+    earlier = "".join(EARLIER_INSTALL_SOURCES[0])
+    original["cells"][0]["source"] = (earlier + '\n    print("no server here")').splitlines(True)
+    notebook.write_text(json.dumps(original, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+    assert add_install_cell(notebook) is True
+    cells = json.loads(notebook.read_text())["cells"]
+    assert "".join(cells[0]["source"]) == "".join(INSTALL_SOURCE) + '\n    print("no server here")'
+    assert cells[1:] == original["cells"][1:]
+    assert add_install_cell(notebook) is False
+
+
+def test_a_tab_missing_a_package_is_told_which_and_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    requires = {"melange-lab": ["boto3>=1", 'pytest; extra == "dev"'], "boto3": ["no-such-package"]}
+    monkeypatch.setattr(
+        browser_tab.metadata, "requires", lambda name: _installed_or_not(requires, name)
+    )
+    assert browser_tab.missing_dependencies() == ["no-such-package"]
+    monkeypatch.setattr("sys.platform", "emscripten")
+    with pytest.raises(ImportError, match=r"(?s)missing no-such-package, .*static/pyodide"):
+        browser_tab.check_dependencies()
+
+
+def _installed_or_not(requires: dict[str, list[str]], name: str) -> list[str]:
+    if name not in requires:
+        raise browser_tab.metadata.PackageNotFoundError(name)
+    return requires[name]
+
+
+def test_outside_a_tab_the_dependency_check_does_nothing() -> None:
+    browser_tab.check_dependencies()  # the dev venv has everything; nothing is looked up here
+    assert browser_tab.missing_dependencies() == []
 
 
 def test_the_install_cell_does_nothing_on_a_normal_kernel(monkeypatch: pytest.MonkeyPatch) -> None:

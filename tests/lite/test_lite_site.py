@@ -418,6 +418,25 @@ def test_sns_envelopes_are_signed_in_the_tab_and_their_signatures_verify(
     ), ran.text()
 
 
+SERVE_IN_A_TAB = """\
+from melange_lab import SimulatedBroker
+from melange_lab.errors import ServeNotAvailable
+
+try:
+    SimulatedBroker().serve()
+except ServeNotAvailable as error:
+    print("refused:", error)
+"""
+
+
+def test_serving_the_broker_in_a_tab_says_there_are_no_sockets(session: Session) -> None:
+    assert session.kernel_id, "no tutorial opened, so there is no kernel"
+    cell = run_new_cell(session.page, SERVE_IN_A_TAB, RUN_S)
+    ran = RanNotebook([cell])
+    assert not ran.errors(), describe(ran)
+    assert "refused:" in ran.text() and "no network sockets" in ran.text(), ran.text()
+
+
 LATE_DELIVERY = """\
 import asyncio
 from melange_lab import MessagingBackendFactory, SimulatedBroker, TopicPublisher
