@@ -18,9 +18,8 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 def missing_dependencies(distribution: str = "melange-lab") -> list[str]:
     """The packages ``distribution`` needs, directly or not, that are not installed (in the
-    order found); requirements of extras and for other platforms are left out."""
-    from packaging.requirements import Requirement  # served beside micropip in the tab
-
+    order found). Requirements behind a marker (an extra, another platform) are left out:
+    evaluating markers needs ``packaging``, which a tab may not have loaded."""
     seen: set[str] = set()
     missing: list[str] = []
     pending = [distribution]
@@ -32,13 +31,13 @@ def missing_dependencies(distribution: str = "melange-lab") -> list[str]:
             missing.append(name)
             continue
         for text in requires:
-            requirement = Requirement(text)
-            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            found = _NAME.match(text.strip())
+            if ";" in text or found is None:
                 continue
-            key = requirement.name.lower().replace("_", "-")
+            key = found.group().lower().replace("_", "-")
             if key not in seen:
                 seen.add(key)
-                pending.append(requirement.name)
+                pending.append(found.group())
     return missing
 
 

@@ -116,11 +116,14 @@ class Network:
     """Refuses every request outside the site's origin, and lists them."""
 
     origin: str
+    #: files of the site to refuse too, by a part of their address (as a filter might)
+    blocked: tuple[str, ...] = ()
     refused: list[str] = field(default_factory=list)
 
     def route(self, route: Route) -> None:
         url = route.request.url
-        if not url.startswith(self.origin) and not url.startswith(("data:", "blob:")):
+        outside = not url.startswith(self.origin) and not url.startswith(("data:", "blob:"))
+        if outside or any(part in url for part in self.blocked):
             self.refused.append(url)
             route.abort("blockedbyclient")
         elif url.split("?")[0].endswith("/jupyter-lite.json"):

@@ -473,6 +473,28 @@ def test_late_deliveries_on_the_real_clock_arrive_in_the_tab_without_a_thread(
     assert "Traceback" not in text and "can't start new thread" not in text, text
 
 
+def test_a_tab_whose_wheel_was_blocked_is_told_in_the_first_cell_what_is_missing_and_why(
+    browser: Browser,
+) -> None:
+    """A filter that lets the site through but blocks one of its wheels: the kernel still
+    starts, and the first cell names the missing package and the likely cause."""
+    with serve(build_site()) as base_url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        network = Network(origin=base_url, blocked=("/xmltodict-",))
+        context.route("**/*", network.route)
+        page = context.new_page()
+        try:
+            open_first_notebook(page, base_url, "01-publishing-to-a-queue.ipynb", KERNEL_START_S)
+            ran = run_cells(page, RUN_S, up_to="# 1. Publishing to a queue")  # install cell
+        finally:
+            context.close()
+    assert any("xmltodict" in url for url in network.refused), network.refused
+    errors = ran.errors()
+    assert len(errors) == 1 and errors[0].startswith("cell 0: "), describe(ran)
+    assert "missing xmltodict, which melange-lab needs" in errors[0], errors[0]
+    assert "firewall or proxy" in errors[0], errors[0]
+
+
 def test_the_site_carries_the_broker_views_front_end_and_its_dependencies() -> None:
     """anywidget's JupyterLab extension is in the site, and the view's ES module and CSS are in
     melange-lab's wheel beside anywidget, psygnal and typing-extensions: nothing from a CDN."""
