@@ -231,6 +231,7 @@ SNS_ON_THE_SUBSET = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_moto_sns_on_the_subset_signs_envelopes_that_cryptography_verifies(
     tmp_path: Path,
 ) -> None:
