@@ -21,6 +21,7 @@ Inside ``backends/`` even an import inside a function may not close a circle: th
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,12 @@ def _module_name(path: Path) -> str:
 
 
 MODULES = {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+@functools.cache
+def _trees() -> dict[str, ast.Module]:
+    """Every module of melange_lab, parsed once for all the tests here."""
+    return {name: ast.parse(path.read_text(), filename=str(path)) for name, path in MODULES.items()}
 
 
 def _is_package(name: str) -> bool:
@@ -86,7 +93,7 @@ def _with_packages(importer: str, target: str) -> set[str]:
 
 def _imports(name: str, deferred_too: bool = False) -> set[str]:
     """The melange_lab modules that importing ``name`` runs (see the module docstring)."""
-    tree = ast.parse(MODULES[name].read_text(), filename=str(MODULES[name]))
+    tree = _trees()[name]
     package = name if _is_package(name) else name.rpartition(".")[0]
     found: set[str] = set()
     for statement in _import_statements(tree.body, deferred_too):
@@ -189,10 +196,6 @@ def test_no_module_under_backends_is_longer_than_560_lines() -> None:
     }
     assert len(lengths) > 5
     assert {path: n for path, n in lengths.items() if n > MAX_BACKEND_MODULE_LINES} == {}
-
-
-def _trees() -> dict[str, ast.Module]:
-    return {name: ast.parse(path.read_text(), filename=str(path)) for name, path in MODULES.items()}
 
 
 def _is_error_class(node: ast.ClassDef, errors: set[str]) -> bool:
