@@ -27,13 +27,9 @@ from melange_lab.widgets import intents
 from melange_lab.widgets.actions import PLAIN_JSON, default_registry
 from melange_lab.widgets.broker_view import BrokerView
 from melange_lab.widgets.comm_recorder import recording_comms
+from tests.hostile import HUGE_TEXT, deep_list, ledger
 
-HUGE_TEXT = "x" * 100_000
-DEEP: list[Any] = []
-_level = DEEP
-for _ in range(5_000):
-    _level.append([])
-    _level = _level[0]
+DEEP = deep_list()
 
 # The good intents each bad value is put into, one field at a time.
 GOOD: dict[str, dict[str, Any]] = {
@@ -193,18 +189,6 @@ def send(view: BrokerView, content: Any) -> dict[str, Any]:
 def update(view: BrokerView, state: Any) -> None:
     """A state update from the page (``model.set(...); model.save_changes()``)."""
     view._handle_msg({"content": {"data": {"method": "update", "state": state}}, "buffers": []})
-
-
-def ledger(broker: SimulatedBroker) -> tuple[int, int]:
-    """(copies that entered a queue, acknowledged + copies still in a queue): always equal."""
-    events = list(broker.events)
-    entered = sum(
-        1
-        for e in events
-        if e.kind is EventKind.DELIVERED or (e.kind is EventKind.PUBLISHED and e.queue)
-    )
-    acknowledged = sum(1 for e in events if e.kind is EventKind.ACKNOWLEDGED)
-    return entered, acknowledged + sum(q.total for q in broker.queues())
 
 
 def snapshot(broker: SimulatedBroker, view: BrokerView) -> dict[str, Any]:

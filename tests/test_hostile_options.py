@@ -35,18 +35,14 @@ from melange_lab.errors import (
     UnsafePickle,
     quoted,
 )
-from melange_lab.events import EventKind
 from melange_lab.serializers import SerializerRegistry
 from melange_lab.widgets.actions import default_registry
 from melange_lab.widgets.broker_view import BrokerView
 from melange_lab.widgets.comm_recorder import CommRecorder, recording_comms
+from tests.hostile import HUGE_TEXT, adds_up, deep_list
 
-HUGE = "q" * 100_000
-DEEP: list[Any] = []
-_level = DEEP
-for _ in range(5_000):
-    _level.append([])
-    _level = _level[0]
+HUGE = HUGE_TEXT
+DEEP = deep_list()
 
 
 class Unprintable:
@@ -135,18 +131,6 @@ def broker(lab: SimulatedBroker) -> SimulatedBroker:
     if not lab.running:  # a test replaced it
         lab.start()
     return lab
-
-
-def adds_up(broker: SimulatedBroker) -> bool:
-    """Copies that entered a queue = acknowledged + still in a queue."""
-    events = list(broker.events)
-    entered = sum(
-        1
-        for e in events
-        if e.kind is EventKind.DELIVERED or (e.kind is EventKind.PUBLISHED and e.queue)
-    )
-    acknowledged = sum(1 for e in events if e.kind is EventKind.ACKNOWLEDGED)
-    return entered == acknowledged + sum(q.total for q in broker.queues())
 
 
 def still_works(broker: SimulatedBroker) -> None:

@@ -23,9 +23,9 @@ from melange_lab.errors import (
     MelangeLabError,
     MessageTooLarge,
 )
-from melange_lab.events import EventKind
 from melange_lab.serializers import Serializer, SerializerRegistry
 from melange_lab.widgets.actions import default_registry
+from tests.hostile import adds_up
 
 # Around each edge of SQS's ranges
 SQS_ALLOWED = ["\t", "\n", "\r", " ", "~", "\x7f", "é", "\ud7ff", "\ue000", "\ufffd", "\U00010000",
@@ -75,19 +75,6 @@ def broker(lab: SimulatedBroker) -> SimulatedBroker:
 
 def totals(broker: SimulatedBroker) -> dict[str, int]:
     return {q.name: q.total for q in broker.queues()}
-
-
-def adds_up(broker: SimulatedBroker, sent_around_the_lab: int = 0) -> bool:
-    """Copies that entered a queue = acknowledged + still in a queue (plus copies sent with
-    plain boto3, which the event log reports once the broker's own hooks do)."""
-    events = list(broker.events)
-    entered = sum(
-        1
-        for e in events
-        if e.kind is EventKind.DELIVERED or (e.kind is EventKind.PUBLISHED and e.queue)
-    )
-    acknowledged = sum(1 for e in events if e.kind is EventKind.ACKNOWLEDGED)
-    return entered + sent_around_the_lab == acknowledged + sum(totals(broker).values())
 
 
 def still_works(broker: SimulatedBroker, sent_around_the_lab: int = 0) -> None:
