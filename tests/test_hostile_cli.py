@@ -515,3 +515,26 @@ def test_student_version_of_a_missing_folder_says_so(
     assert main(["student-version", str(tmp_path / "gone"), str(tmp_path / "out")]) == 1
     assert "error:" in capsys.readouterr().out
     write_student_version(EXERCISES, tmp_path / "handout")  # and it still works
+
+
+def test_a_file_of_the_students_folder_that_cannot_be_copied_is_left_out_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from melange_lab.grading import execute
+
+    folder = tmp_path / "ana"
+    folder.mkdir()
+    for name in ("data.csv", "secret.key", "notes.txt"):
+        (folder / name).write_text(name)
+    real = shutil.copyfile
+
+    def copyfile(source: str, target: Any, **options: Any) -> Any:
+        if source.endswith("secret.key"):
+            raise PermissionError(13, "Permission denied")
+        return real(source, target, **options)
+
+    monkeypatch.setattr(execute.shutil, "copyfile", copyfile)
+    into = tmp_path / "copy"
+    into.mkdir()
+    assert execute.copy_submission_folder(folder, into, "answer.ipynb") == ["secret.key"]
+    assert sorted(p.name for p in into.iterdir()) == ["data.csv", "notes.txt"]

@@ -82,9 +82,13 @@ def copy_submission_folder(folder: Path, into: Path, notebook_name: str) -> list
         if total + size > MAX_COPIED_BYTES or copied >= MAX_COPIED_FILES:
             skipped.append(entry.name)
             continue
+        try:
+            shutil.copyfile(entry.path, into / entry.name, follow_symlinks=False)
+        except OSError:  # unreadable, or gone: the notebook runs without it
+            skipped.append(entry.name)
+            continue
         total += size
         copied += 1
-        shutil.copyfile(entry.path, into / entry.name, follow_symlinks=False)
     return skipped
 
 

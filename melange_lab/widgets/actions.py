@@ -242,14 +242,17 @@ class ConsumerDesk:
         """``how``: "acknowledge", "release" or "let_time_out"."""
         if message_id not in self.held:
             raise InvalidInput("No received message is selected: press 'Receive one' first.")
-        queue, message = self.held.pop(message_id)
+        queue, message = self.held[message_id]
         short = message_id[:8]
         if how == "acknowledge":
-            self.backend.acknowledge(message)
+            self.backend.acknowledge(message)  # refused: still held, to try again or let go
+            del self.held[message_id]
             return f"Acknowledged {short}: deleted from {queue}."
         if how == "release":
             self.backend.release(message, "released by hand")
+            del self.held[message_id]
             return f"Released {short}: visible again in {queue} at once."
+        del self.held[message_id]
         return (
             f"Let {short} go without acknowledging: it becomes visible again in {queue} when its "
             "visibility timeout ends."
