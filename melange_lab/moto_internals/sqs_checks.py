@@ -41,9 +41,8 @@ QUEUE_ATTRIBUTE_RANGES: dict[str, tuple[int, int]] = {
 }
 QUEUE_ATTRIBUTE_RANGES["MaximumMessageSize"] = (1024, 1_048_576)
 MAX_MESSAGE_ATTRIBUTES = limits.MESSAGE_ATTRIBUTES
-# The characters SQS carries in a body: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
-# #x10000-#x10FFFF.
-_REFUSED_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The characters SQS carries in a body and in a String attribute value (limits.py)
+_REFUSED_CHARACTER = limits.SQS_REFUSED_CHARACTER
 
 
 def queue_attribute_problem(attributes: dict[str, Any]) -> str | None:
@@ -150,11 +149,12 @@ def message_problem(body: str, attributes: dict[str, dict[str, Any]] | None) -> 
                 "the following supported type prefixes: Binary, Number, String."
             )
         value = attribute.get("StringValue", attribute.get("BinaryValue"))
-        if isinstance(value, str) and _REFUSED_CHARACTER.search(value):
+        bad = _REFUSED_CHARACTER.search(value) if isinstance(value, str) else None
+        if bad is not None:  # InvalidParameterValue, not the body's code (AWS-validated test)
             return InvalidParameterValue(
-                f"Message (user) attribute '{name}' value contains characters SQS does not "
-                "allow. Invalid characters: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD "
-                "| #x10000 to #x10FFFF are the ones allowed."
+                f"Message (user) attribute '{name}' contains U+{ord(bad.group()):04X}, outside "
+                "the characters SQS allows (#x9, #xA, #xD, #x20 to #xD7FF, #xE000 to #xFFFD, "
+                "#x10000 to #x10FFFF)."
             )
         if value is None or value in ("", b""):
             kind = attribute.get("DataType", "String")
