@@ -1,7 +1,8 @@
 """FIFO queues as SQS runs them: group locks held only by messages in flight, deduplication
 ids remembered for five minutes whether or not the first copy was deleted (per message group
-with DeduplicationScope=messageGroup, forgotten by PurgeQueue), and a sequence number on every
-message. The window itself is shared with FIFO topics (``fifo_topics``)."""
+with DeduplicationScope=messageGroup, as set when the queue was created; forgotten by
+PurgeQueue), and a sequence number on every message. The window itself is shared with FIFO
+topics (``fifo_topics``)."""
 
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ def _queue_dedup_window(stock: Callable[..., Message]) -> Callable[..., Message]
         content_based = queue.attributes.get("ContentBasedDeduplication") == "true"
         deduplication_id = explicit or (_content_hash(message_body) if content_based else None)
         key = deduplication_id
-        if key and queue.attributes.get("DeduplicationScope") == "messageGroup":
+        if key and _scope_at_creation.get(queue) == "messageGroup":
             key = f"{_argument(args, kwargs, 3, 'group_id')}\x00{key}"  # unique per group
         first = _recent(queue, key) if key else None
         if first is not None and deduplication_id:
@@ -172,6 +173,22 @@ def next_sequence_number() -> str:
     return str(next(_sequence))
 
 
+# DeduplicationScope as the queue was created: AWS's recordings show a later change of
+# DeduplicationScope/FifoThroughputLimit (either way) not changing how it deduplicates.
+_scope_at_creation: weakref.WeakKeyDictionary[Queue, str] = weakref.WeakKeyDictionary()
+
+
+def _remember_scope(stock: Callable[..., Queue]) -> Callable[..., Queue]:
+    def create_queue(self: SQSBackend, name: str, *args: Any, **kwargs: Any) -> Queue:
+        existed = name in self.queues
+        queue = stock(self, name, *args, **kwargs)
+        if not existed and queue.fifo_queue:
+            _scope_at_creation[queue] = str(queue.attributes.get("DeduplicationScope"))
+        return queue
+
+    return create_queue
+
+
 def _decided_by_the_window(stock: Callable[..., None]) -> Callable[..., None]:
     """With the window installed it alone decides what is a duplicate: moto's own check in
     add_message (by deduplication id only, whatever the DeduplicationScope, and also on moves
@@ -203,6 +220,7 @@ _FIFO_DEDUP_WINDOW: list[_Layer] = [
     (SQSBackend, "send_message", _queue_dedup_window),
     (Queue, "add_message", _decided_by_the_window),
     (SQSBackend, "purge_queue", _purge_forgets),
+    (SQSBackend, "create_queue", _remember_scope),
 ]
 
 
