@@ -253,6 +253,7 @@ class _Copy:
             topic=self.topic,
             published_id=self.message_id,
             queue=self.queue,
+            entered_as="dead_letter_queue",
             reason=f"SNS could not deliver it ({why}); the subscription's RedrivePolicy",
             detail={"subscription": self.subscription.arn},
         )
