@@ -125,9 +125,9 @@ def _arrived(queue: Queue, message: Message, arrival: _Arrival) -> None:
     published = arrival.published_id or message.id
     if published != message.id:
         setattr(message, PUBLISHED_ID, published)
-    detail = dict(arrival.detail)
+    detail = arrival.detail
     if arrival.queue is not None:
-        detail[arrival.entered_as] = queue.name
+        detail = {**detail, arrival.entered_as: queue.name}
     _emit(
         arrival.kind,
         queue=arrival.queue or queue.name,
@@ -183,12 +183,13 @@ def _send_reporting(stock: Callable[..., Message]) -> Callable[..., Message]:
             detail = {"manifest": _manifest(message_attributes), "message_group_id": group_id}
             arrival = _Arrival(EventKind.PUBLISHED, detail=detail)
             token = _arrival.set(arrival)
-        arrival.sent = {
-            "message_body": message_body,
-            "message_attributes": message_attributes,
-            "deduplication_id": deduplication_id,
-            "group_id": group_id,
-        }
+        else:  # a topic's copy: what it carried goes to a dead-letter queue if it fails
+            arrival.sent = {
+                "message_body": message_body,
+                "message_attributes": message_attributes,
+                "deduplication_id": deduplication_id,
+                "group_id": group_id,
+            }
         try:
             answer = stock(
                 self,

@@ -57,6 +57,7 @@ class Declaring(Lookups):
         for subscription in self.subscriptions_of(topic):
             with self._call("Unsubscribe", topic=topic.name):
                 self._sns.unsubscribe(SubscriptionArn=subscription.arn)
+            self._reports.unsubscribed(subscription)
         with self._call("DeleteTopic", topic=topic.name):
             self._sns.delete_topic(TopicArn=topic.arn)
         self._cache.forget_topic(topic)
@@ -206,7 +207,8 @@ class Declaring(Lookups):
                 if subscription.queue == queue.name:
                     with self._call("Unsubscribe", topic=topic.name):
                         self._sns.unsubscribe(SubscriptionArn=subscription.arn)
-                    self._cache.subscriptions[topic.arn].remove(subscription)
+                    self._cache.drop_subscription(topic.arn, subscription.arn)
+                    self._reports.unsubscribed(subscription)
         with self._call("DeleteQueue", queue=queue.name):
             self._sqs.delete_queue(QueueUrl=queue.url)
         self._cache.forget_queue(queue.name)
