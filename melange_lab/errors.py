@@ -246,6 +246,17 @@ class NotebookRefused(GradingError):
         super().__init__(f"{where}: {reason}")
 
 
+class SolutionMarkersUnbalanced(NotebookRefused):
+    def __init__(
+        self, where: str, begin: str = "BEGIN SOLUTION", end: str = "END SOLUTION"
+    ) -> None:
+        super().__init__(
+            where,
+            f"every line containing '{begin}' needs a line containing '{end}' after it (and no "
+            "nesting); fix the markers in the source notebook.",
+        )
+
+
 class ViewIsReadOnly(MelangeLabError):
     """The broker view watches a source it cannot publish to or consume from."""
 
@@ -255,6 +266,31 @@ class ViewIsReadOnly(MelangeLabError):
             "view follows what happens. For the Publish and Consume panels, view a "
             "SimulatedBroker (broker.view())."
         )
+
+
+class PeekNotSupported(MelangeLabError):
+    def __init__(self, queue: str) -> None:
+        super().__init__(
+            f"Cannot peek into '{queue}' on a real endpoint: SQS has no read-only look at "
+            "messages, and receiving one to show it would raise its receive count and hide it "
+            "from consumers. Use queues() for the counts, or a SimulatedBroker to see messages."
+        )
+
+
+class CheckFailed(MelangeLabError, AssertionError):
+    """An exercise check did not pass; the message says what is wrong and how to fix it.
+
+    ``template`` is the sentence with ``{name}`` fields, ``values`` what fills them.
+    """
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.template = template
+        self.values = {name: str(value) for name, value in values.items()}
+        super().__init__(template.format(**self.values))
+
+
+class UnsupportedMotoVersion(MelangeLabError, RuntimeError):
+    """The installed moto is outside the range, or its code no longer has the shape we patch."""
 
 
 class PortInUse(MelangeLabError, OSError):
@@ -282,3 +318,21 @@ class ServeNotAvailable(MelangeLabError):
 
     def __init__(self, reason: str = IN_A_BROWSER) -> None:
         super().__init__(f"broker.serve() cannot start: {reason}.")
+
+
+# -- apart from MelangeLabError, on purpose ---------------------------------------------------
+# The grader and the moto layer catch these themselves and report them in their own words:
+# the first two are ValueErrors as they always were; TimeLimitReached is a BaseException so
+# that a student's ``except Exception`` cannot swallow it.
+
+
+class NotebookUnreadable(ValueError):
+    """A file is not a notebook the grader can use; the message says why, for the report."""
+
+
+class PolicyProblem(ValueError):
+    """What SNS would answer for a policy it refuses (the text after "FilterPolicy: ")."""
+
+
+class TimeLimitReached(BaseException):
+    """Raised into a cell whose time is up; a BaseException so ``except Exception`` misses it."""

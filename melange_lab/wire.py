@@ -109,6 +109,13 @@ def decode(received: dict[str, Any], queue_url: str) -> Message:
     )
 
 
+def published_id_of(message: Message) -> str | None:
+    """The id a received message was published under (``decode`` read it), else its own."""
+    metadata = message.metadata if isinstance(message.metadata, dict) else {}
+    found = metadata.get(PUBLISHED_ID)
+    return found if isinstance(found, str) else message.message_id
+
+
 def _sqs_attribute(received: dict[str, Any], name: str) -> str | None:
     value = received.get("MessageAttributes", {}).get(name)
     return None if value is None else str(value.get("StringValue"))

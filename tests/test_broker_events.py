@@ -153,6 +153,10 @@ def test_a_raw_copy_is_tied_to_its_publish_by_the_broker_not_by_its_body(
     received = kinds(broker, EventKind.RECEIVED)
     assert [e.published_id for e in received] == [first, second]
     assert all(e.message_id != e.published_id for e in received)
+    processed = kinds(broker, EventKind.PROCESSED)  # the dispatcher knows them from the broker
+    assert [(e.message_id, e.published_id) for e in processed] == [
+        (e.message_id, e.published_id) for e in received
+    ]
 
 
 def test_moving_to_a_dead_letter_queue_keeps_the_id_it_was_published_under(

@@ -405,10 +405,13 @@ def test_every_message_is_accounted_for_and_every_step_has_an_event(
         EventKind.DEAD_LETTERED,
         EventKind.ACKNOWLEDGED,
     } <= kinds
-    for event in broker.events.of_kind(EventKind.FILTERED, EventKind.DEAD_LETTERED):
+    for event in broker.events.of_kind(
+        EventKind.FILTERED, EventKind.FAILED, EventKind.DEAD_LETTERED
+    ):
         assert event.reason and event.published_id
-    for event in broker.events.of_kind(EventKind.FAILED):
-        assert event.reason and event.message_id
+    for event in broker.events.of_kind(EventKind.PROCESSED, EventKind.FAILED):
+        # the dispatcher names both ids too: its copy, and the publish it came from
+        assert event.message_id and event.published_id != event.message_id
 
 
 def test_messages_sent_with_boto3_directly_are_consumed_the_same_way(

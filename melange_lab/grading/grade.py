@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from melange_lab.errors import SourceNotUsable
+from melange_lab.errors import NotebookUnreadable, SourceNotUsable
 from melange_lab.grading.discovery import Submission, find_submissions
 from melange_lab.grading.execute import Execution, run_notebook
 from melange_lab.grading.notebooks import (
-    NotebookUnreadable,
     exercise_paths,
     read_notebook,
     role,

@@ -17,7 +17,7 @@ from typing import Any
 
 import nbformat
 
-from melange_lab.errors import NotebookRefused
+from melange_lab.errors import NotebookRefused, NotebookUnreadable, SolutionMarkersUnbalanced
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
@@ -27,21 +27,6 @@ CODE_PLACEHOLDER = ("# YOUR CODE HERE", "raise NotImplementedError()")
 TEXT_PLACEHOLDER = ("YOUR ANSWER HERE",)
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 WIDGET_STATE = "widgets"
-
-
-class SolutionMarkersUnbalanced(NotebookRefused):
-    def __init__(
-        self, where: str, begin: str = "BEGIN SOLUTION", end: str = "END SOLUTION"
-    ) -> None:
-        super().__init__(
-            where,
-            f"every line containing '{begin}' needs a line containing '{end}' after it (and no "
-            "nesting); fix the markers in the source notebook.",
-        )
-
-
-class NotebookUnreadable(ValueError):
-    """A file is not a notebook the grader can use; the message says why, for the report."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ misbehaving quietly. Every install is undone by its ``uninstall_*``.
 
 from __future__ import annotations
 
-from melange_lab.errors import QueueNotFound
+from melange_lab.errors import QueueNotFound, UnsupportedMotoVersion
 from melange_lab.moto_internals.clock import install_clock, uninstall_clock
 from melange_lab.moto_internals.dead_letters import (
     DeadLetterMove,
@@ -84,7 +84,6 @@ from melange_lab.moto_internals.versions import (
     _FINGERPRINTS,
     _PATCHED_GLOBALS,
     SUPPORTED_MOTO,
-    UnsupportedMotoVersion,
     check_supported,
 )
 

@@ -22,6 +22,7 @@ from moto.sns.exceptions import SNSInvalidParameter
 from moto.sns.models import SNSBackend
 from moto.sns.utils import FilterPolicyMatcher
 
+from melange_lab.errors import PolicyProblem
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 
 MAX_KEYS = 5
@@ -42,10 +43,6 @@ class _Number(float):
         number = super().__new__(cls, value)
         number.text = text
         return number
-
-
-class PolicyProblem(ValueError):
-    """What SNS would answer for a policy it refuses (the text after "FilterPolicy: ")."""
 
 
 # --- validation -----------------------------------------------------------------------------

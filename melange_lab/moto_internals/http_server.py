@@ -28,7 +28,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from melange_lab.moto_internals.versions import SUPPORTED_MOTO, UnsupportedMotoVersion
+from melange_lab.errors import UnsupportedMotoVersion
+from melange_lab.moto_internals.versions import SUPPORTED_MOTO
 
 logger = logging.getLogger(__name__)
 SERVED = ("sns", "sqs")

@@ -21,16 +21,12 @@ from moto.sns.utils import FilterPolicyMatcher
 from moto.sqs.models import Message, Queue, SQSBackend
 from moto.sqs.responses import SQSResponse
 
-from melange_lab.errors import MelangeLabError
+from melange_lab.errors import UnsupportedMotoVersion
 from melange_lab.moto_internals.patching import MISSING, _stock
 
 SUPPORTED_MOTO = ">=5.2.1,<5.3"
 ABSENT = "absent"  # the fingerprint of something moto does not have
 _LOWEST, _BELOW = (5, 2, 1), (5, 3)
-
-
-class UnsupportedMotoVersion(MelangeLabError, RuntimeError):
-    """The installed moto is outside the range, or its code no longer has the shape we patch."""
 
 
 # --- checking the moto we run on ------------------------------------------------------------

@@ -19,13 +19,6 @@ from melange_lab.events import EventKind, EventLog
 from melange_lab.models import Message, QueueWrapper
 
 
-def published_id(message: Message) -> str | None:
-    """The id a received copy was published under (``wire.decode`` read it), else its own."""
-    metadata = message.metadata if isinstance(message.metadata, dict) else {}
-    found = metadata.get(wire.PUBLISHED_ID)
-    return found if isinstance(found, str) else message.message_id
-
-
 class CallReports:
     """Reports the backend's calls on ``events``, or nothing when ``events`` is None (the
     simulated broker, which reports them itself)."""
@@ -137,7 +130,7 @@ class CallReports:
                 EventKind.RECEIVED,
                 queue=queue,
                 message_id=message.message_id,
-                published_id=published_id(message),
+                published_id=wire.published_id_of(message),
                 detail={"receive_count": int(count)},
             )
 
@@ -146,7 +139,7 @@ class CallReports:
             EventKind.ACKNOWLEDGED,
             queue=queue,
             message_id=message.message_id,
-            published_id=published_id(message),
+            published_id=wire.published_id_of(message),
         )
 
     def released(self, queue: str, message: Message, reason: str | None) -> None:
@@ -154,7 +147,7 @@ class CallReports:
             EventKind.RELEASED,
             queue=queue,
             message_id=message.message_id,
-            published_id=published_id(message),
+            published_id=wire.published_id_of(message),
             reason=reason,
         )
 

@@ -108,7 +108,8 @@ def check_queue_declaration(
     **options: Any,
 ) -> FilterPolicy | None:
     """Refuses every value ``declare_queue`` would refuse, creating nothing; returns the
-    filter policy it would subscribe with."""
+    filter policy it would subscribe with (callers that create topics first check here, as
+    ``backend.check_queue_declaration``)."""
     check_unknown("declare_queue", options, QUEUE_OPTIONS, QUEUE_OPTIONS)
     check_queue_name(queue_name)
     values: dict[str, object] = {
