@@ -380,3 +380,16 @@ def test_a_long_poll_before_the_copy_is_due_ends_empty_in_real_time(
     answer = late.client("sqs").receive_message(QueueUrl=urls["a"], WaitTimeSeconds=1)
     assert answer.get("Messages", []) == [] and time.monotonic() - started < 10
     assert late.pending_deliveries() == 1
+
+
+def test_a_late_copy_carries_its_publish_time_and_every_copy_the_same_signature(
+    late: SimulatedBroker, wired: Callable[..., dict[str, str]]
+) -> None:
+    wired("a", "b")
+    published_at = late.clock.now()
+    publish(late)
+    late.clock.advance(LATENCY + 60)
+    envelopes = [json.loads(late.peek(name)[0].body) for name in ("a", "b")]
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(published_at))
+    assert all(e["Timestamp"].startswith(stamp) for e in envelopes)  # SNS: when published
+    assert envelopes[0]["Signature"] == envelopes[1]["Signature"]
