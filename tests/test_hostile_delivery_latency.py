@@ -10,6 +10,7 @@ or a purge, which the broker reported too.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
@@ -77,23 +78,31 @@ def late() -> Iterator[SimulatedBroker]:
         yield broker
 
 
+def wire(broker: SimulatedBroker, *names: str, **attributes: dict[str, str]) -> dict[str, str]:
+    """Topic 'orders' and the named queues subscribed to it, by plain boto3; returns URLs."""
+    sqs, sns = broker.client("sqs"), broker.client("sns")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    urls = {}
+    for name in names:
+        urls[name] = sqs.create_queue(QueueName=name, Attributes=attributes.get(name, {}))[
+            "QueueUrl"
+        ]
+        arn = sqs.get_queue_attributes(QueueUrl=urls[name], AttributeNames=["QueueArn"])
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
+    return urls
+
+
 @pytest.fixture
 def wired(late: SimulatedBroker) -> Callable[..., dict[str, str]]:
-    """Topic 'orders' and the named queues subscribed to it, by plain boto3; returns URLs."""
-    sqs, sns = late.client("sqs"), late.client("sns")
+    return functools.partial(wire, late)
 
-    def wire(*names: str, **attributes: dict[str, str]) -> dict[str, str]:
-        topic = sns.create_topic(Name="orders")["TopicArn"]
-        urls = {}
-        for name in names:
-            urls[name] = sqs.create_queue(QueueName=name, Attributes=attributes.get(name, {}))[
-                "QueueUrl"
-            ]
-            arn = sqs.get_queue_attributes(QueueUrl=urls[name], AttributeNames=["QueueArn"])
-            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
-        return urls
 
-    return wire
+def until_all_delivered(broker: SimulatedBroker, seconds: float = 20) -> int:
+    """Waits (real time, bounded) while copies are on their way; returns how many still are."""
+    deadline = time.monotonic() + seconds
+    while broker.pending_deliveries() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return broker.pending_deliveries()
 
 
 def publish(broker: SimulatedBroker, message: str = "order", times: int = 1) -> list[str]:
@@ -199,30 +208,19 @@ def test_a_copy_too_large_for_one_queue_fails_there_only(
 
 def test_copies_in_transit_keep_travelling_when_a_manual_clock_turns_real() -> None:
     with SimulatedBroker(clock="manual", delivery_latency=0.2) as broker:
-        sqs, sns = broker.client("sqs"), broker.client("sns")
-        url = sqs.create_queue(QueueName="q")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-        topic = sns.create_topic(Name="orders")["TopicArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
-        sns.publish(TopicArn=topic, Message="m")
+        wire(broker, "q")
+        publish(broker)
         assert broker.pending_deliveries() == 1
         broker.clock.use_real_time()
-        deadline = time.monotonic() + 10
-        while broker.pending_deliveries() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert broker.pending_deliveries() == 0
-        assert [json.loads(m.body)["Message"] for m in broker.peek("q")] == ["m"]
+        assert until_all_delivered(broker) == 0
+        assert bodies(broker, "q") == ["order-0"]
         assert books(broker, copies=1).balanced()
 
 
 def test_copies_in_transit_wait_for_the_clock_when_a_real_clock_is_frozen() -> None:
     with SimulatedBroker(delivery_latency=LATENCY) as broker:
-        sqs, sns = broker.client("sqs"), broker.client("sns")
-        url = sqs.create_queue(QueueName="q")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-        topic = sns.create_topic(Name="orders")["TopicArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
-        sns.publish(TopicArn=topic, Message="m")
+        wire(broker, "q")
+        publish(broker)
         broker.clock.freeze()
         time.sleep(0.3)  # the background delivery sees a clock that stands still
         assert broker.pending_deliveries() == 1 and broker.peek("q") == []
@@ -363,10 +361,7 @@ def test_publishing_while_copies_arrive_in_the_background_loses_none(
             thread.start()
         for thread in publishers:
             thread.join(timeout=60)
-        deadline = time.monotonic() + 20
-        while broker.pending_deliveries() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert errors == [] and broker.pending_deliveries() == 0
+        assert errors == [] and until_all_delivered(broker) == 0
         assert [len(broker.peek(name)) for name in ("a", "b")] == [200, 200]
         assert books(broker, copies=400).balanced()
 

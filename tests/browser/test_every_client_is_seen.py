@@ -87,22 +87,18 @@ def travels_into_each_subscriber(page: Page, save_screenshot: SaveScreenshot, sh
 
 
 @pytest.mark.browser
-def test_a_plain_boto3_publish_travels_in_the_view(
-    lab: Lab, console_errors: list[str], save_screenshot: SaveScreenshot
+@pytest.mark.parametrize(
+    "who",
+    [
+        pytest.param(PLAIN_BOTO3_LATER, id="plain-boto3-in-the-kernel"),
+        pytest.param(ANOTHER_PROCESS_LATER, id="another-process-through-serve"),
+    ],
+)
+def test_a_publish_travels_in_the_view_whoever_made_it(
+    lab: Lab, console_errors: list[str], save_screenshot: SaveScreenshot, who: str
 ) -> None:
-    lab.write_notebook("plain_boto3.ipynb", [WIRING, VIEW, PLAIN_BOTO3_LATER])
-    page = open_notebook(lab.page, lab.server, "plain_boto3.ipynb")
+    lab.write_notebook("every_client.ipynb", [WIRING, VIEW, who])
+    page = open_notebook(lab.page, lab.server, "every_client.ipynb")
     start_run_all(page)
-    travels_into_each_subscriber(page, save_screenshot, "plain-boto3-travelling")
-    assert console_errors == []
-
-
-@pytest.mark.browser
-def test_a_publish_from_another_process_through_serve_travels_in_the_view(
-    lab: Lab, console_errors: list[str], save_screenshot: SaveScreenshot
-) -> None:
-    lab.write_notebook("another_process.ipynb", [WIRING, VIEW, ANOTHER_PROCESS_LATER])
-    page = open_notebook(lab.page, lab.server, "another_process.ipynb")
-    start_run_all(page)
-    travels_into_each_subscriber(page, save_screenshot, "another-process-travelling")
+    travels_into_each_subscriber(page, save_screenshot, "travelling")
     assert console_errors == []
