@@ -19,8 +19,15 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from melange_lab import limits, moto_internals, runtime
-from melange_lab.arguments import checked, choice, flag, number, whole_number
+from melange_lab import limits, moto_internals, request_text, runtime
+from melange_lab.arguments import (
+    checked,
+    choice,
+    flag,
+    number,
+    serializer_registry,
+    whole_number,
+)
 from melange_lab.backends.sqs import Subscription
 from melange_lab.backends.sqs.simulated import SimulatedSQSBackend
 from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
@@ -59,6 +66,18 @@ def _region(parameter: str, value: object) -> str:
 
 def _clock_mode(parameter: str, value: object) -> str:
     return choice(parameter, value, CLOCK_MODES)
+
+
+SERVICES = ("sqs", "sns")  # what the simulated broker is; moto would answer others too
+
+
+def _service(parameter: str, value: object) -> str:
+    fix = "e.g. broker.client('sqs') or broker.client('sns')."
+    if isinstance(value, str) and value.strip().lower() in SERVICES and value not in SERVICES:
+        fix = f"Service names are lower case: broker.client({value.strip().lower()!r})."
+    if not isinstance(value, str) or value not in SERVICES:
+        raise InvalidParameter(parameter, value, "'sqs' or 'sns', the services this broker is", fix)
+    return value
 
 
 def _max_events(parameter: str, value: object) -> int:
@@ -194,6 +213,7 @@ class SimulatedBroker:
             moto_internals.install_aws_fidelity()
             moto_internals.install_broker_events(self.events, self._last_failure)
             self._start_delivery_latency()
+            request_text.turn_on()
             self._environment.enter()
             self._backend = self._new_backend()
             self._inspector = SimulatedInspector(self._backend, self.account_id, self.region)
@@ -285,6 +305,7 @@ class SimulatedBroker:
             self._stop_delivery_latency()
             moto_internals.uninstall_broker_events()
             self._environment.exit()
+            request_text.turn_off()
             moto_internals.uninstall_aws_fidelity()
             moto_internals.uninstall_fast_counts()
             moto_internals.uninstall_fast_signing()
@@ -341,6 +362,7 @@ class SimulatedBroker:
             aws_access_key_id=_FAKE_KEY, aws_secret_access_key=_FAKE_KEY, region_name=self.region
         )
 
+    @checked(service=_service)
     def client(self, service: Literal["sqs", "sns"]) -> Any:
         """A plain boto3 client of this broker, e.g. ``broker.client("sqs").list_queues()``.
 
@@ -417,10 +439,12 @@ class SimulatedBroker:
     def subscriptions(self) -> list[Subscription]:
         return self._inspect().subscriptions()
 
+    @checked(registry=serializer_registry)
     def peek(self, queue: str, registry: SerializerRegistry | None = None) -> list[PeekedMessage]:
         """Every message in ``queue`` with its state, without receiving or changing any."""
         return self._inspect().peek(queue, registry)
 
+    @checked(registry=serializer_registry)
     def peek_page(
         self,
         queue: str,
@@ -454,6 +478,7 @@ class SimulatedBroker:
 
     # -- seeing it ----------------------------------------------------------------------------
 
+    @checked(registry=serializer_registry)
     def view(self, registry: SerializerRegistry | None = None, **options: Any) -> BrokerView:
         """A live widget of this broker: each message travelling the topology into its queues,
         the queues' cards, Publish, Consume, Inspect and a replayable timeline.

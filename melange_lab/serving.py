@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from melange_lab import runtime
-from melange_lab.arguments import text, whole_number
+from melange_lab.arguments import from_text, host, whole_number
 from melange_lab.errors import InvalidParameter, MelangeLabError, PortInUse, ServeNotAvailable
 from melange_lab.simulated_environment import FAKE_KEY
 
@@ -44,7 +44,7 @@ def check_port(parameter: str, value: object) -> int:
 
 
 def check_host(parameter: str, value: object) -> str:
-    return text(
+    return host(
         parameter, value, fix="e.g. serve(host='127.0.0.1'), the default: only this machine."
     )
 
@@ -168,10 +168,14 @@ def serve_main(argv: Sequence[str]) -> int:
         ),
     )
     parser.add_argument(
-        "--port", type=int, default=0, help="port to listen on (default: a free one)"
+        "--port",
+        type=lambda text: int(from_text(text, check_port, int)),
+        default=0,
+        help="port to listen on, 0 to 65535 (default 0: a free one)",
     )
     parser.add_argument(
         "--host",
+        type=lambda text: str(from_text(text, check_host, str)),
         default=LOOPBACK,
         help="address to listen on (default 127.0.0.1: this machine only)",
     )

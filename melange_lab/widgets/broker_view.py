@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import threading
 from collections import deque
@@ -23,10 +24,11 @@ from typing import Any
 import anywidget
 import traitlets
 
+from melange_lab.arguments import checked, optional, ranged, serializer_registry
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.backends.sqs import Subscription
 from melange_lab.clock import BrokerClock
-from melange_lab.errors import MelangeLabError, ViewIsReadOnly
+from melange_lab.errors import MelangeLabError, QueueNotFound, ViewIsReadOnly
 from melange_lab.events import Event
 from melange_lab.inspection import (
     PeekedMessage,
@@ -37,11 +39,16 @@ from melange_lab.inspection import (
     readable,
 )
 from melange_lab.serializers import SerializerRegistry
+from melange_lab.widgets import intents
 from melange_lab.widgets.actions import ConsumerDesk, PublishForm, default_registry
-from melange_lab.widgets.source import BrokerSource
+from melange_lab.widgets.source import BrokerSource, broker_source
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 20
+MAX_PAGE_SIZE = 1_000  # cards per queue a page may hold
 EVENT_LIMIT = 150  # events the front end keeps for animation and the timeline
+MAX_EVENT_LIMIT = 10_000
 PREVIEW_CHARS = 120
 _FILTERED_SHOWN = 3
 _STATIC = Path(__file__).parent / "static"
@@ -120,6 +127,15 @@ class BrokerView(anywidget.AnyWidget):
         sync=True
     )
 
+    @checked(
+        source=broker_source,
+        registry=serializer_registry,
+        page_size=ranged(1, MAX_PAGE_SIZE, whole=True, unit="cards", fix="e.g. page_size=20."),
+        refresh_interval=optional(
+            ranged(0, 60, unit="seconds", fix="e.g. 0.2, or None to redraw only on flush().")
+        ),
+        event_limit=ranged(1, MAX_EVENT_LIMIT, whole=True, fix="e.g. event_limit=150."),
+    )
     def __init__(
         self,
         source: BrokerSource,
@@ -128,9 +144,8 @@ class BrokerView(anywidget.AnyWidget):
         page_size: int = PAGE_SIZE,
         refresh_interval: float | None = 0.2,
         event_limit: int = EVENT_LIMIT,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__()
         self.source = source
         self.page_size = page_size
         self.refresh_interval = refresh_interval
@@ -401,67 +416,80 @@ class BrokerView(anywidget.AnyWidget):
             "clock": self._clock is not None,
         }
 
-    # -- intents from the front end -------------------------------------------------------------
+    # -- intents from the front end (untrusted: checked in widgets/intents.py) -----------------
 
     def _intent(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict):
-            return
-        intent = str(content.get("intent", ""))
-        handler = self._handlers().get(intent)
-        if handler is None:
-            return
+        """Carries out one intent. Whatever a page sends, the panel that sent it gets an answer
+        and no exception escapes (ipywidgets would only log it, leaving the panel busy)."""
+        panel = intents.answer_panel(content)
         try:
-            said = handler(content)
+            if intents.spec_of(content)[1].changes_the_broker and self._desk is None:
+                raise ViewIsReadOnly()
+            intent = intents.read_intent(content)
+            said = self._handlers()[intent.name](intent.fields)
         except MelangeLabError as error:
-            self._say(False, str(error), str(content.get("panel", intent)))
+            self._say(False, str(error), panel)
+        except Exception as error:  # a bug of the lab's: said in the panel, not lost in a log
+            logger.exception("the broker view could not carry out an intent")
+            self._say(False, intents.unexpected(error), panel)
         else:
             if said is not None:
-                self._say(True, said, str(content.get("panel", intent)))
-        self.flush()
-        self.forms = self._forms_state()
+                self._say(True, said, panel)
+        self._redraw_after_intent(panel)
+
+    def _redraw_after_intent(self, panel: str) -> None:
+        try:
+            self.flush()
+            self.forms = self._forms_state()
+        except Exception as error:  # as above: the learner sees it, the comm handler does not
+            logger.exception("the broker view could not redraw")
+            self._say(False, intents.unexpected(error), panel)
 
     def _handlers(self) -> dict[str, Callable[[dict[str, Any]], str | None]]:
         return {
             "publish": self._publish,
-            "receive": lambda c: self._need_desk().receive(str(c.get("queue", "")),
-                                                           _int(c.get("hide_for"), 30)),
-            "finish": lambda c: self._need_desk().finish(str(c.get("id", "")),
-                                                         str(c.get("how", "acknowledge"))),
-            "background": lambda c: self._need_desk().background(str(c.get("queue", "")),
-                                                                 bool(c.get("on"))),
-            "advance": lambda c: self._need_desk().advance(_float(c.get("seconds"), 30.0)),
+            "receive": lambda f: self._need_desk().receive(f["queue"], f["hide_for"]),
+            "finish": lambda f: self._need_desk().finish(f["id"], f["how"]),
+            "background": lambda f: self._need_desk().background(f["queue"], f["on"]),
+            "advance": lambda f: self._need_desk().advance(f["seconds"]),
             "page": self._turn,
-            "inspect": self._inspect_intent,
-            "select": self._select_intent,
+            "inspect": lambda f: self.inspect(f["queue"], f["id"]),
+            "select": lambda f: self.select(f["id"]),
             "tick": self._tick,
-        }  # fmt: skip
+        }
+
+    def set_state(self, sync_data: Any) -> None:
+        """Takes from the front end only the state it owns (``compact``): the rest is the
+        kernel's truth, which a page must not overwrite."""
+        super().set_state(intents.front_end_state(sync_data))
 
     def _need_desk(self) -> ConsumerDesk:
         if self._desk is None:
             raise ViewIsReadOnly()
         return self._desk
 
-    def _publish(self, content: dict[str, Any]) -> str:
+    def _publish(self, fields: dict[str, Any]) -> str:
         if self._backend is None:
             raise ViewIsReadOnly()
-        kind = "queue" if content.get("kind") == "queue" else "topic"
-        target = str(content.get("target", ""))
+        kind, target = fields["kind"], fields["target"]
         message_id = self._form.publish(
             self._backend,
             [t.name for t in self.source.topics()],
             kind=kind,
             target=target,
-            choice=str(content.get("choice", "")),
-            payload=str(content.get("payload", "")),
-            attributes=str(content.get("attributes", "")),
-            group_id=str(content.get("group_id", "")),
+            choice=fields["choice"],
+            payload=fields["payload"],
+            attributes=fields["attributes"],
+            group_id=fields["group_id"],
         )
         self.selected = message_id
         return f"Published {message_id[:8]} to {kind} {target.strip()}."
 
-    def _turn(self, content: dict[str, Any]) -> None:
-        queue = str(content.get("queue", ""))
-        self._pages[queue] = max(0, _int(content.get("page"), 0))
+    def _turn(self, fields: dict[str, Any]) -> None:
+        queue = fields["queue"]
+        if queue not in self.queue_pages:  # only a shown queue has pages
+            raise QueueNotFound(queue, self.queue_pages)
+        self._pages[queue] = fields["page"]
         self._page_cache.pop(queue, None)
         with self._lock:
             self._dirty_queues.add(queue)
@@ -471,12 +499,6 @@ class BrokerView(anywidget.AnyWidget):
         with self._lock:
             self._all_dirty = True
             self._page_cache.clear()
-
-    def _select_intent(self, content: dict[str, Any]) -> None:
-        self.select(str(content.get("id", "")))
-
-    def _inspect_intent(self, content: dict[str, Any]) -> None:
-        self.inspect(str(content.get("queue", "")), str(content.get("id", "")))
 
     def select(self, published_id: str) -> None:
         """Selects a message everywhere (by the id it was published under) and inspects a copy."""
@@ -535,6 +557,8 @@ class BrokerView(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stops listening to the broker (and any background consumer), then closes."""
+        if not hasattr(self, "_desk"):  # refused its options: never listened, nothing opened
+            return
         self._unsubscribe()
         if self._desk is not None and self._desk.dispatcher is not None:
             self._desk.stop_background()
@@ -544,20 +568,6 @@ class BrokerView(anywidget.AnyWidget):
 def _trim(mapping: dict[Any, Any], limit: int) -> None:
     while len(mapping) > limit:
         del mapping[next(iter(mapping))]
-
-
-def _int(value: Any, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _float(value: Any, default: float) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
