@@ -664,3 +664,19 @@ def test_the_front_ends_request_number_is_read_with_the_intent(
     assert intents.read_intent(content).name == "publish"
     assert intents.request_of(content) == request_number
     assert send(view, content)["ok"]
+
+
+def test_a_publish_one_subscription_cannot_take_succeeds_and_the_view_shows_that_failure(
+    view: BrokerView, emptied: SimulatedBroker
+) -> None:
+    sqs = emptied.client("sqs")
+    url = sqs.get_queue_url(QueueName="billing")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"MaximumMessageSize": "1024"})
+    big = json.dumps({"order_id": "A1", "notes": "n" * 2_000})
+    result = send(view, {"intent": "publish", **GOOD["publish"], "payload": big})
+    assert result["ok"] and "Published" in result["text"]
+    failed = [e for e in view.timeline() if e["kind"] == "delivery_failed"]
+    assert [e["queue"] for e in failed] == ["billing"]
+    assert [q.total for q in emptied.queues() if q.name in ("billing", "shipping")] == [0, 1]
+    entered, accounted = ledger(emptied)
+    assert entered == accounted == 1
