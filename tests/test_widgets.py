@@ -137,7 +137,10 @@ def test_the_event_log_reaches_the_front_end_in_order_with_the_fan_out(
         ("delivered", "shipping"),
         ("filtered", FILTERED),
     ]
-    assert {e["message_id"] for e in fresh} == {message_id}
+    assert {e["published_id"] for e in fresh} == {message_id}  # each copy names its publish
+    assert fresh[0]["message_id"] == message_id
+    assert all(e.get("message_id") not in (None, message_id) for e in fresh[1:3])  # copies
+    assert "message_id" not in fresh[3]  # a filtered copy never existed
     assert "manifest" in fresh[-1]["reason"]
 
 

@@ -7,17 +7,18 @@ queue fills or a topic fans out, and must follow AWS where moto does not.
 
 One module per fix: ``clock``, ``fast_counts`` (depth-independent counts), ``fifo`` (group
 locks, the 5-minute deduplication window), ``signing`` (SignatureVersion 1 and 2),
-``filter_policies`` (SNS's grammar and matching), ``dead_letters`` (the DLQ-move listener and
-DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``sqs_checks``
+``filter_policies`` (SNS's grammar and matching), ``dead_letters`` (who is receiving, for DLQ
+moves, and DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``sqs_checks``
 (ranges and contents SQS refuses), ``sns_checks`` (Publish and GetTopicAttributes answers),
 ``delivery`` (raw Binary attributes, delivery latency), ``event_hooks`` (the broker's events,
 reported where moto's state changes), ``fan_out`` (SNS delivers, filters and fails each
-subscription on its own), ``http_server`` (moto's server on the same state, for
-``broker.serve()``), ``look_inside``; ``patching`` installs and undoes them in layers,
-``versions`` checks the moto underneath. ``install_aws_fidelity`` installs every fix that
-makes moto follow AWS where it does not. The original fixes were checked against moto 5.2.1
-and 5.2.5 (same source in both); the AWS-fidelity fixes were fingerprinted on moto 5.2.5, the
-event hooks and the fan-out on 5.2.6 (unchanged since 5.2.1 in what they wrap).
+subscription on its own), ``message_moves`` (StartMessageMoveTask: redrive),
+``http_server`` (moto's server on the same state, for ``broker.serve()``), ``look_inside``;
+``patching`` installs and undoes them in layers, ``versions`` checks the moto underneath.
+``install_aws_fidelity`` installs every fix that makes moto follow AWS where it does not. The
+original fixes were checked against moto 5.2.1 and 5.2.5 (same source in both); the
+AWS-fidelity fixes were fingerprinted on moto 5.2.5; the event hooks, the fan-out and the
+message moves on 5.2.6 and 5.2.1 (``purge_queue`` differs there, harmlessly).
 ``check_supported`` fingerprints that source, so a newer moto fails loudly instead of
 misbehaving quietly. Every install is undone by its ``uninstall_*``.
 """
@@ -30,8 +31,6 @@ from melange_lab.errors import QueueNotFound, UnsupportedMotoVersion
 from melange_lab.moto_internals.batches import install_batches, uninstall_batches
 from melange_lab.moto_internals.clock import install_clock, uninstall_clock
 from melange_lab.moto_internals.dead_letters import (
-    DeadLetterMove,
-    add_dead_letter_listener,
     install_dead_letter_source,
     uninstall_dead_letter_source,
 )
@@ -76,6 +75,11 @@ from melange_lab.moto_internals.look_inside import (
     peek_page,
     queue_counts,
 )
+from melange_lab.moto_internals.message_moves import (
+    install_message_moves,
+    redrive,
+    uninstall_message_moves,
+)
 from melange_lab.moto_internals.message_size import install_message_size, uninstall_message_size
 from melange_lab.moto_internals.patching import _FEATURE_ORDER, _features, _originals
 from melange_lab.moto_internals.signing import install_fast_signing, uninstall_fast_signing
@@ -119,6 +123,7 @@ def install_aws_fidelity() -> None:
     install_raw_binary_fix()
     install_dead_letter_source()
     install_fan_out()
+    install_message_moves()
 
 
 def install_lab_layers(
@@ -146,6 +151,7 @@ def uninstall_lab_layers() -> None:
 
 def uninstall_aws_fidelity() -> None:
     """Put moto's own behaviour back for every fix ``install_aws_fidelity`` installed."""
+    uninstall_message_moves()
     uninstall_fan_out()
     uninstall_dead_letter_source()
     uninstall_raw_binary_fix()
@@ -171,13 +177,11 @@ __all__ = [
     "_FEATURE_ORDER",
     "_FINGERPRINTS",
     "_PATCHED_GLOBALS",
-    "DeadLetterMove",
     "QueueNotFound",
     "StoredMessage",
     "UnsupportedMotoVersion",
     "_features",
     "_originals",
-    "add_dead_letter_listener",
     "check_supported",
     "dead_letter_target",
     "deliver_due",
@@ -199,6 +203,7 @@ __all__ = [
     "install_fifo_topics",
     "install_filter_policies",
     "install_lab_layers",
+    "install_message_moves",
     "install_message_size",
     "install_raw_binary_fix",
     "install_sixty_seconds",
@@ -215,6 +220,7 @@ __all__ = [
     "pending_deliveries",
     "published_id_for_receipt",
     "queue_counts",
+    "redrive",
     "uninstall_aws_fidelity",
     "uninstall_batches",
     "uninstall_broker_events",
@@ -232,6 +238,7 @@ __all__ = [
     "uninstall_fifo_topics",
     "uninstall_filter_policies",
     "uninstall_lab_layers",
+    "uninstall_message_moves",
     "uninstall_message_size",
     "uninstall_raw_binary_fix",
     "uninstall_sixty_seconds",

@@ -76,8 +76,9 @@ def _event_dict(event: Event, published_of: dict[str, str]) -> dict[str, Any]:
         value = getattr(event, name)
         if value is not None:
             data[name] = value
-    if event.message_id and event.message_id in published_of:
-        data["published_id"] = published_of[event.message_id]
+    published = event.published_id or published_of.get(event.message_id or "")
+    if published:
+        data["published_id"] = published
     detail = {k: v for k, v in event.detail.items() if k != "body"}
     if detail:
         data["detail"] = json.loads(json.dumps(detail, default=str))
@@ -220,6 +221,9 @@ class BrokerView(anywidget.AnyWidget):
         if kind == "published" and event.topic and event.message_id:
             self._bodies[event.message_id] = str(event.detail.get("body", ""))
             _trim(self._bodies, self._event_limit)
+        if event.message_id and event.published_id and event.published_id != event.message_id:
+            self._published_of[event.message_id] = event.published_id  # the broker says so
+            _trim(self._published_of, 20 * self._event_limit)
         if event.queue:
             self._queue_changed(event, kind)
         other = event.detail.get("dead_letter_queue")
@@ -234,7 +238,7 @@ class BrokerView(anywidget.AnyWidget):
         if not appended:
             self._page_cache.pop(queue, None)  # a receive, ack... may change the shown page
         if kind == "filtered":
-            note = {"id": event.message_id or "", "topic": event.topic or "",
+            note = {"id": event.published_id or event.message_id or "", "topic": event.topic or "",
                     "reason": event.reason or "the filter policy did not match"}  # fmt: skip
             self._filtered.setdefault(queue, deque(maxlen=_FILTERED_SHOWN)).append(note)
             self._filtered_total[queue] = self._filtered_total.get(queue, 0) + 1

@@ -229,7 +229,7 @@ def filtered_html(filtered: Sequence[Event], total: int) -> str:
         return ""
     noun = "message" if total == 1 else "messages"
     lines = "".join(
-        f"<div><code>{esc((event.message_id or '')[:8])}</code> from topic "
+        f"<div><code>{esc((event.published_id or event.message_id or '')[:8])}</code> from topic "
         f"<b>{esc(event.topic)}</b>: {esc(event.reason or 'the filter policy did not match')}</div>"
         for event in reversed(filtered)
     )
