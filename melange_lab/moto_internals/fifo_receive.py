@@ -18,7 +18,8 @@ follows:
 - A delayed oldest message holds its group back; a message received maxReceiveCount times
   moves to the dead-letter queue when its turn comes, as moto does; a message past its
   retention period is skipped.
-Standard queues are received exactly as moto does.
+Standard queues are received as moto does; for both, MessageAttributeNames ["*"] means every
+attribute (recorded).
 """
 
 from __future__ import annotations
@@ -149,19 +150,15 @@ def _receive_in_groups(stock: Callable[..., list[Message]]) -> Callable[..., lis
         message_attribute_names: list[str] | None = None,
     ) -> list[Message]:
         queue = self.get_queue(queue_name)
+        # MessageAttributeNames ["*"] is every attribute, as "All" and ".*" are (recorded);
+        # moto reads "*" as an attribute named "*"
+        names = ["All" if n == "*" else n for n in message_attribute_names or []]
         if not queue.fifo_queue:
-            return stock(
-                self,
-                queue_name,
-                count,
-                wait_seconds_timeout,
-                visibility_timeout,
-                message_attribute_names,
-            )
+            return stock(self, queue_name, count, wait_seconds_timeout, visibility_timeout, names)
         polling_end = _now_ms() + 1000 * wait_seconds_timeout
         while True:
             with _lock:
-                received = _take(queue, count, visibility_timeout, message_attribute_names or [])
+                received = _take(queue, count, visibility_timeout, names)
             if received or not wait_seconds_timeout or _now_ms() > polling_end:
                 return received
             queue.wait_for_messages(1)

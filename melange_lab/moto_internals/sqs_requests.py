@@ -7,7 +7,6 @@ LocalStack's ``test_sqs.snapshot.json``; the SQS API reference).
   to true."); SetQueueAttributes the same, and a FIFO queue cannot be made standard.
 - MessageGroupId and MessageDeduplicationId: 1 to 128 characters, letters, digits and
   punctuation only (standard queues take a MessageGroupId too: fair queues, 2025).
-- ReceiveMessage's MessageAttributeNames ["*"] is every attribute, as "All" is.
 - ReceiveMessage's MaxNumberOfMessages (1 to 10) and WaitTimeSeconds (0 to 20) refused in
   SQS's words; SendMessage on a FIFO queue with DelaySeconds 0 takes the queue's delay.
 - DeleteMessage with a handle SQS never gave: its text names the handle; on a FIFO queue, a
@@ -22,7 +21,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import moto.sqs.models as sqs_models
 from moto.sqs.exceptions import (
     InvalidAttributeName,
     InvalidAttributeValue,
@@ -177,16 +175,6 @@ def _receive_ranges(stock: Callable[..., Any]) -> Callable[..., Any]:
     return receive_message
 
 
-def _asterisk_is_all(stock: Callable[..., None]) -> Callable[..., None]:
-    """MessageAttributeNames ["*"] returns every attribute, as "All" and ".*" do (recorded);
-    moto reads "*" as an attribute named "*"."""
-
-    def _filter_message_attributes(message: Message, names: list[str]) -> None:
-        stock(message, ["All" if name == "*" else name for name in names])
-
-    return _filter_message_attributes
-
-
 def _delete_like_sqs(stock: Callable[..., None]) -> Callable[..., None]:
     def delete_message(self: Queue, receipt_handle: str) -> None:
         if self.fifo_queue and receipt_handle not in self.deleted_messages:
@@ -232,7 +220,6 @@ _SQS_REQUESTS: list[_Layer] = [
     (SQSBackend, "send_message", _check_ids),
     (SQSBackend, "send_message", _fifo_zero_delay_is_the_queues),
     (SQSResponse, "receive_message", _receive_ranges),
-    (sqs_models, "_filter_message_attributes", _asterisk_is_all),
     (Queue, "delete_message", _delete_like_sqs),
     (SQSBackend, "change_message_visibility", _change_visibility_like_sqs),
 ]
