@@ -21,9 +21,10 @@ from moto import mock_aws
 
 from melange_lab import limits, moto_internals, runtime
 from melange_lab.arguments import checked, choice, flag, number, whole_number
-from melange_lab.backends.sqs import SQSBackend, Subscription
+from melange_lab.backends.sqs import Subscription
+from melange_lab.backends.sqs.simulated import SimulatedSQSBackend
 from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
-from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError, QueueNotFound
+from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError
 from melange_lab.events import MAX_EVENTS, EventKind, EventLog, Observer
 from melange_lab.faults import FaultInjector
 from melange_lab.inspection import (
@@ -148,7 +149,7 @@ class SimulatedBroker:
         self.events = EventLog(self.clock.now, max_events)
         self._max_receive_count = max_receive_count
         self._mock: Any = None
-        self._backend: SQSBackend | None = None
+        self._backend: SimulatedSQSBackend | None = None
         self._inspector: SimulatedInspector | None = None
         self._stop_listening: Callable[[], None] | None = None
         self._stopped_because = "it has not been started"
@@ -225,21 +226,16 @@ class SimulatedBroker:
             live = _live.broker
             return live if live is not None and live.running else None
 
-    def _new_backend(self) -> SQSBackend:
+    def _new_backend(self) -> SimulatedSQSBackend:
         session = boto3.session.Session(
             aws_access_key_id=_FAKE_KEY, aws_secret_access_key=_FAKE_KEY, region_name=self.region
         )
         config = Config(retries={"max_attempts": 1, "mode": "standard"})
-        return SQSBackend(
+        return SimulatedSQSBackend(
+            self,
             session.client("sqs", config=config),
             session.client("sns", config=config),
-            events=self.events,
-            wait_time_seconds=0,
             max_receive_count=self._max_receive_count,
-            guard=self._ensure_running,
-            clock_stands_still=self._clock_stands_still,
-            queue_exists=self._queue_exists,
-            one_write_at_a_time=True,
         )
 
     def stop(self) -> None:
@@ -321,7 +317,7 @@ class SimulatedBroker:
     # -- what learners use --------------------------------------------------------------------
 
     @property
-    def backend(self) -> SQSBackend:
+    def backend(self) -> SimulatedSQSBackend:
         """melange's messaging backend for this broker: give it to publishers and dispatchers."""
         self._ensure_running()
         assert self._backend is not None
@@ -515,16 +511,6 @@ class SimulatedBroker:
             if event.kind is EventKind.FAILED and event.message_id == message_id:
                 return event.reason
         return None
-
-    def _queue_exists(self, name: str) -> bool:
-        try:
-            moto_internals.dead_letter_target(self.account_id, self.region, name)
-        except QueueNotFound:
-            return False
-        return True
-
-    def _clock_stands_still(self) -> bool:
-        return self.clock.mode == "manual"
 
     def _clock_advanced(self, seconds: float) -> None:
         self.events.emit(EventKind.CLOCK_ADVANCED, detail={"seconds": seconds})

@@ -34,7 +34,7 @@ from typing import Any
 from melange_lab.arguments import checked, flag, number, optional, whole_number
 from melange_lab.backends.backend_manager import resolve_backend
 from melange_lab.backends.base import MessagingBackend
-from melange_lab.backends.sqs.sqs_backend import DECODE_ERROR
+from melange_lab.backends.sqs.consuming import DECODE_ERROR
 from melange_lab.consumers import Consumer
 from melange_lab.errors import (
     BrokerStopped,

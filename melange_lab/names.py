@@ -32,3 +32,13 @@ def _check(kind: str, name: object, pattern: re.Pattern[str], limit: int) -> Non
         f"use 1 to {limit} letters, digits, hyphens or underscores, optionally ending in "
         f"'.fifo' for a FIFO {kind} (e.g. 'orders' or 'orders.fifo').",
     )
+
+
+def name_from_arn(arn: str) -> str:
+    """A topic's (or queue's) name from its ARN: the part after the last colon."""
+    return arn.rsplit(":", 1)[-1]
+
+
+def name_from_url(url: str) -> str:
+    """A queue's name from its URL: the last path segment."""
+    return url.rstrip("/").rsplit("/", 1)[-1]

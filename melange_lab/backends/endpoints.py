@@ -25,7 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
 from melange_lab.arguments import number, whole_number
-from melange_lab.backends.sqs import SQSBackend
+from melange_lab.backends.sqs.backend import SQSBackend
 from melange_lab.errors import InvalidParameter, MelangeLabError, UnknownOption
 
 LOCAL_REGION = "us-east-1"

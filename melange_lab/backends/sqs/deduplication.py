@@ -8,10 +8,23 @@ answer and show a ``deduplicated`` event for the copy that never arrives.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
+from typing import Any
 
 from melange_lab.limits import DEDUPLICATION_INTERVAL
+
+
+def deduplication_id(fifo: bool, request: dict[str, Any]) -> str | None:
+    """The id SQS/SNS deduplicate this send (or publish) by: given, else the body's SHA-256."""
+    if not fifo:
+        return None
+    given = request.get("MessageDeduplicationId")
+    if given is not None:
+        return str(given)
+    body = request.get("MessageBody", request.get("Message", ""))
+    return hashlib.sha256(str(body).encode()).hexdigest()
 
 
 class DeduplicationWindow:
@@ -49,6 +62,36 @@ class DeduplicationWindow:
             sent = self._sent.setdefault(destination, OrderedDict())
             sent.pop(deduplication_id, None)  # moved to the end: the dict stays oldest first
             sent[deduplication_id] = (now, message_id)
+
+    def answered_as_duplicate(
+        self, destination: str, deduplication_id: str | None, message_id: str, now: float
+    ) -> bool:
+        """Whether the broker answered this send with the id it gave an earlier send of the
+        same deduplication id (so it dropped this copy); else remembers the new id."""
+        if deduplication_id is None:
+            return False
+        if self.original(destination, deduplication_id, now) == message_id:
+            return True
+        self.remember(destination, deduplication_id, now, message_id)
+        return False
+
+    def topic_duplicate_of(
+        self, topic: str, deduplication_id: str | None, message_id: str, now: float
+    ) -> str | None:
+        """The id of the earlier publish this one repeats, if SNS dropped it as a duplicate.
+
+        SNS (and the lab's moto, and LocalStack) answer a dropped FIFO topic publish with a new
+        message id, so the answer cannot tell; the window does: the same deduplication id
+        published to the topic within the last 5 minutes of broker time. The broker still
+        decides what is delivered; this only names the copy that never arrives.
+        """
+        if deduplication_id is None:
+            return None
+        destination = f"topic:{topic}"
+        original = self.original(destination, deduplication_id, now, within=DEDUPLICATION_INTERVAL)
+        if original is None:
+            self.remember(destination, deduplication_id, now, message_id)
+        return original
 
     def forget(self, destination: str | None = None) -> None:
         with self._lock:
