@@ -29,8 +29,8 @@ LINE_PX = {"kind": 13, "title": 15, "small": 13}
 WIDTH = {"topic": 140, "subscription": 210, "queue": 176, "dlq": 196}
 GAP_X, GAP_Y = 34, 10
 MAX_LINES = {"title": 2, "policy": 4}
-LANE_PX = 104  # the narrowest timeline lane; lane titles are wrapped to fit it
-LANE_TITLE_PX = 11.0
+LANE_PX = 94  # the narrowest timeline lane (11 fit 1,080 px); lane titles are wrapped to fit it
+LANE_TITLE_PX = 10.5
 
 
 def chars_fitting(width: float, font_px: float) -> int:
@@ -377,6 +377,7 @@ class Diagram:
             "edges": self.edges,
             "routes": self.routes,
             "lanes": self.lanes,
+            "lane_px": LANE_PX,
         }
 
 

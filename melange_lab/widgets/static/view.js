@@ -14,7 +14,7 @@ const HIGHLIGHT_MS = 4000;
 const HISTORY_LIMIT = 5000; // events a view keeps for its timeline
 const REPLY_TIMEOUT_MS = 20000;
 const ANNOUNCE_EVERY_MS = 1500;
-const ROW_H = 22, GUTTER = 58, LANE_MIN = 104, LANE_HEAD = 44;
+const ROW_H = 22, GUTTER = 40, LANE_HEAD = 44;
 const TRAVELLING = new Set(["published", "delivered", "filtered", "dead_lettered"]);
 let viewCount = 0;
 
@@ -966,7 +966,7 @@ function Timeline(ctx, topology, forms) {
   const headBox = h("div", { class: "mlv-lanes-box" }, head);
   tl.scroller.append(headBox, body);
   const marker = ctx.id("seq-arrow");
-  let lanes = [], laneW = LANE_MIN, rows = [], selected = "";
+  let lanes = [], laneW = 94, rows = [], selected = "";
   const replay = { playing: false, paused: false, index: -1, timer: null };
   const resize = new ResizeObserver(() => { layout(); drawRows(); });
   resize.observe(tl.scroller);
@@ -979,7 +979,8 @@ function Timeline(ctx, topology, forms) {
   }
   function layout() {
     const width = tl.scroller.clientWidth || 0;
-    laneW = lanes.length ? Math.max(LANE_MIN, Math.floor((width - GUTTER - 2) / lanes.length)) : LANE_MIN;
+    const least = (ctx.structure().diagram || {}).lane_px || 94;
+    laneW = lanes.length ? Math.max(least, Math.floor((width - GUTTER - 2) / lanes.length)) : least;
     const total = GUTTER + lanes.length * laneW;
     head.setAttribute("width", total); head.setAttribute("height", LANE_HEAD);
     head.setAttribute("viewBox", `0 0 ${total} ${LANE_HEAD}`);
@@ -1045,11 +1046,14 @@ function Timeline(ctx, topology, forms) {
     const [from, to] = ends(ev);
     const width = GUTTER + lanes.length * laneW;
     if (from && to && from !== to && has(from) && has(to)) {
-      const x1 = x(from), x2 = x(to);
-      const end = ev.kind === "filtered" ? (x1 + x2) / 2 : x2 - Math.sign(x2 - x1) * 3;
+      const x1 = x(from), x2 = x(to), dir = Math.sign(x2 - x1);
+      const stopped = ev.kind === "filtered" || ev.kind === "delivery_failed";
+      const end = x2 - dir * (stopped ? 10 : 3);
       const mid = Math.min(Math.max((x1 + end) / 2, GUTTER + 60), width - 60);
-      g.append(s("line", { x1, y1: y, x2: end, y2: y, class: `mlv-seq-arrow mlv-seq-${ev.kind}`, "marker-end": `url(#${marker})` }),
-        s("text", { x: mid, y: y - 4, "text-anchor": "middle", class: "mlv-seq-label" }, `${ev.kind === "filtered" ? "\u2715 " : ""}${labelOf(ev)}`));
+      g.append(s("line", { x1, y1: y, x2: end, y2: y, class: `mlv-seq-arrow mlv-seq-${ev.kind}`,
+        "marker-end": stopped ? null : `url(#${marker})` }),
+      stopped ? s("text", { x: end + dir * 4, y: y + 4, "text-anchor": "middle", class: "mlv-seq-x" }, "\u2715") : null,
+      s("text", { x: mid, y: y - 4, "text-anchor": "middle", class: "mlv-seq-label" }, labelOf(ev)));
     } else {
       const lane = from || to;
       const cx = lane && has(lane) ? x(lane) : GUTTER + 8;
