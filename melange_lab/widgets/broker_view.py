@@ -77,7 +77,8 @@ class BrokerView(anywidget.AnyWidget):
     ).tag(sync=True)
     status = traitlets.Dict(
         help="Which broker is shown: 'epoch' (counts the brokers followed), 'first_seq' (events "
-        "after it happened on screen: animate them), 'live' and a one-line 'text'."
+        "after it happened on screen: animate them), 'live', a one-line 'text', and 'view' (this "
+        "widget's model id, so a page can tell its views apart)."
     ).tag(sync=True)
     clock = traitlets.Dict(help="Broker time (epoch s) when sent, and the clock mode.").tag(
         sync=True
@@ -160,6 +161,7 @@ class BrokerView(anywidget.AnyWidget):
             self._first_seq = history[-1].seq if history else 0
             self._status: dict[str, Any] = {
                 "epoch": self._epoch, "first_seq": self._first_seq, "live": True, "text": text,
+                "view": self.model_id,
             }  # fmt: skip
         when_stopped = getattr(source, "when_stopped", None)
         self._cancel_follow: Callable[[], None] = (

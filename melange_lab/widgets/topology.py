@@ -25,7 +25,7 @@ from melange_lab.inspection import QueueInfo, TopicInfo
 # Consolas 0.55 em; 0.62 leaves room for rounding.
 TITLE_PX, SMALL_PX, CHAR_EM = 12.0, 10.5, 0.62
 PAD_X, PAD_TOP, PAD_BOTTOM = 8, 5, 6
-LINE_PX = {"kind": 13, "title": 15, "small": 13}
+LINE_PX = {"kind": 13, "title": 16, "small": 14}  # baseline to baseline: no two lines touch
 WIDTH = {"topic": 140, "subscription": 210, "queue": 176, "dlq": 196}
 GAP_X, GAP_Y = 34, 10
 MAX_LINES = {"title": 2, "policy": 4}
@@ -183,7 +183,6 @@ class Node:
         for text in self.title:
             out.append({"text": text, "cls": "title", "dx": PAD_X, "dy": y, "max": room})
             y += LINE_PX["title"]
-        y -= 2
         for text in self.small:
             out.append({"text": text, "cls": "small", "dx": PAD_X, "dy": y, "max": room})
             y += LINE_PX["small"]

@@ -247,6 +247,7 @@ function Header(ctx) {
     el, clockEl,
     draw(structure) { summary.textContent = structure.summary || ""; },
     status(status) {
+      if (status.view) ctx.host.dataset.view = status.view;
       statusEl.textContent = status.text || "";
       statusEl.hidden = !status.text;
       statusEl.classList.toggle("mlv-stopped", status.live === false);
