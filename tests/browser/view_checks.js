@@ -38,7 +38,7 @@
   }
   const topo = root.querySelector('.mlv-topology svg');
   if (topo) {
-    const texts = Array.from(topo.querySelectorAll('.mlv-node text, .mlv-token-label[visibility="visible"]'))
+    const texts = Array.from(topo.querySelectorAll('.mlv-node text'))
       .filter((t) => t.textContent.trim() && t.getBoundingClientRect().width > 0);
     pairwise(texts, 'topology');
     for (const node of topo.querySelectorAll('.mlv-node')) {
@@ -51,8 +51,8 @@
       }
     }
     const nodeTexts = Array.from(topo.querySelectorAll('.mlv-node text')).map(boxOf);
-    for (const label of topo.querySelectorAll('.mlv-token-label[visibility="visible"]')) {
-      if (nodeTexts.some((b) => hit(b, boxOf(label)))) found.push(`topology: token label ${name(label)} covers a box's text`);
+    for (const label of topo.querySelectorAll('.mlv-token:not([visibility="hidden"]) circle, .mlv-token:not([visibility="hidden"]) text')) {
+      if (nodeTexts.some((b) => hit(b, boxOf(label)))) found.push(`topology: a token covers a box's text`);
     }
   }
   const lanes = Array.from(root.querySelectorAll('.mlv-lanes text'));

@@ -403,13 +403,13 @@ function Topology(ctx, live) {
     if (ev.kind === "dead_lettered" && r[`dead:${ev.queue}`]) return { d: r[`dead:${ev.queue}`], to: dlq };
     return null;
   }
-  // A token's label never covers a box's text: it hides while it would overlap a box.
-  function labelClear(x, y) {
-    const l = { x1: x - 32, y1: y - 22, x2: x + 32, y2: y - 8 };
-    return !boxes.some((b) => l.x1 < b.x2 && l.x2 > b.x1 && l.y1 < b.y2 && l.y2 > b.y1);
+  // A token never covers a box's text: it passes through a box hidden, like a tunnel, and
+  // carries its number (when several travel) inside its circle, not beside it.
+  function outsideBoxes(x, y) {
+    return !boxes.some((b) => x > b.x1 + 1 && x < b.x2 - 1 && y > b.y1 + 1 && y < b.y2 - 1);
   }
   // Sends one token along its route after ``delay`` ms; returns when it lands (ms), or null.
-  function travel(ev, delay, labelled) {
+  function travel(ev, delay, mark) {
     const route = routeOf(ev);
     if (!route || !tokens) return null;
     const outcome = ev.kind === "filtered" ? "filtered" : ev.kind === "dead_lettered" ? "dead-lettered" : "delivered";
@@ -417,22 +417,23 @@ function Topology(ctx, live) {
     ctx.later(() => {
       if (!tokens) return;
       const line = s("path", { d: route.d, class: "mlv-route" });
-      const label = labelled ? s("text", { class: "mlv-token-label", y: -12, "text-anchor": "middle" }, short(pid)) : null;
       const token = s("g", { class: `mlv-token mlv-token-${outcome}`, "data-outcome": outcome, "data-queue": route.to || "",
         "data-message-id": ev.message_id || "", "data-published-id": pid, "data-phase": "travelling" },
-      s("title", {}, ev.text || ""), s("circle", { r: 7 }), label);
+      s("title", {}, ev.text || ""), s("circle", { r: 7 }),
+      mark ? s("text", { class: "mlv-token-label", dy: 3.5, "text-anchor": "middle" }, mark) : null);
       tokens.append(line, token);
       const length = line.getTotalLength();
       const stopAt = ev.kind === "filtered" ? Math.max(0, length - 1) : length;
       const place = (f) => {
         const p = line.getPointAtLength(stopAt * f);
         token.setAttribute("transform", `translate(${p.x.toFixed(1)},${p.y.toFixed(1)})`);
-        if (label) label.setAttribute("visibility", labelClear(p.x, p.y) ? "visible" : "hidden");
+        token.setAttribute("visibility", outsideBoxes(p.x, p.y) ? "visible" : "hidden");
       };
       const finish = () => {
         token.setAttribute("data-phase", ev.kind === "filtered" ? "stopped" : "arrived");
-        if (label) label.setAttribute("visibility", "hidden");
+        token.setAttribute("visibility", "visible");
         if (ev.kind === "filtered") {
+          token.querySelector(".mlv-token-label")?.remove();
           token.append(s("text", { class: "mlv-token-x", "text-anchor": "middle", dy: 4 }, "\u2715"));
           ctx.later(() => { token.remove(); line.remove(); }, HIGHLIGHT_MS);
         } else {
@@ -458,12 +459,14 @@ function Topology(ctx, live) {
   function play(fresh) {
     const stories = new Map();
     for (const ev of fresh) {
-      const key = pidOf(ev) || `#${ev.seq}`;
+      const key = pidOf(ev);  // events of no message (declares, the clock) tell no story
       if (!stories.has(key)) stories.set(key, []);
       stories.get(key).push(ev);
     }
     const arrivals = new Map();
     const land = (queue, at) => { if (queue && at !== null) arrivals.set(queue, Math.max(arrivals.get(queue) || 0, at)); };
+    const travellers = [...stories].filter(([, evs]) => evs.some((e) => TRAVELLING.has(e.kind) && routeOf(e)));
+    const numbered = Math.min(travellers.length, BURST_TRAVEL) > 1;
     let travelled = 0, flashes = 0, start = 0;
     const told = [], rest = {};
     let restStories = 0;
@@ -471,19 +474,19 @@ function Topology(ctx, live) {
       const moving = evs.filter((e) => TRAVELLING.has(e.kind) && routeOf(e));
       if (moving.length && travelled < BURST_TRAVEL) {
         travelled += 1;
-        let labelled = true, end = start;
+        const mark = numbered ? String(travelled) : "";
+        let end = start;
         for (const ev of moving.filter((e) => e.kind !== "dead_lettered")) {
-          const at = travel(ev, start, labelled);
-          labelled = false;
+          const at = travel(ev, start, mark);
           if (ev.kind !== "filtered") land(ev.queue, at);
           end = Math.max(end, at || start);
         }
         for (const ev of moving.filter((e) => e.kind === "dead_lettered")) {
-          land(ev.detail.dead_letter_queue, travel(ev, end === start ? start : end + 150, true));
+          land(ev.detail.dead_letter_queue, travel(ev, end === start ? start : end + 150, mark));
         }
-        told.push(story(pid, evs));
+        told.push(numbered ? `${mark}: ${story(pid, evs)}` : story(pid, evs));
         start += STAGGER_MS;
-      } else {
+      } else if (pid) {
         restStories += 1;
         for (const ev of evs) rest[ev.kind] = (rest[ev.kind] || 0) + 1;
       }
@@ -493,8 +496,8 @@ function Topology(ctx, live) {
         flash(`q:${ev.queue}`, ev.kind, Math.min(start, 4000));
       }
     }
-    let text = told.slice(0, 1).join(" ");
-    if (told.length > 1) text += ` ${plural(told.length - 1, "more message")} travel after it.`;
+    let text = told.slice(0, 3).join(" ");
+    if (told.length > 3) text += ` ${told.slice(3).map((t) => t.split(" ").slice(0, 2).join(" ")).join(", ")} travel too.`;
     if (restStories) {
       const parts = Object.entries(rest).slice(0, 4).map(([k, n]) => `${num(n)} ${words(k)}`);
       text += ` Not drawn: ${plural(restStories, "more message")} (${parts.join(", ")}${Object.keys(rest).length > 4 ? ", \u2026" : ""}); the timeline has every event.`;
@@ -516,7 +519,7 @@ function Topology(ctx, live) {
     return `${short(pid)} ${parts.join("; ")}.`;
   }
   function replayStep(ev) {
-    if (TRAVELLING.has(ev.kind) && routeOf(ev)) travel(ev, 0, true);
+    if (TRAVELLING.has(ev.kind) && routeOf(ev)) travel(ev, 0, "");
     else if (ev.queue) flash(`q:${ev.queue}`, ev.kind);
     else if (ev.topic) flash(`t:${ev.topic}`, ev.kind);
   }
