@@ -54,7 +54,9 @@ def publish(broker: SimulatedBroker, n: int = 1, topic: str = "orders") -> list[
 
 
 def cards(front: FrontEnd, queue: str) -> int:
-    return front.root.locator(f'.mlv-queue[data-queue="{queue}"] .mlv-card:not(.mlv-leaving)').count()
+    return front.root.locator(
+        f'.mlv-queue[data-queue="{queue}"] .mlv-card:not(.mlv-leaving)'
+    ).count()
 
 
 def count_line(front: FrontEnd, queue: str) -> str:
@@ -98,7 +100,9 @@ def test_a_token_never_covers_the_text_of_a_box_it_passes_through(
         assert overlapping_labels(front.root) == []  # numbers inside tokens included
         tokens = front.root.locator('.mlv-token[data-phase="travelling"]')
         seen += tokens.count()
-        hidden += front.root.locator('.mlv-token[data-phase="travelling"][visibility="hidden"]').count()
+        hidden += front.root.locator(
+            '.mlv-token[data-phase="travelling"][visibility="hidden"]'
+        ).count()
         marks.update(front.root.locator(".mlv-token-label").all_text_contents())
 
     assert 0 < hidden < seen  # seen between the boxes, hidden while passing through one
@@ -122,9 +126,11 @@ def test_a_burst_draws_the_first_messages_journeys_and_tells_the_rest(
     expect(caption).to_contain_text("Not drawn: 35 more messages")
     expect(caption).to_contain_text("the timeline has every event")
     page.clock.run_for(10_000)
-    assert cards(front, "billing") == 20 and "40 visible" in front.root.locator(
-        '.mlv-queue[data-queue="billing"] .mlv-counts'
-    ).inner_text()  # one page of cards; the counts have every message
+    assert (
+        cards(front, "billing") == 20
+        and "40 visible"
+        in front.root.locator('.mlv-queue[data-queue="billing"] .mlv-counts').inner_text()
+    )  # one page of cards; the counts have every message
 
 
 @pytest.mark.browser
@@ -150,7 +156,9 @@ def test_a_panel_is_busy_until_its_answer_and_ready_again_if_none_comes(
     page: Page, fan_out: SimulatedBroker, comms: CommRecorder
 ) -> None:
     front = mount(page, fan_out, comms)
-    publish_button = front.root.locator('[data-panel="publish"]').get_by_role("button", name="Publish")
+    publish_button = front.root.locator('[data-panel="publish"]').get_by_role(
+        "button", name="Publish"
+    )
 
     publish_button.click()
 
@@ -188,7 +196,12 @@ def test_replay_starts_at_the_first_publish_and_keeps_the_current_row_in_view(
     current = timeline.locator(".mlv-seq-current")
     expect(current).to_have_count(1)
     box, row = timeline.locator(".mlv-sequence").bounding_box(), current.bounding_box()
-    assert box and row and box["y"] <= row["y"] and row["y"] + row["height"] <= box["y"] + box["height"]
+    assert (
+        box
+        and row
+        and box["y"] <= row["y"]
+        and row["y"] + row["height"] <= box["y"] + box["height"]
+    )
 
 
 @pytest.mark.browser
@@ -232,7 +245,9 @@ def test_a_stopped_broker_leaves_its_picture_and_one_calm_line(
         "and a new view to go on."
     )
     assert cards(front, "billing") == 1
-    expect(front.root.locator('[data-panel="publish"]').get_by_role("button", name="Publish")).to_be_disabled()
+    expect(
+        front.root.locator('[data-panel="publish"]').get_by_role("button", name="Publish")
+    ).to_be_disabled()
 
 
 @pytest.mark.browser

@@ -741,10 +741,12 @@ function Forms(ctx, topology, inspector, live) {
   const pending = new Map();
   let requests = 0;
   function request(intent, fields, panel, button, busyText) {
+    if (button.getAttribute("aria-disabled") === "true") return;  // still waiting for its answer
     const n = ++requests;
     const timer = ctx.later(() => settle(n, { ok: false, panel, text: `No answer from the kernel after ${REPLY_TIMEOUT_MS / 1000} s: is a cell still running, or has the kernel stopped? The panel is ready again.` }), REPLY_TIMEOUT_MS);
     pending.set(n, { panel, button, timer });
-    button.disabled = true;
+    // busy, not disabled: a disabled button would drop the keyboard focus it holds
+    button.setAttribute("aria-disabled", "true");
     button.setAttribute("aria-busy", "true");
     resultOf(panel).replaceChildren(h("p", { class: "mlv-busy" }, busyText));
     ctx.send(intent, { ...fields, panel, request: n });
@@ -755,6 +757,7 @@ function Forms(ctx, topology, inspector, live) {
     pending.delete(n);
     ctx.cancel(job.timer);
     job.button.removeAttribute("aria-busy");
+    job.button.removeAttribute("aria-disabled");
     enable(enabled);
     showResult(r);
   }
@@ -854,10 +857,14 @@ function Forms(ctx, topology, inspector, live) {
   let enabled = true;
   function enable(on) {
     enabled = on;
-    const busy = new Set([...pending.values()].map((job) => job.button));
     const held = ((ctx.model.get("forms") || {}).held || []).length > 0;
-    for (const b of [pub.button, con.receive, con.background, con.advance]) b.disabled = !on || busy.has(b);
-    for (const b of [con.ack, con.release, con.forget]) b.disabled = !on || !held || busy.has(b);
+    const busy = new Set([...pending.values()].map((job) => job.button));
+    // aria-disabled, not disabled: a button that goes off while focused keeps the focus
+    const set = (b, off) => {
+      if (off || busy.has(b)) b.setAttribute("aria-disabled", "true"); else b.removeAttribute("aria-disabled");
+    };
+    for (const b of [pub.button, con.receive, con.background, con.advance]) set(b, !on);
+    for (const b of [con.ack, con.release, con.forget]) set(b, !on || !held);
   }
   function draw() {
     const f = ctx.model.get("forms") || {};
