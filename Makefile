@@ -35,9 +35,8 @@ test: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks
 
-# The JupyterLite site in lite/_build/site (OFFLINE=1: nothing from Pyodide's CDN; needs
-# --extra-wheel for cryptography, see docs/lite.md).
+# The JupyterLite site in lite/_build/site: every file it needs is in it (docs/lite.md).
 # The build tools live in .cache/lite-venv (lite/tools_venv.py), apart from the lab's venv.
 lite: $(BIN)/.lab-installed
 	@$(BIN)/python -m lite.tools_venv >/dev/null
-	.cache/lite-venv/bin/python -m lite $(if $(OFFLINE),--offline) $(ARGS)
+	.cache/lite-venv/bin/python -m lite $(ARGS)

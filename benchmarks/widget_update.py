@@ -26,11 +26,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from melange_lab import MessagingBackendFactory, QueuePublisher, SimulatedBroker  # noqa: E402
-from melange_lab.models import Message, MessageDto  # noqa: E402
-from melange_lab.widgets.actions import default_registry  # noqa: E402
-from melange_lab.widgets.broker_view import BrokerView  # noqa: E402
-from melange_lab.widgets.comm_recorder import CommRecorder, recording_comms  # noqa: E402
+from melange_lab import MessagingBackendFactory, QueuePublisher, SimulatedBroker
+from melange_lab.models import Message, MessageDto
+from melange_lab.widgets.actions import default_registry
+from melange_lab.widgets.broker_view import BrokerView
+from melange_lab.widgets.comm_recorder import CommRecorder, recording_comms
 
 QUEUE = "bulk"
 BURST = 1_000
@@ -98,7 +98,8 @@ def depths(sizes: list[int], repeat: int) -> None:
             f"| {turn_ms:.1f} | {turn_bytes:,}"
         )
     if len(rows) >= 2:
-        print(f"\nupdate at {rows[-1][0]:,} / update at {rows[0][0]:,}: {rows[-1][3] / rows[0][3]:.2f}x")
+        ratio = rows[-1][3] / rows[0][3]
+        print(f"\nupdate at {rows[-1][0]:,} / update at {rows[0][0]:,}: {ratio:.2f}x")
 
 
 def burst_broker() -> SimulatedBroker:

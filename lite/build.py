@@ -1,13 +1,14 @@
 """Builds the JupyterLite site: the tutorials and the exercises' student versions, a Pyodide
-kernel, and melange-lab with every dependency served from the site itself.
+kernel, and melange-lab with every file it needs served from the site itself.
 
-    python -m lite [--offline] [--output DIR] [--extra-wheel WHEEL ...]
+    python -m lite [--output DIR] [--cache DIR] [--extra-wheel WHEEL ...]
 
-By default the packages that exist for Pyodide only in Pyodide's own distribution
-(cryptography, which moto imports) load from Pyodide's CDN. ``--offline`` leaves every
-outside address out of the site; such a build needs those packages as ``--extra-wheel``.
-Downloads are cached in ``~/.cache/melange-lab/lite`` (``--cache``; delete it to start
-afresh); the site goes to ``lite/_build/site``.
+Every wheel comes from the package index (pure Python, or a compiled wheel whose compiled part
+is an optional speedup, left out), the Pyodide kernel's own wheels and this repository; for
+``cryptography``, which has no WebAssembly wheel on PyPI, the site serves melange-lab's
+pure-Python subset of it (``lite/pure_cryptography``). Downloads are cached in
+``~/.cache/melange-lab/lite`` (``--cache``; delete it to start afresh); the site goes to
+``lite/_build/site``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,9 +32,11 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from lite import LiteBuildError
+from lite.bytecode import compiled_stdlib, compiled_wheels
 from lite.notebooks import add_install_cell
 from lite.pyodide_lock import rewrite_lock
-from lite.wheels import WheelInfo, make_pure, read_wheel
+from lite.trim import TRIMMED
+from lite.wheels import WheelInfo, make_pure, pack_directory, read_wheel
 
 LITE_DIR = Path(__file__).resolve().parent
 REPOSITORY = LITE_DIR.parent
@@ -46,19 +50,19 @@ DEFAULT_CACHE = (
 
 #: the Pyodide that jupyterlite-pyodide-kernel 0.8.6 was made for
 PYODIDE_VERSION = "314.0.6"
-PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full"
+#: the platform whose compiled wheels the speedup-only packages are taken from
+SPEEDUPS_PLATFORM = "manylinux_2_17_x86_64"
+PURE_CRYPTOGRAPHY = LITE_DIR / "pure_cryptography"
 #: what melange-lab's wheel is built from
 PACKAGE_FILES = ("pyproject.toml", "setup.py", "README.md")
 PACKAGE_FOLDERS = ("melange_lab", "notebooks")
-#: packages whose wheels on PyPI are compiled, but whose compiled part is an optional speedup
-BUILT_PURE = frozenset({"markupsafe", "pyyaml"})
-#: the Pyodide kernel's own stand-ins for packages that make no sense in a browser
-KERNEL_SHIMS = frozenset({"widgetsnbextension"})
+#: packages whose wheels on PyPI are compiled, but whose compiled part is an optional speedup:
+#: their compiled wheel for any platform, without it, is the pure package
+SPEEDUPS_ONLY = frozenset({"markupsafe", "pyyaml"})
 
 
 @dataclass
 class BuildOptions:
-    offline: bool = False
     output: Path = DEFAULT_OUTPUT
     cache: Path = DEFAULT_CACHE
     extra_wheels: list[Path] = field(default_factory=list)
@@ -72,19 +76,22 @@ def build(options: BuildOptions) -> Path:
     wheels = [
         *download_wheels(cache),
         build_melange_lab(cache),
-        *kernel_shims(),
+        pure_cryptography_wheel(cache),
+        *kernel_wheels(),
         *options.extra_wheels,
     ]
+    _log(f"compiling the bytecode of {len(wheels)} wheels in Pyodide (cached)")
+    wheels = compiled_wheels(pyodide, wheels, cache)
     infos = _unique([read_wheel(path) for path in wheels])
     npm_lock = json.loads((pyodide / "pyodide-lock.json").read_text())
-    lock = rewrite_lock(npm_lock, infos, offline=options.offline, cdn_url=PYODIDE_CDN)
+    lock = rewrite_lock(npm_lock, infos)
     _log(f"{len(infos)} wheels; staging the notebooks and running jupyter lite build")
     with tempfile.TemporaryDirectory(prefix="melange-lite-") as staging:
         contents = Path(staging) / "contents"
         stage_notebooks(contents)
         run_jupyter_lite(contents, options.output)
     _configure_site(options.output / "jupyter-lite.json")
-    install_pyodide(pyodide, infos, lock, options.output)
+    install_pyodide(pyodide, compiled_stdlib(pyodide, cache), infos, lock, options.output)
     _log("Pyodide and the wheels installed in static/pyodide/")
     return options.output
 
@@ -108,17 +115,17 @@ def fetch_pyodide(cache: Path) -> Path:
 
 
 def install_pyodide(
-    pyodide: Path, wheels: list[WheelInfo], lock: dict[str, Any], output: Path
+    pyodide: Path, stdlib: Path, wheels: list[WheelInfo], lock: dict[str, Any], output: Path
 ) -> None:
-    """Copies Pyodide's core and the wheels into ``static/pyodide/``, with ``lock`` (the
-    rewritten lock file) beside them."""
+    """Copies Pyodide's core, ``stdlib`` (its standard library, compiled) and the wheels into
+    ``static/pyodide/``, with ``lock`` (the rewritten lock file) beside them."""
     target = output / "static" / "pyodide"
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
     for name in ("pyodide.mjs", "pyodide.js", "pyodide.asm.mjs", "pyodide.asm.wasm"):
         shutil.copy2(pyodide / name, target / name)
-    shutil.copy2(pyodide / "python_stdlib.zip", target / "python_stdlib.zip")
+    shutil.copy2(stdlib, target / "python_stdlib.zip")
     for wheel in wheels:
         shutil.copy2(wheel.path, target / wheel.path.name)
     (target / "pyodide-lock.json").write_text(json.dumps(lock, indent=1, sort_keys=True))
@@ -144,34 +151,63 @@ def _configure_site(config_path: Path) -> None:
 
 
 def download_wheels(cache: Path) -> list[Path]:
-    """The pinned wheels of ``lite/requirements.txt``, from the package index (cached)."""
+    """The pinned wheels of ``lite/requirements.txt``, as the site serves them (cached):
+    botocore, moto and jedi trimmed (``lite/trim.py``), the speedup-only packages without
+    their compiled part. Nothing is compiled."""
     pins = [
         line.strip()
         for line in REQUIREMENTS.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    stamp = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:16]
-    target = cache / f"wheels-{stamp}"
+    downloads = _download(cache, pins)
+    stamp = hashlib.sha256("\n".join([downloads.name, _code_stamp()]).encode()).hexdigest()
+    target = cache / f"served-{stamp[:16]}"
     if (target / ".complete").exists():
         return sorted(target.glob("*.whl"))
-    target.mkdir(parents=True, exist_ok=True)
-    pure = [pin for pin in pins if canonicalize_name(pin.split("==")[0]) not in BUILT_PURE]
-    built = [pin for pin in pins if canonicalize_name(pin.split("==")[0]) in BUILT_PURE]
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for wheel in sorted(downloads.glob("*.whl")):
+        name = canonicalize_name(wheel.name.split("-")[0])
+        if name in SPEEDUPS_ONLY:
+            make_pure(wheel, target)
+        elif name in TRIMMED:
+            TRIMMED[name](wheel, target)
+        else:
+            shutil.copy2(wheel, target / wheel.name)
+    (target / ".complete").touch()
+    return sorted(target.glob("*.whl"))
+
+
+def _download(cache: Path, pins: list[str]) -> Path:
+    """The pinned wheels as the package index has them: pure ones, and the compiled wheels of
+    the speedup-only packages."""
+    target = cache / f"wheels-{hashlib.sha256(chr(10).join(pins).encode()).hexdigest()[:16]}"
+    if (target / ".complete").exists():
+        return target
+    if target.exists():
+        shutil.rmtree(target)
+    speedups = sorted(p for p in pins if canonicalize_name(p.split("==")[0]) in SPEEDUPS_ONLY)
     _pip(
         "download", "--no-deps", "--only-binary=:all:", "--platform", "any",
         "--python-version", "3.14", "--implementation", "py", "--abi", "none",
-        "--dest", str(target), *pure,
+        "--dest", str(target), *(pin for pin in pins if pin not in speedups),
     )  # fmt: skip
-    if built:
-        with tempfile.TemporaryDirectory() as compiled:
-            _pip(
-                "wheel", "--no-deps", "--no-binary=:all:", "--wheel-dir", compiled, *built,
-                env={"PYYAML_FORCE_LIBYAML": "0"},
-            )  # fmt: skip
-            for wheel in Path(compiled).glob("*.whl"):
-                make_pure(wheel, target)
+    if speedups:
+        _pip(
+            "download", "--no-deps", "--only-binary=:all:", "--platform", SPEEDUPS_PLATFORM,
+            "--python-version", "3.14", "--implementation", "cp", "--abi", "cp314",
+            "--dest", str(target), *speedups,
+        )  # fmt: skip
     (target / ".complete").touch()
-    return sorted(target.glob("*.whl"))
+    return target
+
+
+def _code_stamp() -> str:
+    """What the served wheels depend on besides the downloads: the code that makes them."""
+    return hashlib.sha256(
+        b"".join((LITE_DIR / name).read_bytes() for name in ("trim.py", "wheels.py"))
+    ).hexdigest()
 
 
 def build_melange_lab(cache: Path) -> Path:
@@ -197,23 +233,38 @@ def build_melange_lab(cache: Path) -> Path:
     return wheel
 
 
-def kernel_shims() -> list[Path]:
-    """The Pyodide kernel's shim wheels that the lab's dependencies ask for by name."""
+def pure_cryptography_wheel(cache: Path) -> Path:
+    """melange-lab's pure-Python subset of ``cryptography``, as a wheel named ``cryptography``
+    (moto requires it by that name)."""
+    init = (PURE_CRYPTOGRAPHY / "cryptography" / "__init__.py").read_text()
+    (version,) = re.findall(r'^__version__ = "([^"]+)"', init, re.MULTILINE)
+    target = cache / "pure-cryptography"
+    if target.exists():
+        shutil.rmtree(target)
+    return pack_directory(
+        PURE_CRYPTOGRAPHY,
+        "cryptography",
+        version,
+        target,
+        summary="melange-lab's pure-Python subset of cryptography, for Pyodide: RSA PKCS #1 "
+        "v1.5 signatures and X.509 certificates, as moto's SNS uses them",
+    )
+
+
+def kernel_wheels() -> list[Path]:
+    """The Pyodide kernel's own wheels (piplite, the kernel, its stand-ins for ipykernel and
+    widgetsnbextension), served beside the others so the kernel loads them with the lab's."""
     pypi = (
         Path(sys.prefix)
         / "share/jupyter/labextensions/@jupyterlite/pyodide-kernel-extension/static/pypi"
     )
-    shims = [
-        path
-        for path in pypi.glob("*.whl")
-        if canonicalize_name(path.name.split("-")[0]) in KERNEL_SHIMS
-    ]
-    if not shims:
+    wheels = sorted(pypi.glob("*.whl"))
+    if not wheels:
         raise LiteBuildError(
             f"The Pyodide kernel's wheels are not in {pypi}; install the lite extra "
             "(pip install -e '.[lite]') in the interpreter that runs the build."
         )
-    return shims
+    return wheels
 
 
 def _unique(wheels: list[WheelInfo]) -> list[WheelInfo]:
@@ -282,11 +333,6 @@ def _run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lite", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--offline",
-        action="store_true",
-        help="leave Pyodide's CDN out: every file the site needs is in the site",
-    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the site's folder")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the download cache")
     parser.add_argument(
@@ -298,7 +344,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     arguments = parser.parse_args(argv)
     options = BuildOptions(
-        offline=arguments.offline,
         output=arguments.output.resolve(),
         cache=arguments.cache.resolve(),
         extra_wheels=[path.resolve() for path in arguments.extra_wheel],

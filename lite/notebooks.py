@@ -19,10 +19,11 @@ INSTALL_SOURCE = [
     "import sys\n",
     "\n",
     'if sys.platform == "emscripten":\n',
-    "    %pip install melange-lab",
+    "    %pip install melange-lab\n",
+    "    import melange_lab  # names anything the tab is missing, and why",
 ]
-
-_CELLS_START = ' "cells": [\n'
+#: earlier forms of the install cell, replaced by the current one where a notebook has them
+EARLIER_INSTALL_SOURCES = [[*INSTALL_SOURCE[:4], "    %pip install melange-lab"]]
 
 
 def install_cell(cell_id: str) -> dict[str, Any]:
@@ -48,21 +49,36 @@ def has_install_cell(notebook: dict[str, Any]) -> bool:
 
 
 def add_install_cell(path: Path) -> bool:
-    """Puts the install cell first in the notebook at ``path``; False when it was there.
+    """Puts the install cell first in the notebook at ``path`` (or brings an earlier form of
+    it up to date, keeping any lines a notebook added after it); False when it was there.
 
-    The cell is inserted as text, so the rest of the file stays byte for byte as it was.
+    The notebook is written as Jupyter writes it (indent 1, sorted keys), so the rest of the
+    file stays byte for byte as it was.
     """
     text = path.read_text(encoding="utf-8")
     notebook = json.loads(text)
     if has_install_cell(notebook):
         return False
-    if _CELLS_START not in text:
+    if json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n" != text:
         raise ValueError(f"{path} is not a notebook saved by Jupyter (indent 1); resave it.")
-    cell_id = f"{path.stem.split('-')[0].split('_')[0]}-lite"
-    cell = json.dumps(install_cell(cell_id), indent=1, ensure_ascii=False)
-    indented = "\n".join("  " + line for line in cell.splitlines())
-    separator = ",\n" if notebook["cells"] else "\n"
-    path.write_text(text.replace(_CELLS_START, _CELLS_START + indented + separator, 1))
+    cells = notebook.setdefault("cells", [])
+    first = "".join(cells[0].get("source", "")) if cells else ""
+    earlier = ["".join(form) for form in EARLIER_INSTALL_SOURCES]
+    if (
+        cells
+        and cells[0].get("cell_type") == "code"
+        and any(first == form or first.startswith(form + "\n") for form in earlier)
+    ):
+        rest = first.split("\n", len(INSTALL_SOURCE) - 1)[len(INSTALL_SOURCE) - 1 :]
+        source = "\n".join(["".join(INSTALL_SOURCE), *rest])
+        cells[0]["source"] = source.splitlines(keepends=True)
+    else:
+        cell_id = f"{path.stem.split('-')[0].split('_')[0]}-lite"
+        cells.insert(0, install_cell(cell_id))
+    path.write_text(
+        json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
     return True
 
 

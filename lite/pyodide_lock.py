@@ -3,12 +3,12 @@
 Pyodide (and micropip, which prefers the lock file) installs a package named in
 ``pyodide-lock.json`` from the file that entry names, relative to the lock file. The lock file
 in the ``pyodide`` npm package names Pyodide's whole distribution, which the npm package does
-not hold. The rewrite:
+not hold (it is on Pyodide's CDN). The rewrite:
 
 - gives every wheel the site serves an entry pointing at that wheel (its version, hash,
   imports and the requirements that apply in Pyodide);
-- points every other entry at Pyodide's CDN (the default), or leaves it out (offline), so an
-  offline site never names a file it does not have;
+- leaves every other entry out, so the site never names a file it does not have, and nothing
+  is fetched from another address;
 - checks that every requirement of every entry is in the lock, at a version that satisfies it.
 """
 
@@ -42,19 +42,10 @@ def requested_extras(wheels: Iterable[WheelInfo]) -> dict[str, frozenset[str]]:
     return {name: frozenset(values) for name, values in extras.items()}
 
 
-def rewrite_lock(npm_lock: Lock, wheels: list[WheelInfo], *, offline: bool, cdn_url: str) -> Lock:
-    """The lock file for the site: ``wheels`` served from beside it, the rest of Pyodide's
-    distribution from ``cdn_url`` (or left out when ``offline``)."""
+def rewrite_lock(npm_lock: Lock, wheels: list[WheelInfo]) -> Lock:
+    """The lock file for the site: exactly ``wheels``, served from beside it."""
     lock = copy.deepcopy(npm_lock)
-    served = {wheel.name: wheel for wheel in wheels}
     packages: dict[str, Any] = {}
-    if not offline:
-        for key, entry in lock["packages"].items():
-            if canonicalize_name(key) not in served:
-                packages[key] = {
-                    **entry,
-                    "file_name": f"{cdn_url.rstrip('/')}/{entry['file_name']}",
-                }
     extras = requested_extras(wheels)
     for wheel in wheels:
         requirements = wheel.dependencies(extras.get(wheel.name, frozenset()))
@@ -86,18 +77,11 @@ def _check(lock: Lock, wheels: list[WheelInfo], extras: dict[str, frozenset[str]
                 problems.append(
                     f"{wheel.name} needs {requirement}, the site has {entry['version']}"
                 )
-    served = {wheel.name for wheel in wheels}
-    for key, entry in lock["packages"].items():
-        if canonicalize_name(key) in served:
-            continue  # checked above, with versions
-        missing = [d for d in entry["depends"] if canonicalize_name(d) not in by_name]
-        if missing:
-            problems.append(f"{key} depends on {', '.join(missing)}, missing from the lock file")
     if problems:
         raise LiteBuildError(
             "The site's Pyodide lock file is incomplete:\n  "
             + "\n  ".join(problems)
-            + "\nAdd the missing wheels to lite/requirements.txt, or give them with "
-            "--extra-wheel (an offline build needs a Pyodide build of cryptography: "
-            "Pyodide publishes it on its CDN only)."
+            + "\nAdd the missing wheels to lite/requirements.txt (pure Python, or a package whose "
+            "compiled part is an optional speedup: lite/build.py's SPEEDUPS_ONLY), or give "
+            "them with --extra-wheel."
         )

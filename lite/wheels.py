@@ -127,17 +127,17 @@ def write_wheel(target: Path, members: dict[str, bytes], record_name: str) -> No
         writer.writerow([name, f"sha256={digest}", len(data)])
     writer.writerow([record_name, "", ""])
     target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in sorted(members.items()):
-            archive.writestr(zipfile.ZipInfo(name, date_time=(2020, 2, 2, 0, 0, 0)), data)
-        archive.writestr(
-            zipfile.ZipInfo(record_name, date_time=(2020, 2, 2, 0, 0, 0)), record.getvalue()
-        )
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in [*sorted(members.items()), (record_name, record.getvalue().encode())]:
+            info = zipfile.ZipInfo(name, date_time=(2020, 2, 2, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
 
 
-def pack_directory(source: Path, name: str, version: str, target_dir: Path) -> Path:
-    """Packs the Python packages under ``source`` into a pure wheel ``name``-``version``
-    (used for small test-only packages)."""
+def pack_directory(
+    source: Path, name: str, version: str, target_dir: Path, summary: str = ""
+) -> Path:
+    """Packs the Python packages under ``source`` into a pure wheel ``name``-``version``."""
     distribution = name.replace("-", "_")
     info_dir = f"{distribution}-{version}.dist-info"
     members = {
@@ -145,7 +145,7 @@ def pack_directory(source: Path, name: str, version: str, target_dir: Path) -> P
         for path in sorted(source.rglob("*.py"))
     }
     members[f"{info_dir}/METADATA"] = (
-        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {summary}\n"
     ).encode()
     members[f"{info_dir}/WHEEL"] = _PURE_WHEEL
     target = target_dir / f"{distribution}-{version}-py3-none-any.whl"

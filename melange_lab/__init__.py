@@ -4,14 +4,18 @@ Port a melange program by writing ``melange_lab`` for ``melange`` in its imports
 ``SimulatedBroker().backend`` as its backend.
 """
 
-from melange_lab.backends.factory import MessagingBackendFactory
-from melange_lab.broker import SimulatedBroker
-from melange_lab.consumers import Consumer, SingleDispatchConsumer, consumer
-from melange_lab.errors import MelangeLabError
-from melange_lab.filter_policies import FilterPolicy, FilterPolicyScope
-from melange_lab.message_dispatcher import MessageDispatcher, SimpleMessageDispatcher
-from melange_lab.publishers import QueuePublisher, TopicPublisher
-from melange_lab.remote_broker import RemoteBroker
+from melange_lab import browser_tab as _browser_tab
+
+_browser_tab.check_dependencies()  # in a browser tab: name what did not arrive, before using it
+
+from melange_lab.backends.factory import MessagingBackendFactory  # noqa: E402
+from melange_lab.broker import SimulatedBroker  # noqa: E402
+from melange_lab.consumers import Consumer, SingleDispatchConsumer, consumer  # noqa: E402
+from melange_lab.errors import MelangeLabError  # noqa: E402
+from melange_lab.filter_policies import FilterPolicy, FilterPolicyScope  # noqa: E402
+from melange_lab.message_dispatcher import MessageDispatcher, SimpleMessageDispatcher  # noqa: E402
+from melange_lab.publishers import QueuePublisher, TopicPublisher  # noqa: E402
+from melange_lab.remote_broker import RemoteBroker  # noqa: E402
 
 __version__ = "0.1.0"
 

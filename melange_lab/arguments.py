@@ -15,7 +15,7 @@ import numbers
 from collections.abc import Callable, Collection
 from typing import Any, ParamSpec, TypeVar
 
-from melange_lab.errors import InvalidParameter, UnknownOption
+from melange_lab.errors import InvalidParameter, UnknownOption, quoted
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -59,6 +59,17 @@ def whole_number(
     return int(value)
 
 
+def ranged(
+    minimum: float, maximum: float, *, whole: bool = False, unit: str = "", fix: str = ""
+) -> Check:
+    """A check that a value is a (whole) number in [minimum, maximum], for ``@checked``."""
+
+    def check_range(parameter: str, value: object) -> float:
+        return number(parameter, value, minimum, maximum, whole=whole, unit=unit, fix=fix)
+
+    return check_range
+
+
 def flag(parameter: str, value: object) -> bool:
     """``value`` if it is ``True`` or ``False``: a string "false" would read as true."""
     if not isinstance(value, bool):
@@ -78,6 +89,69 @@ def text(parameter: str, value: object, *, fix: str = "") -> str:
     """``value`` if it is a non-empty string."""
     if not isinstance(value, str) or not value:
         raise InvalidParameter(parameter, value, "a non-empty string", fix)
+    return value
+
+
+def host(parameter: str, value: object, *, fix: str = "") -> str:
+    """``value`` if a socket can take it as a host: a name or an IP address of 1 to 253
+    printable characters without spaces (a NUL or a lone surrogate never reaches the network)."""
+    if (
+        isinstance(value, str)
+        and 0 < len(value) <= 253
+        and value.isprintable()
+        and not any(c.isspace() for c in value)
+    ):
+        try:
+            value.encode("idna")
+        except UnicodeError:  # a label over 63 characters, or text IDNA cannot spell
+            pass
+        else:
+            return value
+    raise InvalidParameter(
+        parameter, value, "a host name or IP address such as 127.0.0.1 or localhost", fix
+    )
+
+
+def instance_of(kind: type, described: str, fix: str = "") -> Check:
+    """A check that ``value`` is a ``kind`` (``described`` says what that is to a learner)."""
+
+    def check_instance(parameter: str, value: Any) -> object:
+        if not isinstance(value, kind):
+            raise InvalidParameter(parameter, value, described, fix)
+        return value
+
+    return check_instance
+
+
+def from_text(text: str, check: Check, parse: Callable[[str], object] = float) -> Any:
+    """``check`` applied to a number typed on a command line: for argparse's ``type=``, so a
+    bad option is argparse's usual error (the option named, exit status 2) with our text."""
+    import argparse  # only the command line needs it
+
+    try:
+        value = parse(text.strip())
+    except (ValueError, OverflowError):  # not a number, or more digits than Python reads
+        value = text
+    try:
+        return check("", value)
+    except InvalidParameter as error:
+        raise argparse.ArgumentTypeError(
+            f"{quoted(text)} is not allowed: {error.allowed}."
+            + (f" {error.fix}" if error.fix else "")
+        ) from None
+
+
+def serializer_registry(parameter: str, value: object) -> object:
+    """``value`` if it is ``None`` (the default registry) or a ``SerializerRegistry``."""
+    from melange_lab.serializers.registry import SerializerRegistry
+
+    if value is not None and not isinstance(value, SerializerRegistry):
+        raise InvalidParameter(
+            parameter,
+            value,
+            "a SerializerRegistry, or None for the backend's own",
+            "e.g. SerializerRegistry({'serializers': {'json': JsonSerializer}, 'default': 'json'})",
+        )
     return value
 
 
@@ -107,7 +181,7 @@ def checked(**checks: Check) -> Callable[[Callable[P, R]], Callable[P, R]]:
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
             unknown = [] if takes_any else sorted(set(kwargs) - set(known))
             if unknown:
-                raise UnknownOption(name, f"unknown option(s) {unknown}", known)
+                raise UnknownOption(name, f"unknown option(s) {quoted(unknown)}", known)
             try:
                 bound = signature.bind(*args, **kwargs)
             except TypeError as error:

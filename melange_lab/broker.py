@@ -19,8 +19,15 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from melange_lab import limits, moto_internals, runtime
-from melange_lab.arguments import checked, choice, flag, number, whole_number
+from melange_lab import limits, moto_internals, request_text, runtime
+from melange_lab.arguments import (
+    checked,
+    choice,
+    flag,
+    number,
+    serializer_registry,
+    whole_number,
+)
 from melange_lab.backends.sqs import Subscription
 from melange_lab.backends.sqs.simulated import SimulatedSQSBackend
 from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
@@ -35,6 +42,7 @@ from melange_lab.inspection import (
     TopicInfo,
 )
 from melange_lab.serializers import SerializerRegistry
+from melange_lab.serving import BrokerServer, check_host, check_port
 from melange_lab.simulated_environment import SimulatedEnvironment
 
 if TYPE_CHECKING:
@@ -58,6 +66,18 @@ def _region(parameter: str, value: object) -> str:
 
 def _clock_mode(parameter: str, value: object) -> str:
     return choice(parameter, value, CLOCK_MODES)
+
+
+SERVICES = ("sqs", "sns")  # what the simulated broker is; moto would answer others too
+
+
+def _service(parameter: str, value: object) -> str:
+    fix = "e.g. broker.client('sqs') or broker.client('sns')."
+    if isinstance(value, str) and value.strip().lower() in SERVICES and value not in SERVICES:
+        fix = f"Service names are lower case: broker.client({value.strip().lower()!r})."
+    if not isinstance(value, str) or value not in SERVICES:
+        raise InvalidParameter(parameter, value, "'sqs' or 'sns', the services this broker is", fix)
+    return value
 
 
 def _max_events(parameter: str, value: object) -> int:
@@ -87,22 +107,28 @@ def _checked_latency(seconds: float) -> float:
 
 
 class _LateDeliveries:
-    """On a real clock, delivers SNS to SQS deliveries when their latency has passed: in a
-    background thread normally, as an asyncio task in a browser tab (``melange_lab.runtime``),
-    where deliveries happen while the notebook is idle or awaiting."""
+    """While the clock runs in real time, delivers SNS to SQS copies when their latency has
+    passed: in a background thread normally, as an asyncio task in a browser tab
+    (``melange_lab.runtime``), where deliveries happen while the notebook is idle or awaiting.
+    On a manual clock it waits (``clock.advance`` delivers); switching the clock's mode either
+    way keeps every copy in transit on its way."""
 
     POLL_SECONDS = 0.01
+    MANUAL_POLL_SECONDS = 0.1
 
-    def __init__(self) -> None:
+    def __init__(self, clock: BrokerClock) -> None:
+        self._clock = clock
         self._stopping = threading.Event()
         self._job = runtime.run_in_background(
             self._step, stop=self._stopping, name="melange-lab-late-deliveries"
         )
 
     def _step(self) -> float:
+        if self._clock.mode == "manual":
+            return self.MANUAL_POLL_SECONDS
         try:
             moto_internals.deliver_due()
-        except Exception:  # a delivery moto refuses must not end the job
+        except Exception:  # each delivery reports its own failure; this is a bug's last guard
             logger.exception("a late SNS to SQS delivery failed")
         return self.POLL_SECONDS
 
@@ -151,12 +177,13 @@ class SimulatedBroker:
         self._mock: Any = None
         self._backend: SimulatedSQSBackend | None = None
         self._inspector: SimulatedInspector | None = None
-        self._stop_listening: Callable[[], None] | None = None
         self._stopped_because = "it has not been started"
         self._shutting_down = False  # set before the mock goes: the guard refuses from then on
         self._delivery_latency = _checked_latency(delivery_latency)
         self._environment = SimulatedEnvironment(region)
         self._late_deliveries: _LateDeliveries | None = None
+        self._servers: list[BrokerServer] = []
+        self._stop_listening: Callable[[], None] | None = None
         self._stop_observers: list[Callable[[SimulatedBroker | None], None]] = []
         if start:
             self.start()
@@ -180,14 +207,16 @@ class SimulatedBroker:
                 config={"core": {"mock_credentials": False, "reset_boto3_session": False}}
             )
             self._mock.start()
-            moto_internals.install_clock(self.clock.now)
+            moto_internals.install_clock(self.clock.now, lambda: self.clock.mode == "manual")
             moto_internals.install_fifo_group_fix()
             moto_internals.install_fast_counts()
             moto_internals.install_fast_signing()
             moto_internals.install_aws_fidelity()
-            self._start_delivery_latency()
-            self._environment.enter()
+            # until the backend stops emitting: only the dead-letter moves come from moto
             self._stop_listening = moto_internals.add_dead_letter_listener(self._dead_lettered)
+            self._start_delivery_latency()
+            request_text.turn_on()
+            self._environment.enter()
             self._backend = self._new_backend()
             self._inspector = SimulatedInspector(self._backend, self.account_id, self.region)
             _live.broker = self
@@ -273,10 +302,13 @@ class SimulatedBroker:
             # first, so that a call from another thread refuses before the mock is gone
             self._stopped_because = reason
             self._shutting_down = True
+            for server in list(self._servers):
+                server.stop()
+            self._stop_delivery_latency()
             if self._stop_listening is not None:
                 self._stop_listening()
-            self._stop_delivery_latency()
             self._environment.exit()
+            request_text.turn_off()
             moto_internals.uninstall_aws_fidelity()
             moto_internals.uninstall_fast_counts()
             moto_internals.uninstall_fast_signing()
@@ -292,9 +324,8 @@ class SimulatedBroker:
     def reset(self) -> None:
         """Deletes every topic, queue and message and clears the event log; keeps running."""
         self._ensure_running()
+        moto_internals.drop_pending("the broker was reset while the copy was on its way")
         self._mock.reset()
-        if self._delivery_latency > 0:  # deliveries waiting for deleted queues are dropped
-            moto_internals.install_delivery_latency(self._delivery_latency, self.clock.now)
         self.backend.forget_cache()
         self.events.clear()
         self.events.emit(EventKind.RESET)
@@ -334,6 +365,7 @@ class SimulatedBroker:
             aws_access_key_id=_FAKE_KEY, aws_secret_access_key=_FAKE_KEY, region_name=self.region
         )
 
+    @checked(service=_service)
     def client(self, service: Literal["sqs", "sns"]) -> Any:
         """A plain boto3 client of this broker, e.g. ``broker.client("sqs").list_queues()``.
 
@@ -346,6 +378,28 @@ class SimulatedBroker:
 
     def _refuse_request(self, **_: Any) -> None:
         self._ensure_running()
+
+    @checked(port=check_port, host=check_host)
+    def serve(self, port: int = 0, host: str = "127.0.0.1") -> BrokerServer:
+        """Answers SNS and SQS over HTTP at ``host:port``, for programs outside this kernel.
+
+        Another notebook, a terminal (``aws --endpoint-url <url> sqs list-queues``), or a
+        service in any language then reach this broker's topics and queues; what they do is
+        on ``broker.events`` and in the view. Returns a handle with ``.url`` and ``.stop()``
+        (or use ``with broker.serve() as server:``); it stops with the broker. ``port=0``
+        picks a free port. Only this machine can reach it unless ``host`` names another
+        address (then anyone on that network can, and a warning says so).
+        """
+        self._ensure_running()
+        server = BrokerServer(self, host, port)
+        with _live.lock:
+            self._servers.append(server)
+        return server
+
+    def _server_stopped(self, server: BrokerServer) -> None:
+        with _live.lock:
+            if server in self._servers:
+                self._servers.remove(server)
 
     @property
     def delivery_latency(self) -> float:
@@ -361,13 +415,18 @@ class SimulatedBroker:
         if self._delivery_latency <= 0:
             return
         moto_internals.install_delivery_latency(self._delivery_latency, self.clock.now)
-        if self.clock.mode != "manual":
-            self._late_deliveries = _LateDeliveries()
+        self._late_deliveries = _LateDeliveries(self.clock)
 
     def _stop_delivery_latency(self) -> None:
+        """Copies still in transit are reported as dropped (``delivery_failed``), never lost
+        without a word."""
         if self._late_deliveries is not None:
             self._late_deliveries.stop()
             self._late_deliveries = None
+        moto_internals.drop_pending(
+            "the broker stopped while the copy was on its way (delivery_latency); it was "
+            "never delivered"
+        )
         moto_internals.uninstall_delivery_latency()
 
     def subscribe(self, observer: Observer) -> Callable[[], None]:
@@ -383,10 +442,12 @@ class SimulatedBroker:
     def subscriptions(self) -> list[Subscription]:
         return self._inspect().subscriptions()
 
+    @checked(registry=serializer_registry)
     def peek(self, queue: str, registry: SerializerRegistry | None = None) -> list[PeekedMessage]:
         """Every message in ``queue`` with its state, without receiving or changing any."""
         return self._inspect().peek(queue, registry)
 
+    @checked(registry=serializer_registry)
     def peek_page(
         self,
         queue: str,
@@ -420,6 +481,7 @@ class SimulatedBroker:
 
     # -- seeing it ----------------------------------------------------------------------------
 
+    @checked(registry=serializer_registry)
     def view(self, registry: SerializerRegistry | None = None, **options: Any) -> BrokerView:
         """A live widget of this broker: each message travelling the topology into its queues,
         the queues' cards, Publish, Consume, Inspect and a replayable timeline.

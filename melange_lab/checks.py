@@ -21,24 +21,13 @@ from typing import Any, TypeVar
 
 from melange_lab.backends.sqs import Subscription
 from melange_lab.broker import SimulatedBroker
-from melange_lab.errors import BrokerStopped, MelangeLabError
+from melange_lab.errors import BrokerStopped
+from melange_lab.errors import CheckFailed as CheckFailed  # its path here stays
 from melange_lab.events import Event, EventKind, EventLog
 from melange_lab.inspection import PeekedMessage, QueueInfo
 
 T = TypeVar("T")
 PLAIN_TYPES = (str, int, float, bool, type(None))
-
-
-class CheckFailed(MelangeLabError, AssertionError):
-    """An exercise check did not pass; the message says what is wrong and how to fix it.
-
-    ``template`` is the sentence with ``{name}`` fields, ``values`` what fills them.
-    """
-
-    def __init__(self, template: str, **values: object) -> None:
-        self.template = template
-        self.values = {name: str(value) for name, value in values.items()}
-        super().__init__(template.format(**self.values))
 
 
 def _real_broker(broker: object) -> SimulatedBroker:

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from melange_lab import __version__
+from melange_lab.arguments import Check, from_text, host, ranged
+from melange_lab.errors import InvalidParameter, readable
 from melange_lab.tutorials import copy_tutorials, tutorial_names
 
 DEFAULT_FOLDER = "melange-lab-tutorials"
@@ -25,7 +27,8 @@ def _lab_parser() -> argparse.ArgumentParser:
             "Start JupyterLab on the melange-lab tutorials, with the simulated broker ready. "
             "The tutorials are copied into FOLDER first; a notebook you already have there "
             "is never overwritten. Students: 'melange-lab validate NOTEBOOK' before handing in. "
-            "Teachers: 'melange-lab grade --help'."
+            "Teachers: 'melange-lab grade --help'. Other programs on a simulated broker: "
+            "'melange-lab serve --help'."
         ),
     )
     parser.add_argument(
@@ -34,11 +37,16 @@ def _lab_parser() -> argparse.ArgumentParser:
         default=DEFAULT_FOLDER,
         help=f"working folder for your copies of the tutorials (default: ./{DEFAULT_FOLDER})",
     )
-    parser.add_argument("--port", type=int, default=8888, help="port to serve on (default 8888)")
-    parser.add_argument("--ip", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=_port, default=8888, help="port to serve on, 1 to 65535 (default 8888)"
+    )
+    parser.add_argument(
+        "--ip", type=_address, default="127.0.0.1", help="address to serve on (default 127.0.0.1)"
+    )
     parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     parser.add_argument(
         "--token",
+        type=_token,
         help="the token the browser must present (default: a random one, printed in the address)",
     )
     parser.add_argument(
@@ -46,6 +54,35 @@ def _lab_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"melange-lab {__version__}")
     return parser
+
+
+_PORT = ranged(1, 65_535, whole=True, fix="e.g. --port 8888.")
+
+
+def _port(text: str) -> int:
+    return int(from_text(text, _PORT, int))
+
+
+def _address(text: str) -> str:
+    return str(from_text(text, host, str))
+
+
+def _token(text: str) -> str:
+    return str(from_text(text, _plain_text("printable text without spaces", 1_000), str))
+
+
+def _plain_text(what: str, longest: int) -> Check:
+    def check(parameter: str, value: object) -> str:
+        if (
+            not isinstance(value, str)
+            or not 0 < len(value) <= longest
+            or not value.isprintable()
+            or any(c.isspace() for c in value)
+        ):
+            raise InvalidParameter(parameter, value, f"{what}, of 1 to {longest:,} characters")
+        return value
+
+    return check
 
 
 def lab_command(
@@ -84,16 +121,24 @@ def _running_as_root() -> bool:
 def run_lab(argv: Sequence[str]) -> int:
     options = _lab_parser().parse_args(argv)
     folder = Path(options.folder)
-    report = copy_tutorials(folder)
+    try:
+        report = copy_tutorials(folder)
+    except OSError as error:
+        print(
+            f"error: the tutorials cannot be copied into {readable(str(folder))}: "
+            f"{error.strerror or error}. Name a folder you can write to.",
+            file=sys.stderr,
+        )
+        return 2
     command = lab_command(folder, options.port, options.ip, options.no_browser, options.token)
     # One line: where the copies are; a copy the learner already has is never overwritten.
     print(
-        f"Your copies of the tutorials are in {folder}/ ({len(report.copied)} new, "
+        f"Your copies of the tutorials are in {readable(str(folder))}/ ({len(report.copied)} new, "
         f"{len(report.kept)} kept as you left them).",
         flush=True,
     )
     if options.dry_run:
-        print(shlex.join(command))
+        print(readable(shlex.join(command)))
         return 0
     if os.name == "posix":
         # Become JupyterLab, so Ctrl+C and signals sent to this process reach the server itself.
@@ -105,8 +150,15 @@ def run_lab(argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``melange-lab`` command."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Entry point of the ``melange-lab`` command: Ctrl+C ends it quietly (status 130)."""
+    try:
+        return _command(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _command(args: list[str]) -> int:
     if args and args[0] == "grade":
         from melange_lab.grading import grade_main
 
@@ -119,6 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from melange_lab.grading import validate_main
 
         return validate_main(args[1:])
+    if args and args[0] == "serve":
+        from melange_lab.serving import serve_main
+
+        return serve_main(args[1:])
     return run_lab(args)
 
 

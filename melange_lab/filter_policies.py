@@ -71,31 +71,11 @@ class FilterPolicy:
         return moto_internals.matches(self.rules, self.scope.value, attributes, body)
 
     def why_filtered(self, attributes: dict[str, dict[str, str]], body: str) -> str:
-        """Plain words for why a message did not pass, naming the rule it failed."""
-        reasons = [
-            self._why_key_failed(key, attributes, body)
-            for key in self.rules
-            if not moto_internals.matches(
-                {key: self.rules[key]}, self.scope.value, attributes, body
-            )
-        ]
-        return "; ".join(reasons) or "the policy as a whole did not match"
-
-    def _why_key_failed(self, key: str, attributes: dict[str, dict[str, str]], body: str) -> str:
-        wanted = json.dumps(self.rules[key])
-        if key == "$or":
-            return f"none of the $or alternatives {wanted} matched"
-        if self.scope is FilterPolicyScope.MESSAGE_ATTRIBUTES:
-            if key not in attributes:
-                return f"message attribute '{key}' is missing; the policy wants {wanted}"
-            actual = attributes[key].get("StringValue")
-            return f"message attribute '{key}' is {actual!r}; the policy wants {wanted}"
-        try:
-            document = json.loads(body)
-        except RecursionError:
-            return "the body is JSON nested too deeply to read, so no MessageBody policy matches it"
-        except ValueError:
-            return "the body is not JSON, so a MessageBody policy cannot match it"
-        if not isinstance(document, dict) or key not in document:
-            return f"body field '{key}' is missing; the policy wants {wanted}"
-        return f"body field '{key}' is {json.dumps(document[key])}; the policy wants {wanted}"
+        """Plain words for why a message did not pass, naming the rule it failed (the same
+        words the simulated broker's ``filtered`` events carry)."""
+        sns_attributes = {
+            name: {"Type": value.get("DataType", "String"), "Value": value.get("StringValue")}
+            for name, value in attributes.items()
+        }
+        reason = moto_internals.mismatch(self.rules, self.scope.value, sns_attributes, body)
+        return reason or "the policy as a whole did not match"

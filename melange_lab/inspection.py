@@ -18,16 +18,8 @@ from melange_lab import moto_internals, wire
 from melange_lab.arguments import whole_number
 from melange_lab.backends.sqs import SQSBackend, Subscription
 from melange_lab.errors import DeserializationFailed, MelangeLabError
+from melange_lab.errors import PeekNotSupported as PeekNotSupported  # its path here stays
 from melange_lab.serializers import JsonSerializer, SerializerRegistry
-
-
-class PeekNotSupported(MelangeLabError):
-    def __init__(self, queue: str) -> None:
-        super().__init__(
-            f"Cannot peek into '{queue}' on a real endpoint: SQS has no read-only look at "
-            "messages, and receiving one to show it would raise its receive count and hide it "
-            "from consumers. Use queues() for the counts, or a SimulatedBroker to see messages."
-        )
 
 
 @dataclass(frozen=True)

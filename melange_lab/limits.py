@@ -17,7 +17,7 @@ from typing import Any
 
 from melange_lab import wire
 from melange_lab.arguments import choice, flag, whole_number
-from melange_lab.errors import InvalidParameter, MelangeLabError
+from melange_lab.errors import InvalidMessageContents, InvalidParameter, MelangeLabError, quoted
 from melange_lab.models import TopicWrapper
 
 MINUTE = 60
@@ -104,6 +104,46 @@ def check_content_deduplication(kind: str, name: str, enabled: object) -> None:
         )
 
 
+# The characters SQS carries in a body and in a String attribute value (SendMessage and
+# MessageAttributeValue in the SQS API reference): #x9 | #xA | #xD | #x20-#xD7FF |
+# #xE000-#xFFFD | #x10000-#x10FFFF. SNS carries any UTF-8 text: only a lone surrogate half
+# (which no UTF-8 text can hold, so botocore could not even send it) is refused there.
+SQS_REFUSED_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+NOT_UTF8 = re.compile("[\ud800-\udfff]")
+SQS_CHARACTERS = (
+    "SQS carries only tab, line feed, carriage return and the characters U+0020 to U+D7FF, "
+    "U+E000 to U+FFFD and U+10000 to U+10FFFF"
+)
+SNS_CHARACTERS = "SNS carries UTF-8 text only"
+_TEXT_RULES = {
+    "sqs": (SQS_REFUSED_CHARACTER, SQS_CHARACTERS, "InvalidMessageContents"),
+    "sns": (NOT_UTF8, SNS_CHARACTERS, "InvalidParameter"),
+}
+
+
+def check_text(what: str, text: object, service: str) -> None:
+    """Refuses ``text`` if it holds a character ``service`` ("sqs" or "sns") cannot carry."""
+    if not isinstance(text, str):
+        return
+    refused, allowed, code = _TEXT_RULES[service]
+    found = refused.search(text)
+    if found is not None:
+        raise InvalidMessageContents(what, text, found.start(), allowed, code)
+
+
+def check_message_text(request: dict[str, Any], service: str, destination: str) -> None:
+    """Refuses a SendMessage or Publish request whose body, attribute names or values,
+    subject or FIFO ids hold text ``service`` cannot carry, naming which one."""
+    body = request.get("MessageBody", request.get("Message"))
+    check_text(f"message body for {quoted(destination)}", body, service)
+    for name, value in dict(request.get("MessageAttributes") or {}).items():
+        check_text("message attribute name", name, service)
+        if isinstance(value, dict):
+            check_text(f"message attribute {quoted(name)}", value.get("StringValue"), service)
+    for parameter in ("Subject", "MessageGroupId", "MessageDeduplicationId"):
+        check_text(parameter, request.get(parameter), service)
+
+
 ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,256}")
 
 
@@ -147,6 +187,7 @@ def message_attributes(values: object) -> wire.AttributeMap:
 
 def check_topic_publish(topic: TopicWrapper, request: dict[str, Any]) -> None:
     """Refuses what SNS Publish would refuse, before anything is sent."""
+    check_message_text(request, "sns", topic.name)
     if len(request.get("MessageAttributes", {})) > MESSAGE_ATTRIBUTES:
         raise InvalidParameter(
             "message_attributes",

@@ -22,7 +22,7 @@ def check_topic_name(name: str) -> str:
 
 def _check(kind: str, name: object, pattern: re.Pattern[str], limit: int) -> None:
     if not isinstance(name, str):
-        raise InvalidName(kind, str(name), f"a {kind} name must be a string")
+        raise InvalidName(kind, name, f"a {kind} name must be a string")
     stem = name.removesuffix(".fifo")
     if pattern.fullmatch(name) or (stem != name and pattern.fullmatch(stem) and len(name) <= limit):
         return

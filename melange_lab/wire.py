@@ -63,10 +63,10 @@ def as_attribute_map(values: dict[str, object]) -> AttributeMap:
 
 def encoded_size(body: str, attributes: AttributeMap) -> int:
     """Size as AWS counts it against the limit: body plus attribute names, types and values."""
-    size = len(body.encode())
+    size = len(body.encode("utf-8", "surrogatepass"))  # text checks refuse what is not UTF-8
     for name, value in attributes.items():
-        size += len(name.encode()) + len(value["DataType"].encode())
-        size += len(value.get("StringValue", "").encode())
+        for text in (name, value["DataType"], value.get("StringValue", "")):
+            size += len(text.encode("utf-8", "surrogatepass"))
     return size
 
 

@@ -9,13 +9,18 @@ packages) on a copy of the repository, with a private HOME. If ``repo2docker`` i
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,6 +137,8 @@ def binder_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     environment = binder_environment(home, venv)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
     run([*pip, "-r", "binder/requirements.txt"], repository, environment, INSTALL_TIMEOUT)
+    # repo2docker's own environment has Notebook beside JupyterLab; either may be started
+    run([*pip, "notebook>=7"], repository, environment, INSTALL_TIMEOUT)
     run(["bash", "binder/postBuild"], repository, environment, 60)
     return repository, venv, environment
 
@@ -150,13 +157,66 @@ def test_binder_venv_has_melange_lab_installed_from_the_copy_not_this_checkout(
     assert (venv / "bin" / "jupyter-lab").exists()
 
 
-def test_binder_opens_jupyterlab_on_the_first_tutorial(
-    binder_build: tuple[Path, Path, dict[str, str]],
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any) -> None:
+        return None
+
+
+def bare_link_redirect(jupyter: Path, app: str, environment: dict[str, str], cwd: Path) -> str:
+    """Starts ``jupyter APP`` as Binder would (its own HOME, so postBuild's config), asks for
+    the server's root (what a Binder link without a path opens) and returns where it sends the
+    browser."""
+    port, token = free_port(), "binder-test-token"
+    server = subprocess.Popen(
+        [
+            str(jupyter), app, "--no-browser", "--allow-root", f"--port={port}",
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={token}",
+        ],
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                opener.open(f"http://127.0.0.1:{port}/?token={token}", timeout=5)
+            except urllib.error.HTTPError as answer:
+                if answer.code in (301, 302, 303, 307):
+                    return urllib.parse.urlsplit(answer.headers["Location"]).path
+                raise
+            except (urllib.error.URLError, ConnectionError):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"jupyter {app} did not start") from None
+                time.sleep(0.5)
+                continue
+            raise AssertionError(f"jupyter {app} answered / without a redirect")
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+@pytest.mark.parametrize(
+    ("app", "page"),
+    [("lab", "/lab/tree/notebooks/{first}"), ("notebook", "/notebooks/notebooks/{first}")],
+)
+def test_a_bare_binder_link_opens_the_first_tutorial(
+    binder_build: tuple[Path, Path, dict[str, str]], app: str, page: str
 ) -> None:
-    _, _, environment = binder_build
-    config = Path(environment["HOME"]) / ".jupyter" / "jupyter_server_config.json"
-    default_url = json.loads(config.read_text())["ServerApp"]["default_url"]
-    assert default_url == f"/lab/tree/notebooks/{first_tutorial()}"
+    """JupyterLab and Notebook (repo2docker starts one of them) each put their own start page
+    over ServerApp.default_url; postBuild's config names the first tutorial for both."""
+    repository, venv, environment = binder_build
+    expected = page.format(first=first_tutorial())
+    assert bare_link_redirect(venv / "bin" / "jupyter", app, environment, repository) == expected
 
 
 def test_every_notebook_runs_in_the_binder_environment(

@@ -23,6 +23,7 @@ from moto.sns.models import Subscription
 from moto.sqs.models import Queue, SQSBackend
 
 from melange_lab import moto_internals as mi
+from melange_lab.events import EventLog
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -126,12 +127,13 @@ def test_every_moto_object_a_fix_replaces_is_fingerprinted_or_checked(sqs: Any) 
     remove = mi.add_dead_letter_listener(lambda move: None)
     mi.install_clock(FakeClock())
     mi.install_aws_fidelity()
-    mi.install_delivery_latency(1.0, FakeClock())
+    mi.install_broker_events(EventLog(lambda: 0.0))
     try:
         assert sorted(mi._features) == sorted(mi._FEATURE_ORDER)  # every fix is installed
         patched = {(owner, name) for layers in mi._features.values() for owner, name, _ in layers}
     finally:
         remove()
+        mi.uninstall_broker_events()
     for owner, name in patched:
         if isinstance(owner, type):
             assert f"{owner.__name__}.{name}" in mi._FINGERPRINTS

@@ -7,8 +7,10 @@ notebook's run time (docs/performance.md, "Tutorials").
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -18,6 +20,9 @@ from nbclient import NotebookClient
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPOSITORY / "notebooks"
+CLAIMS = REPOSITORY / "docs" / "tutorial-claims.md"
+AWS_LINK = re.compile(r"\]\((https://(?:docs\.)?aws\.amazon\.com/[^)\s]+)\)")
+VERDICTS = ("right", "fixed", "rewritten", "added")
 KERNEL = "python3"
 CELL_TIMEOUT = 120  # seconds; a hung cell fails the test instead of the whole run
 
@@ -184,3 +189,52 @@ def test_notebook_is_committed_without_outputs(notebook: Path) -> None:
         f"committing (JupyterLab: Edit > Clear Outputs of All Cells, then save)."
     )
     assert "widgets" not in contents.metadata, f"{notebook.name} carries saved widget state"
+
+
+def _claim_sections() -> dict[str, list[list[str]]]:
+    """docs/tutorial-claims.md's table rows (as cells), by the notebook its heading names."""
+    sections: dict[str, list[list[str]]] = {}
+    rows: list[list[str]] | None = None
+    for line in CLAIMS.read_text().splitlines():
+        if line.startswith("## ") and line.endswith(".ipynb"):
+            rows = sections.setdefault(line[3:], [])
+        elif line.startswith("## "):
+            rows = None
+        elif rows is not None and line.startswith("| ") and not line.startswith("| claim"):
+            rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
+    return sections
+
+
+def _aws_links_in(notebook: Path) -> set[str]:
+    contents = nbformat.read(notebook, as_version=4)
+    return {
+        url
+        for cell in contents.cells
+        if cell.cell_type == "markdown"
+        for url in AWS_LINK.findall(cell.source)
+    }
+
+
+@pytest.mark.parametrize("notebook", runnable_notebooks(), ids=_id)
+def test_every_aws_link_in_a_notebook_is_a_listed_claim_and_every_listed_page_is_linked(
+    notebook: Path,
+) -> None:
+    """The claims list (docs/tutorial-claims.md) and the notebooks cite the same AWS pages."""
+    rows = _claim_sections().get(_id(notebook), [])
+    listed = {url for row in rows for url in AWS_LINK.findall(row[1])}
+    linked = _aws_links_in(notebook)
+    assert linked - listed == set(), f"{_id(notebook)} links pages docs/tutorial-claims.md omits"
+    assert listed - linked == set(), f"docs/tutorial-claims.md lists pages {_id(notebook)} lacks"
+
+
+def test_every_claim_has_a_verdict_and_the_totals_line_counts_them() -> None:
+    rows = [row for section in _claim_sections().values() for row in section]
+    verdicts = [row[2].split(":")[0].split(" ")[0] for row in rows]
+    assert set(verdicts) <= set(VERDICTS), sorted(set(verdicts) - set(VERDICTS))
+    counts = Counter(verdicts)
+    totals = (
+        f"**Totals: {len(rows)} claims: "
+        + ", ".join(f"{verdict} {counts[verdict]}" for verdict in VERDICTS)
+        + ".**"
+    )
+    assert totals in CLAIMS.read_text(), f"docs/tutorial-claims.md should say: {totals}"

@@ -1,4 +1,5 @@
-"""The package's shape: no import circles, and backend modules small enough to read whole.
+"""The package's shape: no import circles, backend modules small enough to read whole, and
+every error in ``errors.py``, raised somewhere.
 
 Imports are read with ``ast``, not by importing, so a circle is found even where Python would
 tolerate it today (a name bound late, a module ``__getattr__``) and break with the next edit.
@@ -20,6 +21,7 @@ Inside ``backends/`` even an import inside a function may not close a circle: th
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +38,12 @@ def _module_name(path: Path) -> str:
 
 
 MODULES = {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+@functools.cache
+def _trees() -> dict[str, ast.Module]:
+    """Every module of melange_lab, parsed once for all the tests here."""
+    return {name: ast.parse(path.read_text(), filename=str(path)) for name, path in MODULES.items()}
 
 
 def _is_package(name: str) -> bool:
@@ -85,7 +93,7 @@ def _with_packages(importer: str, target: str) -> set[str]:
 
 def _imports(name: str, deferred_too: bool = False) -> set[str]:
     """The melange_lab modules that importing ``name`` runs (see the module docstring)."""
-    tree = ast.parse(MODULES[name].read_text(), filename=str(MODULES[name]))
+    tree = _trees()[name]
     package = name if _is_package(name) else name.rpartition(".")[0]
     found: set[str] = set()
     for statement in _import_statements(tree.body, deferred_too):
@@ -188,3 +196,51 @@ def test_no_module_under_backends_is_longer_than_560_lines() -> None:
     }
     assert len(lengths) > 5
     assert {path: n for path, n in lengths.items() if n > MAX_BACKEND_MODULE_LINES} == {}
+
+
+def _is_error_class(node: ast.ClassDef, errors: set[str]) -> bool:
+    bases = {
+        base.id if isinstance(base, ast.Name) else getattr(base, "attr", "") for base in node.bases
+    }
+    return any(base in errors or base.endswith(("Error", "Exception")) for base in bases)
+
+
+def _error_classes() -> dict[str, ast.ClassDef]:
+    tree = _trees()["melange_lab.errors"]
+    return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def test_every_error_class_is_defined_in_errors_py() -> None:
+    """Warnings are not counted: they are issued, not raised, and belong to what warns."""
+    errors = set(_error_classes())
+    elsewhere = [
+        f"{name}.{node.name}"
+        for name, tree in _trees().items()
+        if name != "melange_lab.errors"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef) and _is_error_class(node, errors)
+    ]
+    assert elsewhere == []
+
+
+def test_every_error_class_in_errors_py_is_raised_somewhere_itself_or_as_a_subclass() -> None:
+    classes = _error_classes()
+    made = {
+        node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+        for name, tree in _trees().items()
+        if name != "melange_lab.errors"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute))
+    }
+    parents = {
+        name: {base.id for base in node.bases if isinstance(base, ast.Name)}
+        for name, node in classes.items()
+    }
+
+    def raised(name: str) -> bool:
+        return name in made or any(
+            raised(child) for child, bases in parents.items() if name in bases
+        )
+
+    assert "MelangeLabError" in classes and len(classes) > 20
+    assert [name for name in classes if not raised(name)] == []

@@ -7,6 +7,7 @@ back only a strict result format (``protocol``) and writes the tables and feedba
 (``reports``, ``feedback``).
 """
 
+from melange_lab.errors import SolutionMarkersUnbalanced
 from melange_lab.grading.commands import grade_main, student_version_main, validate_main
 from melange_lab.grading.grade import (
     Check,
@@ -18,7 +19,6 @@ from melange_lab.grading.grade import (
 from melange_lab.grading.notebooks import (
     BEGIN_SOLUTION,
     END_SOLUTION,
-    SolutionMarkersUnbalanced,
     strip_solution,
     student_notebook,
     write_student_version,

@@ -3,14 +3,67 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
-from melange_lab.errors import MelangeLabError
-from melange_lab.grading.grade import DEFAULT_TIMEOUT, default_jobs, grade_submissions
+from melange_lab.arguments import from_text, ranged
+from melange_lab.errors import InvalidParameter, MelangeLabError, readable
+from melange_lab.grading.grade import (
+    DEFAULT_TIMEOUT,
+    MAX_TIMEOUT,
+    default_jobs,
+    grade_submissions,
+)
 from melange_lab.grading.notebooks import BEGIN_SOLUTION, END_SOLUTION, write_student_version
 from melange_lab.grading.reports import write_reports
 from melange_lab.grading.sandbox import Limits
+
+MAX_JOBS = 64
+MIN_MEMORY_MIB, MAX_MEMORY_MIB = 256, 1024 * 1024
+_TIMEOUT = ranged(1, MAX_TIMEOUT, unit="seconds", fix="e.g. --timeout 60.")
+
+
+def _timeout(text: str) -> float:
+    return float(from_text(text, _TIMEOUT))
+
+
+def _jobs(text: str) -> int:
+    return int(from_text(text, ranged(1, MAX_JOBS, whole=True, fix="e.g. --jobs 4."), int))
+
+
+def _memory(text: str) -> int:
+    check = ranged(MIN_MEMORY_MIB, MAX_MEMORY_MIB, whole=True, unit="MiB", fix="e.g. 4096.")
+    return int(from_text(text, check, int))
+
+
+def _assignment(text: str) -> str:
+    return str(from_text(text, _name, str))
+
+
+def _kernel(text: str) -> str:
+    return str(from_text(text, _name, str))
+
+
+def _name(parameter: str, value: object) -> str:
+    """A name written into the reports: printable text of 1 to 200 characters."""
+    if not isinstance(value, str) or not 0 < len(value) <= 200 or not value.isprintable():
+        raise InvalidParameter(
+            parameter, value, "printable text of 1 to 200 characters", "e.g. exercises-week-3."
+        )
+    return value
+
+
+def _unwritable(out: Path) -> str | None:
+    """Why the reports could not be written into ``out``, found before a long grading run."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        return "it exists and is not a folder; name a folder for the reports"
+    existing = next((p for p in (out, *out.absolute().parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        return "it cannot be made: part of its path is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{'it is' if existing == out else 'its folder is'} not writable"
+    return None
 
 
 def student_version_main(args: list[str]) -> int:
@@ -59,11 +112,11 @@ def _grade_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_timeout,
         default=DEFAULT_TIMEOUT,
-        help=f"wall-clock seconds each notebook may run in all (default {DEFAULT_TIMEOUT:g}); a "
-        "cell running long is interrupted so the cells after it still get a little time, and "
-        "the whole sandbox is killed at the limit",
+        help=f"wall-clock seconds each notebook may run in all, 1 to {MAX_TIMEOUT:,} (default "
+        f"{DEFAULT_TIMEOUT:g}); a cell running long is interrupted so the cells after it still "
+        "get a little time, and the whole sandbox is killed at the limit",
     )
     parser.add_argument(
         "--source",
@@ -72,21 +125,26 @@ def _grade_parser() -> argparse.ArgumentParser:
         help="the solution notebooks: the checks, points, hidden tests and every locked cell "
         "come from them (strongly recommended: without it a student can edit the checks)",
     )
-    parser.add_argument("--kernel", default="python3", help="Jupyter kernel name (python3 only)")
+    parser.add_argument(
+        "--kernel", type=_kernel, default="python3", help="Jupyter kernel name (python3 only)"
+    )
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=_jobs,
         default=default_jobs(),
-        help=f"notebooks to run at once, each in its own sandbox (default {default_jobs()})",
+        help=f"notebooks to run at once, each in its own sandbox, 1 to {MAX_JOBS} (default "
+        f"{default_jobs()})",
     )
     parser.add_argument(
         "--memory",
-        type=int,
+        type=_memory,
         default=Limits().memory_bytes // 1024**2,
-        help="address-space limit of each notebook in MiB (default %(default)s)",
+        help=f"address-space limit of each notebook in MiB, {MIN_MEMORY_MIB} to "
+        f"{MAX_MEMORY_MIB:,} (default %(default)s)",
     )
     parser.add_argument(
         "--assignment",
+        type=_assignment,
         default=None,
         help="the assignment name in grades.csv (default: --source's name)",
     )
@@ -103,8 +161,10 @@ def _grade_parser() -> argparse.ArgumentParser:
 def grade_main(args: list[str]) -> int:
     """``melange-lab grade SUBMISSIONS [--out DIR] [--timeout SECONDS] [--source DIR] ...``."""
     options = _grade_parser().parse_args(args)
-    if options.timeout <= 0 or options.jobs < 1 or options.memory < 256:
-        print("error: --timeout must be positive, --jobs at least 1, --memory at least 256")
+    out: Path = options.out
+    problem = _unwritable(out)
+    if problem is not None:
+        print(f"error: --out {readable(str(out))}: {problem}")
         return 2
     if options.unsafe_no_sandbox:
         print(
@@ -113,7 +173,6 @@ def grade_main(args: list[str]) -> int:
             "processes running."
         )
     started = time.monotonic()
-    out: Path = options.out
     try:
         report = grade_submissions(
             options.submissions,
@@ -129,14 +188,21 @@ def grade_main(args: list[str]) -> int:
     except MelangeLabError as error:
         print(f"error: {error}")
         return 2
-    assignment = options.assignment or (options.source.name if options.source else "exercises")
+    assignment = options.assignment or (
+        readable(options.source.name) if options.source else "exercises"
+    )
     for warning in report.warnings:
         print(f"warning: {warning}")
     for check in report.manual:
         print(f"note: {check.column} ({check.points:g} points) is graded by hand: not in the total")
-    for path in write_reports(report, out, assignment):
-        print(f"wrote {path}")
-    print(f"wrote {out / 'feedback'}/<student>/<exercise>.html")
+    try:
+        written = write_reports(report, out, assignment)
+    except OSError as error:
+        print(f"error: the reports could not be written into {readable(str(out))}: {error}")
+        return 2
+    for path in written:
+        print(f"wrote {readable(str(path))}")
+    print(f"wrote {readable(str(out / 'feedback'))}/<student>/<exercise>.html")
     for grades in report.students:
         print(f"{grades.student}: {grades.total:g} / {report.max_total:g}")
     print(f"graded {len(report.students)} student(s) in {time.monotonic() - started:.1f} s")
@@ -158,14 +224,20 @@ def validate_main(args: list[str]) -> int:
         ),
     )
     parser.add_argument("notebook", type=Path, metavar="NOTEBOOK")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds (60)")
+    parser.add_argument(
+        "--timeout",
+        type=_timeout,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds, 1 to {MAX_TIMEOUT:,} (default {DEFAULT_TIMEOUT:g})",
+    )
     options = parser.parse_args(args)
     path: Path = options.notebook
+    shown = readable(str(path))
     submission = Submission("you", path.stem, path, path.parent)
     settings = Settings(options.timeout, None, Limits(), None)
     grades = _run_to_completion(grade_one(submission, None, settings))
     if grades.problem:
-        print(f"{path}: {grades.problem}")
+        print(f"{shown}: {grades.problem}")
         return 1
     for problem in grades.cell_problems:
         print(f"cell {problem.cell}: {problem.error}")
@@ -175,7 +247,7 @@ def validate_main(args: list[str]) -> int:
             f"{result.check.grade_id}: {state}" + ("" if result.passed else f": {result.message}")
         )
     if not grades.results:
-        print(f"{path}: no check cells found (were the nbgrader cells deleted?)")
+        print(f"{shown}: no check cells found (were the nbgrader cells deleted?)")
         return 1
     passed = sum(r.passed for r in grades.results)
     print(f"{passed} of {len(grades.results)} checks passed")

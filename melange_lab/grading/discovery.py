@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from melange_lab.errors import GradingError
+from melange_lab.errors import GradingError, readable, shortened
 
 NOTEBOOK = ".ipynb"
 COPY_MARKS = (
@@ -33,6 +33,7 @@ COPY_MARKS = (
     re.compile(r"-\d+$"),
 )
 LMS_TOKENS = {"late", "assignsubmission", "file", "onlinetext"}
+MAX_NOTEBOOKS_WITHOUT_SOURCE = 30  # each is run: without --source, a student chooses how many
 IGNORED = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", "Thumbs.db", "desktop.ini"}
 
 
@@ -52,6 +53,7 @@ class Found:
     submissions: list[Submission] = field(default_factory=list)
     students: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)  # student -> why, for the report
 
 
 def normalized(stem: str) -> str:
@@ -120,12 +122,17 @@ class Finder:
         self.skip = {path.resolve() for path in skip}
         self.found = Found()
         self.candidates: dict[tuple[str, str], list[Submission]] = {}
+        self.exercises_of: dict[str, set[str]] = {}  # per student, to bound the notebooks run
 
     def warn(self, path: Path, why: str) -> None:
-        self.found.warnings.append(f"{path.relative_to(self.root)}: {why}")
+        self.found.warnings.append(f"{readable(str(path.relative_to(self.root)))}: {why}")
 
     def add(self, submission: Submission) -> None:
+        submission = replace(
+            submission, student=readable(submission.student), exercise=readable(submission.exercise)
+        )
         self.found.students.add(submission.student)
+        self.exercises_of.setdefault(submission.student, set()).add(submission.exercise)
         key = (submission.student, submission.exercise)
         self.candidates.setdefault(key, []).append(submission)
 
@@ -172,10 +179,16 @@ class Finder:
         self.add(Submission(student_from_prefix(prefix), exercise, path, None, problem))
 
     def _student_folder(self, folder: Path, student: str) -> None:
+        student = readable(student)
         self.found.students.add(student)
-        entries = [
-            e for e in _entries(folder) if not e.name.startswith(".") and e.name not in IGNORED
-        ]
+        try:
+            listed = _entries(folder)
+        except OSError as error:
+            why = f"the student's folder could not be read ({error.strerror or error})"
+            self.found.unreadable[student] = why
+            self.warn(folder, f"{why}: every check scores zero until it can be")
+            return
+        entries = [e for e in listed if not e.name.startswith(".") and e.name not in IGNORED]
         has_notebooks = any(_is_notebook_name(e.name) for e in entries)
         for entry in entries:
             path = Path(entry.path)
@@ -183,7 +196,7 @@ class Finder:
                 self._notebook_in_folder(path, folder, student, entry)
             elif entry.is_dir(follow_symlinks=False) and not has_notebooks:
                 self.warn(path, "a folder inside a student folder: grading the notebooks in it")
-                for inner in _entries(path):
+                for inner in _entries_or_none(path):
                     if _is_notebook_name(inner.name) and not inner.name.startswith("."):
                         self._notebook_in_folder(Path(inner.path), path, student, inner)
             elif entry.is_symlink():
@@ -202,6 +215,14 @@ class Finder:
         stem = _stem(path.name)
         if self.exercises is None:
             exercise = stem
+            graded = self.exercises_of.get(student, set())
+            if readable(exercise) not in graded and len(graded) >= MAX_NOTEBOOKS_WITHOUT_SOURCE:
+                self.warn(
+                    path,
+                    f"not graded: without --source at most {MAX_NOTEBOOKS_WITHOUT_SOURCE} "
+                    "notebooks per student are (pass --source to grade the exercises only)",
+                )
+                return
         else:
             match = match_exercise(stem, self.exercises)
             if match is None:
@@ -221,21 +242,30 @@ class Finder:
 
 
 def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as scan:
+        return sorted(scan, key=lambda e: e.name)
+
+
+def _entries_or_none(folder: Path) -> list[os.DirEntry[str]]:
     try:
-        with os.scandir(folder) as scan:
-            return sorted(scan, key=lambda e: e.name)
+        return _entries(folder)
     except OSError:
         return []
 
 
 def find_submissions(root: Path, exercises: list[str] | None, skip: list[Path]) -> Found:
     """Every submission under ``root``; an empty or missing folder is an error, not a zero."""
+    layout = "pass the folder that holds one folder (or one notebook file) per student"
+    if not root.exists() and not root.is_symlink():
+        raise GradingError(f"{shortened(str(root))} does not exist: {layout}.")
     if root.is_symlink() or not root.is_dir():
+        raise GradingError(f"{shortened(str(root))} is not a folder: {layout}.")
+    try:
+        found = Finder(root, exercises, skip).run()
+    except OSError as error:
         raise GradingError(
-            f"{root} is not a folder: pass the folder that holds one folder (or one notebook "
-            "file) per student."
-        )
-    found = Finder(root, exercises, skip).run()
+            f"{shortened(str(root))} could not be read ({error.strerror or error}): {layout}."
+        ) from None
     if not found.students:
         first = f" (first: {found.warnings[0]})" if found.warnings else ""
         raise GradingError(

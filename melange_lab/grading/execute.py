@@ -17,6 +17,7 @@ import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,9 @@ from melange_lab.grading.sandbox import (
 STARTUP_SECONDS = 60.0  # the interpreter and the lab's imports, before the notebook's clock
 FLUSH_SECONDS = 2.0
 HARD_MARGIN_SECONDS = 5.0
+SETUP_SECONDS = 60.0  # copying the student's files in and the executed notebook out
 MAX_COPIED_BYTES = 20 * 1024 * 1024
+MAX_COPIED_FILES = 1_000
 
 
 @dataclass
@@ -69,16 +72,23 @@ def copy_submission_folder(folder: Path, into: Path, notebook_name: str) -> list
     """Copies the regular files of one student's folder (no symlinks, no subfolders) into
     ``into``, up to a size limit; returns what was left out, for the report."""
     skipped = []
-    total = 0
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+    total = copied = 0
+    with os.scandir(folder) as scan:
+        entries = sorted(scan, key=lambda e: e.name)
+    for entry in entries:
         if entry.name == notebook_name or not entry.is_file(follow_symlinks=False):
             continue
         size = entry.stat(follow_symlinks=False).st_size
-        if total + size > MAX_COPIED_BYTES:
+        if total + size > MAX_COPIED_BYTES or copied >= MAX_COPIED_FILES:
+            skipped.append(entry.name)
+            continue
+        try:
+            shutil.copyfile(entry.path, into / entry.name, follow_symlinks=False)
+        except OSError:  # unreadable, or gone: the notebook runs without it
             skipped.append(entry.name)
             continue
         total += size
-        shutil.copyfile(entry.path, into / entry.name, follow_symlinks=False)
+        copied += 1
     return skipped
 
 
@@ -126,15 +136,17 @@ async def _supervise(
     import json
 
     started = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,
-        preexec_fn=limit_resources(limits),
-        limit=limits.result_bytes,
+    process = await _started(
+        asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            preexec_fn=limit_resources(limits),
+            limit=limits.result_bytes,
+        )
     )
     execution = Execution()
     assert process.stdin is not None and process.stdout is not None
@@ -198,6 +210,28 @@ async def _read_results(
             return None
         elif outcome is not None and outcome.index not in execution.outcomes:
             execution.outcomes[outcome.index] = outcome
+
+
+async def _started(
+    starting: Coroutine[Any, Any, asyncio.subprocess.Process],
+) -> asyncio.subprocess.Process:
+    """The started process. Cancelled while it starts (the notebook's bound, or the class's
+    run ending), it is let finish starting, then killed: Python 3.11 never reaps a process
+    whose start was cancelled, and waiting for it would hang the grader."""
+    task = asyncio.ensure_future(starting)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        process = await task
+        _kill_group(process.pid)
+        await process.wait()
+        raise
+
+
+def notebook_bound(timeout: float) -> float:
+    """The longest grading one notebook may take, whatever it holds: starting, its time limit
+    and the margin after it, and copying files in and out."""
+    return STARTUP_SECONDS + timeout + hard_margin(timeout) + FLUSH_SECONDS + SETUP_SECONDS
 
 
 def hard_margin(timeout: float) -> float:

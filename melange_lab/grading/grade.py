@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from melange_lab.errors import SourceNotUsable
-from melange_lab.grading.discovery import Submission, find_submissions
-from melange_lab.grading.execute import Execution, run_notebook
+from melange_lab.errors import NotebookUnreadable, SourceNotUsable, shortened
+from melange_lab.grading.discovery import Found, Submission, find_submissions
+from melange_lab.grading.execute import Execution, notebook_bound, run_notebook
 from melange_lab.grading.notebooks import (
-    NotebookUnreadable,
     exercise_paths,
     read_notebook,
     role,
@@ -31,6 +30,7 @@ from melange_lab.grading.sandbox import Limits, require_sandbox
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 60.0
+MAX_TIMEOUT = 3_600.0  # an hour per notebook; longer is a typo (and setitimer's ceiling is near)
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,8 @@ def manual_cells_of(notebook: Any, exercise: str) -> list[Check]:
 
 def load_source(source: Path) -> dict[str, Any]:
     """The solution notebooks by exercise name; a source that cannot be used is an error."""
+    if not source.exists() and not source.is_symlink():
+        raise SourceNotUsable(source, "it does not exist")
     if source.is_symlink() or not source.is_dir():
         raise SourceNotUsable(source, "it is not a folder")
     paths = exercise_paths(source)
@@ -201,8 +203,35 @@ def _with_outputs(notebook: Any, execution: Execution) -> Any:
 async def grade_one(
     submission: Submission, source: Any | None, settings: Settings
 ) -> NotebookGrades:
-    """Runs and scores one submission; a broken file scores zero with its reason."""
+    """Runs and scores one submission. Whatever it holds, this ends within the notebook's
+    bound and never raises: a file that cannot be graded scores zero with its reason."""
+    bound = notebook_bound(settings.timeout)
+    try:
+        return await asyncio.wait_for(_run_and_score(submission, source, settings), bound)
+    except asyncio.TimeoutError:
+        reason = f"grading it took longer than {bound:g} s in all, so it was stopped"
+    except Exception as error:  # one file's surprise is its own zero, never the class's end
+        reason = f"the grader could not use it ({type(error).__name__}: {_said(error)})"
+    return _not_run(submission, source, reason)
+
+
+def _said(error: Exception) -> str:
+    try:
+        return shortened(str(error))
+    except Exception:  # a str() that fails too: the type alone says enough
+        return "no description"
+
+
+def _not_run(submission: Submission, source: Any | None, reason: str) -> NotebookGrades:
     expected = checks_of(source, submission.exercise) if source is not None else []
+    return NotebookGrades(
+        submission.exercise, [CheckResult(c, False, reason) for c in expected], reason
+    )
+
+
+async def _run_and_score(
+    submission: Submission, source: Any | None, settings: Settings
+) -> NotebookGrades:
     problem = submission.problem
     notebook = None
     if problem is None:
@@ -213,10 +242,7 @@ async def grade_one(
         except OSError as error:
             problem = f"the notebook could not be read: {error.strerror}"
     if notebook is None:
-        reason = problem or "the notebook could not be used"
-        return NotebookGrades(
-            submission.exercise, [CheckResult(c, False, reason) for c in expected], reason
-        )
+        return _not_run(submission, source, problem or "the notebook could not be used")
     graded = graded_notebook(source, notebook) if source is not None else notebook
     execution = await run_notebook(
         graded,
@@ -303,10 +329,19 @@ def grade_submissions(
     for grades in students.values():
         for column, check in columns.items():
             if column not in grades.results:
-                submitted = check.exercise in grades.notebooks
-                why = "the check cell was deleted" if submitted else "no notebook submitted"
-                grades.results[column] = CheckResult(check, False, why)
+                grades.results[column] = CheckResult(
+                    check, False, _why_missing(grades, check, found)
+                )
     return GradeReport(list(columns.values()), list(students.values()), warnings, manual)
+
+
+def _why_missing(grades: StudentGrades, check: Check, found: Found) -> str:
+    """Why a student has no result for a check: the notebook's own problem, an unreadable
+    folder, a deleted check cell, or nothing submitted."""
+    notebook = grades.notebooks.get(check.exercise)
+    if notebook is not None:
+        return notebook.problem or "the check cell was deleted"
+    return found.unreadable.get(grades.student, "no notebook submitted")
 
 
 async def _limited(jobs: int, work: list[Coroutine[Any, Any, T]]) -> list[T]:

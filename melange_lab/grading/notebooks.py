@@ -17,7 +17,13 @@ from typing import Any
 
 import nbformat
 
-from melange_lab.errors import NotebookRefused
+from melange_lab.errors import (
+    NotebookRefused,
+    NotebookUnreadable,
+    SolutionMarkersUnbalanced,
+    readable,
+    shortened,
+)
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
@@ -26,22 +32,9 @@ END_HIDDEN_TESTS = "### END HIDDEN TESTS"
 CODE_PLACEHOLDER = ("# YOUR CODE HERE", "raise NotImplementedError()")
 TEXT_PLACEHOLDER = ("YOUR ANSWER HERE",)
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+MAX_POINTS = 1_000_000  # more points than this for one cell is a mistake (or a trick)
+MAX_GRADE_ID_CHARS = 200
 WIDGET_STATE = "widgets"
-
-
-class SolutionMarkersUnbalanced(NotebookRefused):
-    def __init__(
-        self, where: str, begin: str = "BEGIN SOLUTION", end: str = "END SOLUTION"
-    ) -> None:
-        super().__init__(
-            where,
-            f"every line containing '{begin}' needs a line containing '{end}' after it (and no "
-            "nesting); fix the markers in the source notebook.",
-        )
-
-
-class NotebookUnreadable(ValueError):
-    """A file is not a notebook the grader can use; the message says why, for the report."""
 
 
 @dataclass(frozen=True)
@@ -79,12 +72,16 @@ def role(cell: Any) -> CellRole:
         return PLAIN
     grade_id = data.get("grade_id")
     points = data.get("points", 0)
-    if not isinstance(grade_id, str) or not grade_id:
+    if not isinstance(grade_id, str) or not 0 < len(grade_id) <= MAX_GRADE_ID_CHARS:
         return PLAIN
-    if isinstance(points, bool) or not isinstance(points, (int, float)) or not points >= 0:
-        points = 0
+    if (
+        isinstance(points, bool)
+        or not isinstance(points, (int, float))
+        or not 0 <= points <= MAX_POINTS
+    ):
+        points = 0  # also NaN, infinity and integers too large for a float
     return CellRole(
-        grade_id,
+        readable(grade_id),
         data.get("solution") is True,
         data.get("grade") is True,
         data.get("locked") is True,
@@ -96,6 +93,8 @@ def read_notebook(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> Any:
     """Reads a notebook without following a symlink, refusing what is not a usable notebook."""
     if path.is_symlink():
         raise NotebookUnreadable("it is a symbolic link, which is not followed")
+    if not path.exists():
+        raise NotebookUnreadable("it does not exist: check the path")
     if path.is_dir():
         raise NotebookUnreadable("it is a folder, not a notebook file")
     if not path.is_file():
@@ -115,7 +114,11 @@ def parse_notebook(text: str) -> Any:
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as error:
-        raise NotebookUnreadable(f"it is not valid JSON ({error})") from None
+        raise NotebookUnreadable(f"it is not valid JSON ({shortened(str(error))})") from None
+    except ValueError as error:  # an integer of more digits than Python converts (4,300)
+        raise NotebookUnreadable(
+            f"it holds a number too long to read ({shortened(str(error))})"
+        ) from None
     cells = data.get("cells") if isinstance(data, dict) else None
     if not isinstance(cells, list):
         raise NotebookUnreadable("it is JSON but not a notebook (no list of cells)")
@@ -130,11 +133,16 @@ def parse_notebook(text: str) -> Any:
     try:
         return nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
     except Exception as error:  # nbformat raises many kinds; all mean "not usable"
-        raise NotebookUnreadable(f"it is not a notebook nbformat can read ({error})") from None
+        raise NotebookUnreadable(
+            f"it is not a notebook nbformat can read ({shortened(str(error))})"
+        ) from None
 
 
 def write_notebook(notebook: Any, path: Path) -> None:
-    nbformat.write(notebook, path)  # type: ignore[no-untyped-call]
+    """Writes ``notebook``; a lone surrogate a cell holds (JSON can escape one) becomes U+FFFD
+    instead of failing the write."""
+    text = nbformat.writes(notebook)  # type: ignore[no-untyped-call]
+    path.write_text(readable(text), encoding="utf-8")
 
 
 def _strip_regions(

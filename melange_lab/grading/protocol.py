@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import melange_lab.checks
+from melange_lab.errors import readable
 
 STATUSES = ("ok", "error", "timeout")
 MAX_VALUE_CHARS = 80
@@ -113,5 +114,5 @@ def parse_outcome(
     name, value = _error(data.get("error"))
     message = render_failure(data["failure"]) if data.get("failure") is not None else None
     output = data.get("output")
-    output = output[:output_limit] if isinstance(output, str) else ""
+    output = readable(output[:output_limit]) if isinstance(output, str) else ""
     return kind, CellOutcome(index, status, name, value, message, output)

@@ -25,6 +25,8 @@ import time
 import types
 from typing import Any, BinaryIO
 
+from melange_lab.errors import TimeLimitReached
+
 GRACE_SECONDS = 1.0  # time kept back for each later cell when one cell runs long
 MIN_SLICE = 0.2
 TRUSTED_PREFIXES = ("melange_lab", "IPython.core", "json", "importlib", "signal", "threading")
@@ -33,10 +35,6 @@ CHECK_SWITCH_INTERVAL = 30.0  # while a check runs, a student's thread waits for
 # Taken before any student code runs: a cell may replace sys's own functions with no-ops.
 _settrace, _setprofile = sys.settrace, sys.setprofile
 _switch_interval, _setswitchinterval = sys.getswitchinterval(), sys.setswitchinterval
-
-
-class TimeLimitReached(BaseException):
-    """Raised into a cell whose time is up; a BaseException so ``except Exception`` misses it."""
 
 
 class CappedText(io.TextIOBase):

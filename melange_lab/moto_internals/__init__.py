@@ -10,18 +10,21 @@ locks, the 5-minute deduplication window), ``signing`` (SignatureVersion 1 and 2
 ``filter_policies`` (SNS's grammar and matching), ``dead_letters`` (the DLQ-move listener and
 DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``sqs_checks``
 (ranges and contents SQS refuses), ``sns_checks`` (Publish and GetTopicAttributes answers),
-``delivery`` (raw Binary attributes, delivery latency),
-``look_inside``; ``patching`` installs and undoes them in layers, ``versions`` checks the moto
-underneath. ``install_aws_fidelity`` installs every fix that makes moto follow AWS where it
-does not. The original fixes were checked against moto 5.2.1 and 5.2.5 (same source in both);
-the AWS-fidelity fixes were fingerprinted on moto 5.2.5. ``check_supported`` fingerprints that
-source, so a newer moto fails loudly instead of misbehaving quietly. Every install is undone
-by its ``uninstall_*``.
+``delivery`` (raw Binary attributes, delivery latency), ``event_hooks`` (the broker's events,
+reported where moto's state changes), ``fan_out`` (SNS delivers, filters and fails each
+subscription on its own), ``http_server`` (moto's server on the same state, for
+``broker.serve()``), ``look_inside``; ``patching`` installs and undoes them in layers,
+``versions`` checks the moto underneath. ``install_aws_fidelity`` installs every fix that
+makes moto follow AWS where it does not. The original fixes were checked against moto 5.2.1
+and 5.2.5 (same source in both); the AWS-fidelity fixes were fingerprinted on moto 5.2.5, the
+event hooks and the fan-out on 5.2.6 (unchanged since 5.2.1 in what they wrap).
+``check_supported`` fingerprints that source, so a newer moto fails loudly instead of
+misbehaving quietly. Every install is undone by its ``uninstall_*``.
 """
 
 from __future__ import annotations
 
-from melange_lab.errors import QueueNotFound
+from melange_lab.errors import QueueNotFound, UnsupportedMotoVersion
 from melange_lab.moto_internals.clock import install_clock, uninstall_clock
 from melange_lab.moto_internals.dead_letters import (
     DeadLetterMove,
@@ -31,6 +34,7 @@ from melange_lab.moto_internals.dead_letters import (
 )
 from melange_lab.moto_internals.delivery import (
     deliver_due,
+    drop_pending,
     install_delivery_latency,
     install_raw_binary_fix,
     next_delivery_due,
@@ -38,6 +42,12 @@ from melange_lab.moto_internals.delivery import (
     uninstall_delivery_latency,
     uninstall_raw_binary_fix,
 )
+from melange_lab.moto_internals.event_hooks import (
+    install_broker_events,
+    published_id_for_receipt,
+    uninstall_broker_events,
+)
+from melange_lab.moto_internals.fan_out import install_fan_out, uninstall_fan_out
 from melange_lab.moto_internals.fast_counts import install_fast_counts, uninstall_fast_counts
 from melange_lab.moto_internals.fifo import (
     install_fifo_dedup_window,
@@ -48,6 +58,7 @@ from melange_lab.moto_internals.fifo import (
 from melange_lab.moto_internals.filter_policies import (
     install_filter_policies,
     matches,
+    mismatch,
     uninstall_filter_policies,
     validation_problem,
 )
@@ -67,7 +78,6 @@ from melange_lab.moto_internals.versions import (
     _FINGERPRINTS,
     _PATCHED_GLOBALS,
     SUPPORTED_MOTO,
-    UnsupportedMotoVersion,
     check_supported,
 )
 
@@ -82,10 +92,12 @@ def install_aws_fidelity() -> None:
     install_filter_policies()
     install_raw_binary_fix()
     install_dead_letter_source()
+    install_fan_out()
 
 
 def uninstall_aws_fidelity() -> None:
     """Put moto's own behaviour back for every fix ``install_aws_fidelity`` installed."""
+    uninstall_fan_out()
     uninstall_dead_letter_source()
     uninstall_raw_binary_fix()
     uninstall_filter_policies()
@@ -111,10 +123,13 @@ __all__ = [
     "check_supported",
     "dead_letter_target",
     "deliver_due",
+    "drop_pending",
     "install_aws_fidelity",
+    "install_broker_events",
     "install_clock",
     "install_dead_letter_source",
     "install_delivery_latency",
+    "install_fan_out",
     "install_fast_counts",
     "install_fast_signing",
     "install_fifo_dedup_window",
@@ -125,15 +140,19 @@ __all__ = [
     "install_sns_checks",
     "install_sqs_checks",
     "matches",
+    "mismatch",
     "next_delivery_due",
     "peek_messages",
     "peek_page",
     "pending_deliveries",
+    "published_id_for_receipt",
     "queue_counts",
     "uninstall_aws_fidelity",
+    "uninstall_broker_events",
     "uninstall_clock",
     "uninstall_dead_letter_source",
     "uninstall_delivery_latency",
+    "uninstall_fan_out",
     "uninstall_fast_counts",
     "uninstall_fast_signing",
     "uninstall_fifo_dedup_window",

@@ -6,9 +6,10 @@ attribute's bytes. The fix decodes them before moto's raw-delivery code sees the
 
 Latency: SNS delivers to SQS asynchronously, a little after Publish returns, so a test that
 counts a queue right after publishing races on AWS. moto delivers inside Publish. With a
-latency installed, each delivery to an SQS subscriber waits in a schedule until the broker's
+latency installed, each copy for an SQS subscriber waits in a schedule until the broker's
 clock reaches publish time + latency; ``deliver_due`` delivers what is due (in publish order),
 so on a manual clock the race is deterministic: nothing arrives until the clock moves.
+``drop_pending`` reports what is still in transit when the broker stops.
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ def uninstall_raw_binary_fix() -> None:
 
 
 # --- delivery after a latency on the broker's clock -----------------------------------------
+#
+# The fan-out (``event_hooks``) decides each subscription's fate at publish time (filtered or
+# not) and hands each copy that must travel here; a copy is delivered, or reported as dropped,
+# never silently lost.
 
 
 @dataclass(order=True)
@@ -64,6 +69,7 @@ class _Pending:
     due: float
     order: int
     deliver: Callable[[], None] = field(compare=False)
+    drop: Callable[[str], None] = field(compare=False)
 
 
 @dataclass
@@ -79,41 +85,31 @@ _schedule_lock = threading.RLock()
 _delivering = threading.RLock()  # one deliver_due at a time, so publish order is kept
 
 
-def _after_latency(stock: Callable[..., None]) -> Callable[..., None]:
-    def publish(self: Subscription, *args: Any, **kwargs: Any) -> None:
-        with _schedule_lock:
-            schedule = _schedule
-            if schedule is None or self.protocol != "sqs":
-                schedule = None
-            else:
-                heapq.heappush(
-                    schedule.pending,
-                    _Pending(
-                        schedule.now() + schedule.latency,
-                        next(schedule.counter),
-                        lambda: stock(self, *args, **kwargs),
-                    ),
-                )
-        if schedule is None:
-            stock(self, *args, **kwargs)
-
-    return publish
-
-
 def install_delivery_latency(seconds: float, now: Callable[[], float]) -> None:
     """Deliver SNS to SQS ``seconds`` after publish on the clock ``now`` (see deliver_due)."""
     global _schedule
     with _schedule_lock:
         _schedule = _Schedule(float(seconds), now)
-        _set_feature("delivery_latency", [(Subscription, "publish", _after_latency)])
 
 
 def uninstall_delivery_latency() -> None:
-    """Deliver inside Publish again; deliveries still waiting are dropped with the broker."""
+    """Deliver inside Publish again; call ``drop_pending`` first to report copies in transit."""
     global _schedule
     with _schedule_lock:
-        _set_feature("delivery_latency", None)
         _schedule = None
+
+
+def schedule_delivery(deliver: Callable[[], None], drop: Callable[[str], None]) -> bool:
+    """Queues one copy's delivery for publish time + latency; False when there is no latency
+    (the caller delivers at once). ``drop(reason)`` reports the copy if it is never delivered.
+    """
+    with _schedule_lock:
+        schedule = _schedule
+        if schedule is None:
+            return False
+        due = schedule.now() + schedule.latency
+        heapq.heappush(schedule.pending, _Pending(due, next(schedule.counter), deliver, drop))
+        return True
 
 
 def pending_deliveries() -> int:
@@ -131,7 +127,11 @@ def next_delivery_due() -> float | None:
 
 
 def deliver_due() -> int:
-    """Delivers every waiting delivery whose time has come, oldest first; returns how many."""
+    """Delivers every waiting delivery whose time has come, oldest first; returns how many.
+
+    Each delivery reports its own outcome (delivered, or delivery_failed when its queue is
+    gone or refuses it); none of them raises here.
+    """
     delivered = 0
     with _delivering:
         while True:
@@ -144,3 +144,15 @@ def deliver_due() -> int:
                 item = heapq.heappop(schedule.pending)
             item.deliver()
             delivered += 1
+
+
+def drop_pending(reason: str) -> int:
+    """Reports every copy still in transit as dropped (``reason`` says why); returns how many."""
+    with _delivering, _schedule_lock:
+        schedule = _schedule
+        if schedule is None:
+            return 0
+        dropped, schedule.pending = sorted(schedule.pending), []
+    for item in dropped:
+        item.drop(reason)
+    return len(dropped)

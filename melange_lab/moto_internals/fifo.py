@@ -117,9 +117,11 @@ def _queue_dedup_window(stock: Callable[..., Message]) -> Callable[..., Message]
         content_based = queue.attributes.get("ContentBasedDeduplication") == "true"
         key = explicit or (_content_hash(message_body) if content_based else None)
         first = _recent(queue, key) if key else None
-        if first is not None:
+        if first is not None and key:
             attributes = _argument(args, kwargs, 0, "message_attributes")
-            return _duplicate_answer(first, message_body, attributes)
+            answer = _duplicate_answer(first, message_body, attributes)
+            answer.deduplication_id, answer.content_based = key, not explicit
+            return answer
         message = stock(self, queue_name, message_body, *args, **kwargs)
         if key:
             _remember(queue, key, message.id, message.sequence_number)
@@ -133,10 +135,27 @@ def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: s
     return kwargs.get(name, args[index] if len(args) > index else None)
 
 
-def _duplicate_answer(first: _Seen, body: str, attributes: dict[str, Any] | None) -> Message:
+class DuplicateAnswer(Message):
+    """SendMessage's answer to a FIFO duplicate it dropped (never stored in a queue)."""
+
+    deduplication_id: str  # the id it was deduplicated by (the body's SHA-256 when by content)
+    content_based: bool
+
+
+class DuplicatePublish(str):
+    """Publish's answer (a message id) to a FIFO topic duplicate it dropped."""
+
+    first_message_id: str
+    deduplication_id: str
+    content_based: bool
+
+
+def _duplicate_answer(
+    first: _Seen, body: str, attributes: dict[str, Any] | None
+) -> DuplicateAnswer:
     """What SendMessage answers for a duplicate: the first message's id, this body's MD5s, and
     a sequence number of its own (as LocalStack answers; AWS documents none for duplicates)."""
-    answer = Message(first.message_id, body)
+    answer = DuplicateAnswer(first.message_id, body)
     answer.message_attributes = attributes or {}
     answer.sequence_number = next_sequence_number()
     return answer
@@ -154,12 +173,16 @@ def _topic_dedup_window(stock: Callable[..., str]) -> Callable[..., str]:
     def publish(self: Topic, message: str, *args: Any, **kwargs: Any) -> str:
         if not self.fifo_topic:
             return stock(self, message, *args, **kwargs)
-        key = kwargs.get("deduplication_id")
+        key = explicit = kwargs.get("deduplication_id")
         if not key and str(self.content_based_deduplication).lower() == "true":
             key = kwargs["deduplication_id"] = _content_hash(message)
-        if key and _recent(self, key) is not None:
+        first = _recent(self, key) if key else None
+        if first is not None and key:
             # dropped; Publish still answers with a new message id (LocalStack does the same)
-            return str(mock_random.uuid4())
+            answer = DuplicatePublish(mock_random.uuid4())
+            answer.first_message_id, answer.deduplication_id = first.message_id, key
+            answer.content_based = not explicit
+            return answer
         message_id = stock(self, message, *args, **kwargs)
         if key:
             _remember(self, key, message_id, None)

@@ -22,6 +22,7 @@ from moto.sns.exceptions import SNSInvalidParameter
 from moto.sns.models import SNSBackend
 from moto.sns.utils import FilterPolicyMatcher
 
+from melange_lab.errors import PolicyProblem
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 
 MAX_KEYS = 5
@@ -42,10 +43,6 @@ class _Number(float):
         number = super().__new__(cls, value)
         number.text = text
         return number
-
-
-class PolicyProblem(ValueError):
-    """What SNS would answer for a policy it refuses (the text after "FilterPolicy: ")."""
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -255,6 +252,53 @@ def matches_sns(
         return isinstance(document, dict) and _object_matches(rules, [document])
     present = attributes or {}
     return _attributes_match(rules, present)
+
+
+def mismatch(
+    rules: dict[str, Any], scope: str, attributes: dict[str, dict[str, Any]] | None, body: str
+) -> str | None:
+    """Why SNS keeps this message out of the subscription, in plain words naming each rule it
+    failed, or None when it is delivered. Each rule of the policy is evaluated once: this is
+    the one evaluation the simulated broker makes per subscription and publish.
+
+    ``attributes`` as SNS's Publish hands them on: {"Type", "Value"}.
+    """
+    if not rules:
+        return None
+    if scope == "MessageBody":
+        try:
+            document = json.loads(body)
+        except RecursionError:
+            return "the body is JSON nested too deeply to read, so no MessageBody policy matches it"
+        except (TypeError, ValueError):
+            return "the body is not JSON, so a MessageBody policy cannot match it"
+        if not isinstance(document, dict):
+            return "the body is not a JSON object, so a MessageBody policy cannot match it"
+        failed = [key for key in rules if not _object_matches({key: rules[key]}, [document])]
+        return "; ".join(_why_body_key(key, rules[key], document) for key in failed) or None
+    present = attributes or {}
+    failed = [key for key in rules if not _attributes_match({key: rules[key]}, present)]
+    return "; ".join(_why_attribute_key(key, rules[key], present) for key in failed) or None
+
+
+def _why_attribute_key(key: str, rule: Any, attributes: dict[str, dict[str, Any]]) -> str:
+    wanted = json.dumps(rule)
+    if key == "$or":
+        return f"none of the $or alternatives {wanted} matched"
+    if key not in attributes:
+        return f"message attribute '{key}' is missing; the policy wants {wanted}"
+    return (
+        f"message attribute '{key}' is {attributes[key].get('Value')!r}; the policy wants {wanted}"
+    )
+
+
+def _why_body_key(key: str, rule: Any, document: dict[str, Any]) -> str:
+    wanted = json.dumps(rule)
+    if key == "$or":
+        return f"none of the $or alternatives {wanted} matched"
+    if key not in document:
+        return f"body field '{key}' is missing; the policy wants {wanted}"
+    return f"body field '{key}' is {json.dumps(document[key])}; the policy wants {wanted}"
 
 
 def _attributes_match(rules: dict[str, Any], attributes: dict[str, dict[str, Any]]) -> bool:

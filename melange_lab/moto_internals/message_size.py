@@ -31,7 +31,7 @@ def _bytes(value: Any) -> int:
         return 0
     if isinstance(value, (bytes, bytearray)):
         return len(value)
-    return len(str(value).encode("utf-8"))
+    return len(str(value).encode("utf-8", "surrogatepass"))  # refused by the text checks
 
 
 def message_size(body: str, attributes: dict[str, dict[str, Any]] | None) -> int:

@@ -25,9 +25,10 @@ _FEATURE_ORDER = (
     "fast_signing",
     "filter_policies",
     "raw_binary",
-    "delivery_latency",
     "dead_letter_source",
     "dead_letters",
+    "broker_events",
+    "fan_out",
     "clock",
 )
 _features: dict[str, list[_Layer]] = {}

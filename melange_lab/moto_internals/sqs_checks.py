@@ -11,7 +11,6 @@ API_SendMessage.html) and the message quotas (quotas-messages.html).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -39,9 +38,8 @@ QUEUE_ATTRIBUTE_RANGES: dict[str, tuple[int, int]] = {
 }
 QUEUE_ATTRIBUTE_RANGES["MaximumMessageSize"] = (1024, 1_048_576)
 MAX_MESSAGE_ATTRIBUTES = limits.MESSAGE_ATTRIBUTES
-# The characters SQS carries in a body: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
-# #x10000-#x10FFFF.
-_REFUSED_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The characters SQS carries in a body and in a String attribute value (limits.py)
+_REFUSED_CHARACTER = limits.SQS_REFUSED_CHARACTER
 
 
 def queue_attribute_problem(attributes: dict[str, Any]) -> str | None:
@@ -107,11 +105,22 @@ def message_problem(body: str, attributes: dict[str, dict[str, Any]] | None) -> 
             f"[{MAX_MESSAGE_ATTRIBUTES}]."
         )
     for name, attribute in attributes.items():
+        try:  # moto checks names only when it answers, after storing the message
+            Message.validate_attribute_name(name)
+        except SQSException as invalid:
+            return invalid
         value = attribute.get("StringValue", attribute.get("BinaryValue"))
         if value is None or value in ("", b""):
             kind = attribute.get("DataType", "String")
             return InvalidParameterValue(
                 f"Message attribute '{name}' must contain a non-empty value of type '{kind}'."
+            )
+        bad = _REFUSED_CHARACTER.search(value) if isinstance(value, str) else None
+        if bad is not None:  # "the same restrictions as the message body" (MessageAttributeValue)
+            return SQSException(
+                "InvalidMessageContents",
+                f"Invalid characters found. Message attribute '{name}' contains "
+                f"U+{ord(bad.group()):04X}, outside the characters SQS allows.",
             )
     return None
 

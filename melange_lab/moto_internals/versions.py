@@ -21,22 +21,19 @@ from moto.sns.utils import FilterPolicyMatcher
 from moto.sqs.models import Message, Queue, SQSBackend
 from moto.sqs.responses import SQSResponse
 
-from melange_lab.errors import MelangeLabError
+from melange_lab.errors import UnsupportedMotoVersion
 from melange_lab.moto_internals.patching import _stock
 
 SUPPORTED_MOTO = ">=5.2.1,<5.3"
 _LOWEST, _BELOW = (5, 2, 1), (5, 3)
 
 
-class UnsupportedMotoVersion(MelangeLabError, RuntimeError):
-    """The installed moto is outside the range, or its code no longer has the shape we patch."""
-
-
 # --- checking the moto we run on ------------------------------------------------------------
 
 # sha256 (first 16 hex digits) of the dedented source of each moto object we replace, wrap, or
-# whose fields and units (milliseconds) we read. Identical in moto 5.2.1 and 5.2.5.
-_FINGERPRINTS: dict[str, str] = {
+# whose fields and units (milliseconds) we read: one digest, or several where supported moto
+# versions differ in a way that does not matter to the patch.
+_FINGERPRINTS: dict[str, str | tuple[str, ...]] = {
     "Message.__init__": "940a3cff74fa0f08",
     "Message.change_visibility": "e78bd2f5e2d4eb3d",
     "Message.delay": "63024980710cbe05",
@@ -69,6 +66,21 @@ _FINGERPRINTS: dict[str, str] = {
     "SNSBackend.set_subscription_attributes": "c8d48c8774367ba2",
     "FilterPolicyMatcher.matches": "2c6384cb6cdd2b15",
     "Topic.publish": "20061a77c84ca858",
+    # event_hooks and fan_out (moto 5.2.6): what they wrap, and the batch calls that reach
+    # the wrapped single calls through self
+    "SQSBackend.delete_queue": "b4f065534f2ad32f",
+    "SQSBackend.delete_message": "1e18e68ea2139bf0",
+    "SQSBackend.delete_message_batch": "6bf1a92dd5520d6a",
+    "SQSBackend.change_message_visibility": "9c89525e42fd0d37",
+    "SQSBackend.change_message_visibility_batch": "c03e047956f24bcb",
+    "SQSBackend.purge_queue": ("1323c707481284af", "b3989bc918fc0dee"),  # 5.2.6, 5.2.1
+    "SNSBackend.create_topic": "8597d378c1efef65",
+    "SNSBackend.delete_topic": "fc6d9a3426aa4409",
+    "SNSBackend.subscribe": "0710641d869b9b82",
+    "SNSBackend.unsubscribe": "b48679c07dc9ea79",
+    "SNSBackend._find_subscription": "602de6c7bb3fd811",
+    "SNSBackend.publish_batch": "fbabfe142a32afa0",
+    "SNSResponse.subscribe": "37131d6c3aa6d111",
 }
 
 
@@ -135,7 +147,11 @@ def check_supported(installed: str | None = None) -> None:
                     f"moto.core.utils.{global_name}, which melange-lab replaces there. "
                     f"Fix: pip install 'moto[sns,sqs]{SUPPORTED_MOTO}'."
                 )
-    changed = sorted(name for name, digest in _FINGERPRINTS.items() if _fingerprint(name) != digest)
+    changed = sorted(
+        name
+        for name, digests in _FINGERPRINTS.items()
+        if _fingerprint(name) not in (digests if isinstance(digests, tuple) else (digests,))
+    )
     if changed:
         raise UnsupportedMotoVersion(
             f"moto {version} changed code melange-lab patches or reads: {', '.join(changed)}. "

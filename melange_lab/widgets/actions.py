@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,8 @@ from melange_lab.errors import (
     MelangeLabError,
     MissingMessageGroupId,
     TopicNotFound,
+    quoted,
+    shortened,
 )
 from melange_lab.message_dispatcher import MessageDispatcher
 from melange_lab.models import Message
@@ -45,18 +48,36 @@ def default_registry() -> SerializerRegistry:
     return SerializerRegistry({"serializers": {"json": JsonSerializer}, "default": "json"})
 
 
+_EXAMPLE = 'Example: {"order_id": "A1", "amount": 3}.'
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidInput(f"JSON has no {name}: a number must be finite. {_EXAMPLE}")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999: too large for any number a message can carry
+        raise InvalidInput(f"The JSON number {shortened(text, 40)} is too large. {_EXAMPLE}")
+    return value
+
+
 def parse_json(text: str, what: str) -> Any:
+    """What the learner typed, read as strict JSON: no NaN or Infinity, finite numbers."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except json.JSONDecodeError as error:
         raise InvalidInput(
             f"The {what} is not valid JSON: {error.msg} at line {error.lineno}, column "
-            f'{error.colno}. Example: {{"order_id": "A1", "amount": 3}}.'
+            f"{error.colno}. {_EXAMPLE}"
         ) from None
     except RecursionError:
         raise InvalidInput(
-            f"The {what} is JSON nested too deeply to read: keep it to a few levels. "
-            'Example: {"order_id": "A1", "amount": 3}.'
+            f"The {what} is JSON nested too deeply to read: keep it to a few levels. {_EXAMPLE}"
+        ) from None
+    except ValueError as error:  # an integer of more digits than Python converts (4,300)
+        raise InvalidInput(
+            f"The {what} holds a number too long to read ({shortened(str(error), 80)}). {_EXAMPLE}"
         ) from None
 
 
@@ -172,6 +193,12 @@ class PublishForm:
         payload = parse_json(payload_text, "payload")
         message_class = next((c for c in self.classes if c.__qualname__ == choice), None)
         if message_class is None:
+            offered = [c["label"] for c in self.choices()]
+            if choice not in offered:
+                raise InvalidInput(
+                    f"The message {quoted(choice)} is not offered here: choose one of "
+                    f"{', '.join(quoted(label) for label in offered)}."
+                )
             return payload
         if not isinstance(payload, dict):
             raise InvalidInput(
@@ -181,10 +208,16 @@ class PublishForm:
         try:
             return message_class(**payload)
         except TypeError as error:
+            fields = sorted(field_template(message_class))
             raise InvalidInput(
                 f"Payload: a {message_class.__qualname__} cannot be made from these fields "
-                f"({error}). Give exactly the fields it takes: "
-                f"{', '.join(field_template(message_class)) or 'none'}."
+                f"({shortened(str(error))}). Give exactly the fields it takes: "
+                f"{', '.join(fields) or 'none'}."
+            ) from None
+        except Exception as error:  # the learner's constructor refused these values
+            raise InvalidInput(
+                f"Payload: making a {message_class.__qualname__} raised {type(error).__name__}: "
+                f"{shortened(str(error))}. Its constructor refused these values: change them."
             ) from None
 
     def publish(
@@ -254,10 +287,10 @@ class ConsumerDesk:
     background_queue: str | None = None
 
     def receive(self, queue_name: str, hide_for: int) -> str:
+        """Receives one message of ``queue_name``, hiding it ``hide_for`` seconds (checked by
+        the intent: a whole number SQS accepts)."""
         if not queue_name:
             raise InvalidInput("No queue is chosen: declare a queue, then pick it here.")
-        if not 0 <= hide_for <= 43_200:
-            raise InvalidInput(f"Hide for must be 0 to 43,200 seconds (12 hours), not {hide_for}.")
         queue = self.backend.get_queue(queue_name)
         received = self.backend.retrieve_messages(
             queue, max_messages=1, wait_time_seconds=0, visibility_timeout=hide_for
@@ -275,14 +308,17 @@ class ConsumerDesk:
         """``how``: "acknowledge", "release" or "let_time_out"."""
         if message_id not in self.held:
             raise InvalidInput("No received message is selected: press 'Receive one' first.")
-        queue, message = self.held.pop(message_id)
+        queue, message = self.held[message_id]
         short = message_id[:8]
         if how == "acknowledge":
-            self.backend.acknowledge(message)
+            self.backend.acknowledge(message)  # refused: still held, to try again or let go
+            del self.held[message_id]
             return f"Acknowledged {short}: deleted from {queue}."
         if how == "release":
             self.backend.release(message, "released by hand")
+            del self.held[message_id]
             return f"Released {short}: visible again in {queue} at once."
+        del self.held[message_id]
         return (
             f"Let {short} go without acknowledging: it becomes visible again in {queue} when its "
             "visibility timeout ends."
@@ -320,7 +356,5 @@ class ConsumerDesk:
     def advance(self, seconds: float) -> str:
         if self.clock is None:
             raise InvalidInput("This broker has no clock to advance.")
-        if not 0 <= seconds <= 1_000_000:
-            raise InvalidInput(f"Advance the clock by 0 to 1,000,000 seconds, not {seconds}.")
         self.clock.advance(seconds)
         return f"Broker clock advanced {seconds:g} s."

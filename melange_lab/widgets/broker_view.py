@@ -17,6 +17,7 @@ follows it; when its broker is stopped, it keeps its last picture and says so.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import threading
 from collections import deque
@@ -27,28 +28,33 @@ from typing import Any
 import anywidget
 import traitlets
 
+from melange_lab.arguments import checked, optional, ranged, serializer_registry
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.clock import BrokerClock
-from melange_lab.errors import BrokerStopped, MelangeLabError, ViewIsReadOnly
+from melange_lab.errors import BrokerStopped, MelangeLabError, QueueNotFound, ViewIsReadOnly
 from melange_lab.events import Event
 from melange_lab.inspection import PeekedMessage, PeekNotSupported, PeekPage, QueueInfo
 from melange_lab.serializers import SerializerRegistry
-from melange_lab.widgets import picture
+from melange_lab.widgets import intents, picture
 from melange_lab.widgets.actions import DEFAULT_GROUP, ConsumerDesk, PublishForm, default_registry
-from melange_lab.widgets.source import BrokerSource
+from melange_lab.widgets.source import BrokerSource, broker_source
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = picture.PAGE_SIZE
+MAX_PAGE_SIZE = 1_000  # cards per queue a page may hold
 EVENT_BATCH = 200  # the newest events one update sends; the timeline asks for the rest
-HISTORY = 2_000  # events kept to answer a front end that asks for the earlier ones
+EVENT_LIMIT = 2_000  # events kept for the timeline (and for a front end that asks for them)
+MAX_EVENT_LIMIT = 10_000
 COPIES = 20_000  # queue copy id -> published id pairs remembered from the events
 _STATIC = Path(__file__).parent / "static"
 _STRUCTURE = {"topic_declared", "queue_declared", "subscribed", "unsubscribed", "queue_deleted",
               "topic_deleted", "reset"}  # fmt: skip
-_COPYING = {"delivered", "redriven"}
+_COPYING = {"delivered", "redriven"}  # events that name a new queue copy and its publish
 _STOPPED = (
     "This broker was stopped; the picture shows it as it was then. Create or start a broker "
     "and a new view to go on."
-)  # events that name a new queue copy and its publish
+)
 
 
 class BrokerView(anywidget.AnyWidget):
@@ -103,6 +109,15 @@ class BrokerView(anywidget.AnyWidget):
         sync=True
     )
 
+    @checked(
+        source=broker_source,
+        registry=serializer_registry,
+        page_size=ranged(1, MAX_PAGE_SIZE, whole=True, unit="cards", fix="e.g. page_size=20."),
+        refresh_interval=optional(
+            ranged(0, 60, unit="seconds", fix="e.g. 0.2, or None to redraw only on flush().")
+        ),
+        event_limit=ranged(1, MAX_EVENT_LIMIT, whole=True, fix="e.g. event_limit=2000."),
+    )
     def __init__(
         self,
         source: BrokerSource,
@@ -110,15 +125,15 @@ class BrokerView(anywidget.AnyWidget):
         registry: SerializerRegistry | None = None,
         page_size: int = PAGE_SIZE,
         refresh_interval: float | None = 0.2,
-        **kwargs: Any,
+        event_limit: int = EVENT_LIMIT,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__()
         self.page_size = page_size
         self.refresh_interval = refresh_interval
         self.renders = 0
         self._lock = threading.RLock()
-        self._pending: deque[Event] = deque(maxlen=HISTORY)
-        self._recent: deque[dict[str, Any]] = deque(maxlen=HISTORY)
+        self._pending: deque[Event] = deque(maxlen=event_limit)
+        self._recent: deque[dict[str, Any]] = deque(maxlen=event_limit)
         self._flush_scheduled = False
         self._loop = _running_loop()
         self._epoch = 0
@@ -367,46 +382,56 @@ class BrokerView(anywidget.AnyWidget):
             "clock": self._clock is not None,
         }
 
-    # -- intents from the front end -------------------------------------------------------------
+    # -- intents from the front end (untrusted: checked in widgets/intents.py) -----------------
 
     def _intent(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict):
-            return
-        intent = str(content.get("intent", ""))
-        handler = self._handlers().get(intent)
-        if handler is None:
-            return
-        panel, request = str(content.get("panel", intent)), content.get("request")
+        """Carries out one intent. Whatever a page sends, the panel that sent it gets an answer
+        (naming the request the panel waits on) and no exception escapes (ipywidgets would only
+        log it, leaving the panel busy)."""
+        panel, request = intents.answer_panel(content), intents.request_of(content)
         try:
-            said = handler(content)
+            if intents.spec_of(content)[1].changes_the_broker and self._desk is None:
+                self._need_live()
+                raise ViewIsReadOnly()
+            intent = intents.read_intent(content)
+            said = self._handlers()[intent.name](intent.fields)
         except MelangeLabError as error:
             self._say(False, str(error), panel, request)
+        except Exception as error:  # a bug of the lab's: said in the panel, not lost in a log
+            logger.exception("the broker view could not carry out an intent")
+            self._say(False, intents.unexpected(error), panel, request)
         else:
             if said is not None:
                 self._say(True, said, panel, request)
-        self.flush()
-        if not self._stopped:
-            self.forms = self._forms_state()
+        self._redraw_after_intent(panel)
+
+    def _redraw_after_intent(self, panel: str) -> None:
+        try:
+            self.flush()
+            if not self._stopped:
+                self.forms = self._forms_state()
+        except Exception as error:  # as above: the learner sees it, the comm handler does not
+            logger.exception("the broker view could not redraw")
+            self._say(False, intents.unexpected(error), panel)
 
     def _handlers(self) -> dict[str, Callable[[dict[str, Any]], str | None]]:
         return {
             "publish": self._publish,
-            "receive": lambda c: self._need_desk().receive(
-                str(c.get("queue", "")), _int(c.get("hide_for"), 30)
-            ),
-            "finish": lambda c: self._need_desk().finish(
-                str(c.get("id", "")), str(c.get("how", "acknowledge"))
-            ),
-            "background": lambda c: self._need_desk().background(
-                str(c.get("queue", "")), bool(c.get("on"))
-            ),
-            "advance": lambda c: self._need_desk().advance(_float(c.get("seconds"), 30.0)),
+            "receive": lambda f: self._need_desk().receive(f["queue"], f["hide_for"]),
+            "finish": lambda f: self._need_desk().finish(f["id"], f["how"]),
+            "background": lambda f: self._need_desk().background(f["queue"], f["on"]),
+            "advance": lambda f: self._need_desk().advance(f["seconds"]),
             "page": self._turn,
-            "inspect": self._inspect_intent,
-            "select": self._select_intent,
+            "inspect": lambda f: self.inspect(f["queue"], f["id"]),
+            "select": lambda f: self.select(f["id"]),
             "tick": self._tick,
             "history": self._history,
         }
+
+    def set_state(self, sync_data: Any) -> None:
+        """Takes from the front end only the state it owns (``compact``): the rest is the
+        kernel's truth, which a page must not overwrite."""
+        super().set_state(intents.front_end_state(sync_data))
 
     def _need_live(self) -> None:
         if self._stopped:
@@ -418,28 +443,29 @@ class BrokerView(anywidget.AnyWidget):
             raise ViewIsReadOnly()
         return self._desk
 
-    def _publish(self, content: dict[str, Any]) -> str:
+    def _publish(self, fields: dict[str, Any]) -> str:
         self._need_live()
         if self._backend is None:
             raise ViewIsReadOnly()
-        kind = "queue" if content.get("kind") == "queue" else "topic"
-        target = str(content.get("target", ""))
+        kind, target = fields["kind"], fields["target"]
         message_id = self._form.publish(
             self._backend,
             [t.name for t in self.source.topics()],
             kind=kind,
             target=target,
-            choice=str(content.get("choice", "")),
-            payload=str(content.get("payload", "")),
-            attributes=str(content.get("attributes", "")),
-            group_id=str(content.get("group_id", "")),
+            choice=fields["choice"],
+            payload=fields["payload"],
+            attributes=fields["attributes"],
+            group_id=fields["group_id"],
         )
         self.selected = message_id
         return f"Published {message_id[:8]} to {kind} {target.strip()}."
 
-    def _turn(self, content: dict[str, Any]) -> None:
-        queue = str(content.get("queue", ""))
-        self._pages[queue] = max(0, _int(content.get("page"), 0))
+    def _turn(self, fields: dict[str, Any]) -> None:
+        queue = fields["queue"]
+        if queue not in self.queue_pages:  # only a shown queue has pages
+            raise QueueNotFound(queue, self.queue_pages)
+        self._pages[queue] = fields["page"]
         self._page_cache.pop(queue, None)
         with self._lock:
             self._dirty_queues.add(queue)
@@ -455,12 +481,6 @@ class BrokerView(anywidget.AnyWidget):
         with self._lock:
             earlier = list(self._recent)
         self.send({"history": earlier, "epoch": self._epoch})
-
-    def _select_intent(self, content: dict[str, Any]) -> None:
-        self.select(str(content.get("id", "")))
-
-    def _inspect_intent(self, content: dict[str, Any]) -> None:
-        self.inspect(str(content.get("queue", "")), str(content.get("id", "")))
 
     def select(self, published_id: str) -> None:
         """Selects a message everywhere (by the id it was published under) and inspects a copy."""
@@ -506,6 +526,8 @@ class BrokerView(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stops listening to the broker (and any background consumer), then closes."""
+        if not hasattr(self, "_desk"):  # refused its options: never listened, nothing opened
+            return
         self._unsubscribe()
         self._cancel_follow()
         if self._desk is not None and self._desk.dispatcher is not None:
@@ -520,20 +542,6 @@ def _nothing() -> None:
 def _trim(mapping: dict[Any, Any], limit: int) -> None:
     while len(mapping) > limit:
         del mapping[next(iter(mapping))]
-
-
-def _int(value: Any, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _float(value: Any, default: float) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -1,6 +1,6 @@
-"""Driving the offline JupyterLite site: build it (reused while its inputs are unchanged),
-serve it on 127.0.0.1, and run notebooks in headless Chromium with every request that is not
-to the loopback address aborted."""
+"""Driving the JupyterLite site that ``python -m lite`` builds: build it (reused while its
+inputs are unchanged), serve it on 127.0.0.1, and run notebooks in headless Chromium with every
+request outside the site's own origin refused."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import http.server
 import json
 import shutil
 import subprocess
-import tempfile
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -24,18 +23,15 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from lite import tools_venv
 from lite.build import DEFAULT_CACHE
-from lite.wheels import pack_directory
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-STANDIN = Path(__file__).resolve().parent / "cryptography_standin"
 #: built sites are kept by the digest of their inputs, beside the build's download cache
 SITES = DEFAULT_CACHE / "test-sites"
-#: everything the offline test site is made from: a change to any of these rebuilds it
-SITE_INPUTS = ("lite", "melange_lab", "notebooks", "tests/lite/cryptography_standin")
+#: everything the site is made from: a change to any of these rebuilds it
+SITE_INPUTS = ("lite", "melange_lab", "notebooks")
 SITE_FILES = ("pyproject.toml", "setup.py")
 #: the kinds of file in SITE_INPUTS that end up in the site (the broker view's front end too)
 SITE_SUFFIXES = frozenset({".py", ".json", ".txt", ".ipynb", ".toml", ".js", ".css"})
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 
 
 class LiteHarnessError(AssertionError):
@@ -62,44 +58,48 @@ def _inputs_digest() -> str:
     return digest.hexdigest()
 
 
-def build_offline_site() -> Path:
-    """The offline site with the test-only cryptography stand-in; built again only when one
-    of its inputs changed (downloads are cached by the build itself)."""
+def build_site() -> Path:
+    """The site exactly as ``python -m lite`` builds it; built again only when one of its
+    inputs changed (downloads are cached by the build itself)."""
     digest = _inputs_digest()
     site = SITES / digest[:16]
     if (site / ".complete").exists():
         return site
     if SITES.exists():  # older sites: keep the cache from growing
         shutil.rmtree(SITES)
-    with tempfile.TemporaryDirectory() as folder:
-        standin = pack_directory(STANDIN, "cryptography", "47.0.0+standin", Path(folder))
-        subprocess.run(
-            [
-                str(tools_venv.ensure()),
-                "-m",
-                "lite",
-                "--offline",
-                "--output",
-                str(site),
-                "--extra-wheel",
-                str(standin),
-            ],
-            cwd=REPOSITORY,
-            check=True,
-        )
+    subprocess.run(
+        [str(tools_venv.ensure()), "-m", "lite", "--output", str(site)],
+        cwd=REPOSITORY,
+        check=True,
+    )
     (site / ".complete").touch()
     return site
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    served: list[tuple[str, int]] | None = None
+    _code = 0
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._code = code
+        super().send_response(code, message)
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if self.served is not None and self._code == 200 and keyword == "Content-Length":
+            self.served.append((self.path, int(value)))
+        super().send_header(keyword, value)
+
 
 @contextmanager
-def serve(site: Path) -> Iterator[str]:
-    """Serves ``site`` on 127.0.0.1 and a free port; yields its base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(site))
+def serve(site: Path, served: list[tuple[str, int]] | None = None) -> Iterator[str]:
+    """Serves ``site`` on 127.0.0.1 and a free port; yields its base URL. Each file served
+    (path, bytes) is added to ``served`` when one is given."""
+    handler = functools.partial(
+        type("Handler", (_QuietHandler,), {"served": served}), directory=str(site)
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="lite-site", daemon=True)
     thread.start()
@@ -113,17 +113,20 @@ def serve(site: Path) -> Iterator[str]:
 
 @dataclass
 class Network:
-    """What the page asked for outside the loopback address (all of it aborted)."""
+    """Refuses every request outside the site's origin, and lists them."""
 
-    aborted: list[str] = field(default_factory=list)
+    origin: str
+    #: files of the site to refuse too, by a part of their address (as a filter might)
+    blocked: tuple[str, ...] = ()
+    refused: list[str] = field(default_factory=list)
 
     def route(self, route: Route) -> None:
         url = route.request.url
-        host = urllib.parse.urlsplit(url).hostname or ""
-        if host not in LOOPBACK and not url.startswith(("data:", "blob:")):
-            self.aborted.append(url)
-            route.abort()
-        elif url.endswith("/jupyter-lite.json"):
+        outside = not url.startswith(self.origin) and not url.startswith(("data:", "blob:"))
+        if outside or any(part in url for part in self.blocked):
+            self.refused.append(url)
+            route.abort("blockedbyclient")
+        elif url.split("?")[0].endswith("/jupyter-lite.json"):
             route.fulfill(response=(response := route.fetch()), json=_expose_app(response.json()))
         else:
             route.continue_()
@@ -173,6 +176,7 @@ _CELLS_JS = """
     source: cell.sharedModel.getSource(),
     executionCount: cell.type === 'code' ? cell.executionCount : null,
     outputs: cell.type === 'code' ? cell.outputs.toJSON() : [],
+    gradeId: (cell.getMetadata('nbgrader') || {}).grade_id || null,
   }));
 }
 """
@@ -311,6 +315,25 @@ def run_new_cell(
     )
     cell: dict[str, Any] = RanNotebook(page.evaluate(_CELLS_JS)).cells[index]
     return cell
+
+
+def set_cell_sources(page: Page, sources: dict[str, str]) -> None:
+    """Writes ``sources`` into the current notebook's cells with those grading ids (as a
+    student types an answer); fails if one is missing."""
+    missing = page.evaluate(
+        """(sources) => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const found = new Set();
+          for (const cell of Array.from(panel.content.model.cells)) {
+            const id = (cell.getMetadata('nbgrader') || {}).grade_id;
+            if (id in sources) { cell.sharedModel.setSource(sources[id]); found.add(id); }
+          }
+          return Object.keys(sources).filter((id) => !found.has(id));
+        }""",
+        sources,
+    )
+    if missing:
+        raise LiteHarnessError(f"no cell has the grading ids {missing}")
 
 
 def describe(ran: RanNotebook) -> str:

@@ -12,13 +12,18 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 from lite import LiteBuildError
-from lite.notebooks import INSTALL_SOURCE, add_install_cell, has_install_cell
+from lite.notebooks import (
+    EARLIER_INSTALL_SOURCES,
+    INSTALL_SOURCE,
+    add_install_cell,
+    has_install_cell,
+)
 from lite.pyodide_lock import rewrite_lock
 from lite.wheels import WheelInfo, make_pure, read_wheel, write_wheel
+from melange_lab import browser_tab
 from tests.lite.harness import REPOSITORY
 
 TUTORIALS = sorted((REPOSITORY / "notebooks").glob("*.ipynb"))
-CDN = "https://cdn.example/pyodide/full"
 
 
 @pytest.mark.parametrize("notebook", TUTORIALS, ids=lambda path: path.name)
@@ -46,6 +51,44 @@ def _run_install_cell(platform: str, monkeypatch: pytest.MonkeyPatch) -> list[tu
 
 def test_the_install_cell_installs_melange_lab_in_pyodide(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _run_install_cell("emscripten", monkeypatch) == [("pip", "install melange-lab")]
+
+
+def test_an_earlier_install_cell_is_brought_up_to_date_keeping_the_lines_after_it(
+    tmp_path: Path,
+) -> None:
+    notebook = tmp_path / "10-server.ipynb"
+    original = json.loads((REPOSITORY / "notebooks" / "01-publishing-to-a-queue.ipynb").read_text())
+    earlier = "".join(EARLIER_INSTALL_SOURCES[0])
+    original["cells"][0]["source"] = (earlier + '\n    print("no server here")').splitlines(True)
+    notebook.write_text(json.dumps(original, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+    assert add_install_cell(notebook) is True
+    cells = json.loads(notebook.read_text())["cells"]
+    assert "".join(cells[0]["source"]) == "".join(INSTALL_SOURCE) + '\n    print("no server here")'
+    assert cells[1:] == original["cells"][1:]
+    assert add_install_cell(notebook) is False
+
+
+def test_a_tab_missing_a_package_is_told_which_and_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    requires = {"melange-lab": ["boto3>=1", 'pytest; extra == "dev"'], "boto3": ["no-such-package"]}
+    monkeypatch.setattr(
+        browser_tab.metadata, "requires", lambda name: _installed_or_not(requires, name)
+    )
+    assert browser_tab.missing_dependencies() == ["no-such-package"]
+    monkeypatch.setattr("sys.platform", "emscripten")
+    with pytest.raises(ImportError, match=r"(?s)missing no-such-package, .*static/pyodide"):
+        browser_tab.check_dependencies()
+
+
+def _installed_or_not(requires: dict[str, list[str]], name: str) -> list[str]:
+    if name not in requires:
+        raise browser_tab.metadata.PackageNotFoundError(name)
+    return requires[name]
+
+
+def test_outside_a_tab_the_dependency_check_does_nothing() -> None:
+    browser_tab.check_dependencies()  # the dev venv has everything; nothing is looked up here
+    assert browser_tab.missing_dependencies() == []
 
 
 def test_the_install_cell_does_nothing_on_a_normal_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,7 +164,7 @@ NPM_LOCK: dict[str, Any] = {
                 "depends": []},
         "cryptography": {"name": "cryptography", "version": "47.0.0",
                          "file_name": "cryptography-47.0.0-cp314-abi3-pyemscripten_wasm32.whl",
-                         "depends": ["six"]},
+                         "depends": ["six", "cffi"]},
         "numpy": {"name": "numpy", "version": "2.0", "file_name": "numpy-2.0.whl", "depends": []},
     },
 }  # fmt: skip
@@ -129,8 +172,7 @@ NPM_LOCK: dict[str, Any] = {
 
 @pytest.fixture
 def served(tmp_path: Path) -> list[WheelInfo]:
-    """A tiny site: 'app' needs six (served) and cryptography (Pyodide's), and pexpect only
-    off Emscripten."""
+    """A tiny site: 'app' needs six and cryptography, and pexpect only off Emscripten."""
     app = _wheel(
         tmp_path,
         "app",
@@ -139,48 +181,44 @@ def served(tmp_path: Path) -> list[WheelInfo]:
         {"app/__init__.py": b""},
     )
     six = _wheel(tmp_path, "six", "1.17.0", [], {"six.py": b""})
-    return [read_wheel(app), read_wheel(six)]
+    cryptography = _wheel(
+        tmp_path, "cryptography", "46.0.0+melangelab", [], {"cryptography/__init__.py": b""}
+    )
+    return [read_wheel(app), read_wheel(six), read_wheel(cryptography)]
 
 
-def test_served_wheels_replace_pyodides_entries_and_the_rest_load_from_the_cdn(
+def test_the_lock_names_exactly_the_served_wheels_with_their_requirements_in_pyodide(
     served: list[WheelInfo],
 ) -> None:
-    lock = rewrite_lock(NPM_LOCK, served, offline=False, cdn_url=CDN)
+    lock = rewrite_lock(NPM_LOCK, served)
     packages = lock["packages"]
+    assert set(packages) == {"app", "six", "cryptography"}  # nothing from Pyodide's CDN
+    assert all("/" not in entry["file_name"] for entry in packages.values())
     assert packages["app"]["file_name"] == served[0].path.name
     assert packages["app"]["sha256"] == served[0].sha256
     assert packages["app"]["depends"] == ["cryptography", "six"]  # not pexpect
-    assert packages["six"]["version"] == "1.17.0" and packages["six"]["file_name"].startswith("six")
-    assert packages["cryptography"]["file_name"].startswith(f"{CDN}/cryptography-47.0.0")
-    assert packages["numpy"]["file_name"] == f"{CDN}/numpy-2.0.whl"
+    assert packages["six"]["version"] == "1.17.0"
+    assert packages["cryptography"]["version"] == "46.0.0+melangelab"
+    assert packages["cryptography"]["depends"] == []  # no cffi: it is pure Python
+    assert lock["info"] == NPM_LOCK["info"]
 
 
-def test_an_offline_lock_names_only_files_the_site_serves(
-    served: list[WheelInfo], tmp_path: Path
-) -> None:
-    standin = read_wheel(
-        _wheel(tmp_path, "cryptography", "47.0.0", [], {"cryptography/__init__.py": b""})
-    )
-    lock = rewrite_lock(NPM_LOCK, [*served, standin], offline=True, cdn_url=CDN)
-    assert set(lock["packages"]) == {"app", "six", "cryptography"}
-    assert all("://" not in entry["file_name"] for entry in lock["packages"].values())
-
-
-def test_an_offline_build_without_cryptography_is_refused_naming_it(
+def test_a_site_without_a_required_package_is_refused_naming_it(
     served: list[WheelInfo],
 ) -> None:
+    without_cryptography = [wheel for wheel in served if wheel.name != "cryptography"]
     with pytest.raises(
         LiteBuildError,
         match=r"(?s)app needs cryptography, which the site does not have.*--extra-wheel",
     ):
-        rewrite_lock(NPM_LOCK, served, offline=True, cdn_url=CDN)
+        rewrite_lock(NPM_LOCK, without_cryptography)
 
 
 def test_a_served_version_that_does_not_fit_a_requirement_is_refused(tmp_path: Path) -> None:
     app = read_wheel(_wheel(tmp_path, "app", "1.0", ["six>=2"], {"app/__init__.py": b""}))
     six = read_wheel(_wheel(tmp_path, "six", "1.17.0", [], {"six.py": b""}))
     with pytest.raises(LiteBuildError, match=r"app needs six>=2, the site has 1.17.0"):
-        rewrite_lock(NPM_LOCK, [app, six], offline=True, cdn_url=CDN)
+        rewrite_lock(NPM_LOCK, [app, six])
 
 
 def test_extras_asked_for_by_another_package_bring_their_requirements(tmp_path: Path) -> None:
@@ -195,5 +233,5 @@ def test_extras_asked_for_by_another_package_bring_their_requirements(tmp_path: 
         )
     )
     six = read_wheel(_wheel(tmp_path, "six", "1.17.0", [], {"six.py": b""}))
-    lock = rewrite_lock(NPM_LOCK, [app, lib, six], offline=True, cdn_url=CDN)
+    lock = rewrite_lock(NPM_LOCK, [app, lib, six])
     assert lock["packages"]["lib"]["depends"] == ["six"]

@@ -8,7 +8,13 @@ from typing import Any
 
 from melange_lab import limits
 from melange_lab.arguments import flag
-from melange_lab.errors import InvalidFilterPolicy, InvalidParameter, MelangeLabError, UnknownOption
+from melange_lab.errors import (
+    InvalidFilterPolicy,
+    InvalidParameter,
+    MelangeLabError,
+    UnknownOption,
+    quoted,
+)
 from melange_lab.filter_policies import FilterPolicy, FilterPolicyScope
 from melange_lab.models import Message, MessageDto, QueueWrapper, TopicWrapper
 from melange_lab.names import check_queue_name
@@ -82,7 +88,7 @@ def check_unknown(
     """Refuses options not in ``known``, listing ``listed`` as the ones ``function`` takes."""
     unknown = sorted(set(given) - set(known))
     if unknown:
-        raise UnknownOption(function, f"unknown option(s) {unknown}", tuple(listed))
+        raise UnknownOption(function, f"unknown option(s) {quoted(unknown)}", tuple(listed))
 
 
 def received_metadata(message: Message) -> dict[str, Any]:
@@ -108,7 +114,8 @@ def check_queue_declaration(
     **options: Any,
 ) -> FilterPolicy | None:
     """Refuses every value ``declare_queue`` would refuse, creating nothing; returns the
-    filter policy it would subscribe with."""
+    filter policy it would subscribe with (callers that create topics first check here, as
+    ``backend.check_queue_declaration``)."""
     check_unknown("declare_queue", options, QUEUE_OPTIONS, QUEUE_OPTIONS)
     check_queue_name(queue_name)
     values: dict[str, object] = {

@@ -65,27 +65,7 @@ class Declaring(Lookups):
 
     # -- queues -------------------------------------------------------------------------------
 
-    def check_queue_declaration(
-        self,
-        queue_name: str,
-        *topics_to_bind: object,
-        dead_letter_queue_name: str | None = None,
-        filter_events: Sequence[str] | None = None,
-        filter_policy: dict[str, Any] | str | None = None,
-        filter_policy_scope: FilterPolicyScope | str | None = None,
-        **options: Any,
-    ) -> FilterPolicy | None:
-        """Refuses every value ``declare_queue`` would refuse, creating nothing; returns the
-        filter policy it would subscribe with (callers that create topics first check here)."""
-        return check_queue_declaration(
-            queue_name,
-            *topics_to_bind,
-            dead_letter_queue_name=dead_letter_queue_name,
-            filter_events=filter_events,
-            filter_policy=filter_policy,
-            filter_policy_scope=filter_policy_scope,
-            **options,
-        )
+    check_queue_declaration = staticmethod(check_queue_declaration)  # public: see checks.py
 
     def declare_queue(
         self,

@@ -76,6 +76,7 @@ def send_request(
     attributes = wire.queue_attributes(message)
     if attributes:
         request["MessageAttributes"] = attributes
+    limits.check_message_text(request, "sqs", queue.name)
     limit = int(queue.attributes.get("MaximumMessageSize", SNS_MESSAGE_LIMIT))
     size = wire.encoded_size(request["MessageBody"], attributes)
     if size > limit:

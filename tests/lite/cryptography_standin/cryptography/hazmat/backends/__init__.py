@@ -1,2 +1,0 @@
-def default_backend() -> None:
-    return None

@@ -1,6 +1,0 @@
-import enum
-
-
-class Encoding(enum.Enum):
-    PEM = "PEM"
-    DER = "DER"

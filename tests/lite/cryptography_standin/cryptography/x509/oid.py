@@ -1,4 +1,0 @@
-class NameOID:
-    COUNTRY_NAME = "C"
-    ORGANIZATION_NAME = "O"
-    COMMON_NAME = "CN"

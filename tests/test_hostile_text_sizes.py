@@ -1,0 +1,308 @@
+"""Text and sizes SQS and SNS refuse, sent through the lab's API and through plain boto3.
+
+SQS carries only #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF in a body
+and in a String attribute value (SendMessage, MessageAttributeValue); SNS carries UTF-8 text,
+so a lone surrogate half, which UTF-8 cannot hold, is refused there. Each refusal is typed
+(``InvalidMessageContents``, or the service's error code through boto3), never a
+``UnicodeEncodeError``; nothing half-sent; every copy accounted for afterwards; sizes count
+UTF-8 bytes up to exactly the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from melange_lab import QueuePublisher, SimulatedBroker, TopicPublisher
+from melange_lab.errors import (
+    BrokerRequestFailed,
+    InvalidMessageContents,
+    MelangeLabError,
+    MessageTooLarge,
+)
+from melange_lab.serializers import Serializer, SerializerRegistry
+from melange_lab.widgets.actions import default_registry
+from tests.hostile import adds_up
+
+# Around each edge of SQS's ranges
+SQS_ALLOWED = ["\t", "\n", "\r", " ", "~", "\x7f", "é", "\ud7ff", "\ue000", "\ufffd", "\U00010000",
+               "\U0001f600", "\U0010ffff"]  # fmt: skip
+SQS_REFUSED = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x0e", "\x1f", "\ud800", "\udbff",
+               "\udc00", "\udc80", "\udfff", "\ufffe", "\uffff"]  # fmt: skip
+SURROGATES = ["\ud800", "\udbff", "\udc00", "\udc80", "\udfff"]
+
+
+class RawText(Serializer[str]):
+    """Publishes text as it is: what a learner's own serializer may produce."""
+
+    @staticmethod
+    def identifier() -> int:
+        return 70
+
+    def serialize(self, data: str) -> str:
+        return data
+
+    def deserialize(self, data: str, manifest: str | None = None) -> str:
+        return data
+
+
+RAW = SerializerRegistry({"serializers": {"raw": RawText}, "default": "raw"})
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[SimulatedBroker]:
+    broker = SimulatedBroker(clock="manual")
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def broker(lab: SimulatedBroker) -> SimulatedBroker:
+    """Topic 'orders' to 'billing' (envelope) and 'audit' (raw delivery); queue 'jobs'."""
+    if not lab.running:
+        lab.start()
+    lab.reset()
+    backend = lab.backend
+    topic = backend.declare_topic("orders")
+    backend.declare_queue("billing", topic)
+    backend.declare_queue("audit", topic, raw_message_delivery=True)
+    backend.declare_queue("jobs")
+    return lab
+
+
+def totals(broker: SimulatedBroker) -> dict[str, int]:
+    return {q.name: q.total for q in broker.queues()}
+
+
+def still_works(broker: SimulatedBroker, sent_around_the_lab: int = 0) -> None:
+    before = totals(broker)
+    TopicPublisher(default_registry(), broker.backend).publish("orders", {"order_id": "ok"})
+    QueuePublisher(default_registry(), broker.backend).publish("jobs", {"job": 1})
+    after = totals(broker)
+    assert after["billing"] == before["billing"] + 1 and after["jobs"] == before["jobs"] + 1
+    assert adds_up(broker, sent_around_the_lab)
+
+
+def queue_url(broker: SimulatedBroker, name: str) -> str:
+    return str(broker.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def topic_arn(broker: SimulatedBroker) -> str:
+    return str(broker.backend.get_topic("orders").arn)
+
+
+def code(error: ClientError) -> str:
+    return str(error.response["Error"]["Code"])
+
+
+# -- plain boto3, SQS --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("character", SQS_REFUSED, ids=[f"U+{ord(c):04X}" for c in SQS_REFUSED])
+def test_boto3_sqs_refuses_a_body_or_attribute_value_with_a_character_sqs_does_not_carry(
+    broker: SimulatedBroker, character: str
+) -> None:
+    sqs, url = broker.client("sqs"), queue_url(broker, "jobs")
+    attribute = {"DataType": "String", "StringValue": f"v{character}"}
+    for request in (
+        {"MessageBody": f"body{character}"},
+        {"MessageBody": "body", "MessageAttributes": {"note": attribute}},
+    ):
+        with pytest.raises(ClientError) as error:
+            sqs.send_message(QueueUrl=url, **request)
+        assert code(error.value) == "InvalidMessageContents"
+        assert f"U+{ord(character):04X}" in str(error.value)
+    assert totals(broker)["jobs"] == 0
+    still_works(broker)
+
+
+@pytest.mark.parametrize("character", SQS_ALLOWED, ids=[f"U+{ord(c):04X}" for c in SQS_ALLOWED])
+def test_boto3_sqs_carries_every_edge_of_its_ranges_unchanged(
+    broker: SimulatedBroker, character: str
+) -> None:
+    sqs, url = broker.client("sqs"), queue_url(broker, "jobs")
+    body = f"a{character}b"
+    value = {"DataType": "String", "StringValue": f"v{character}"}
+    sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes={"note": value})
+    received = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"][0]
+    assert received["Body"] == body
+    assert received["MessageAttributes"]["note"]["StringValue"] == f"v{character}"
+
+
+@pytest.mark.parametrize("character", SURROGATES, ids=[f"U+{ord(c):04X}" for c in SURROGATES])
+def test_boto3_sqs_refuses_a_lone_surrogate_anywhere_with_an_sqs_error(
+    broker: SimulatedBroker, character: str
+) -> None:
+    sqs, url = broker.client("sqs"), queue_url(broker, "jobs")
+    for call in (
+        lambda: sqs.create_queue(QueueName=f"q{character}"),
+        lambda: sqs.send_message(
+            QueueUrl=url,
+            MessageBody="x",
+            MessageAttributes={f"n{character}": {"DataType": "String", "StringValue": "v"}},
+        ),
+    ):
+        with pytest.raises(ClientError) as error:
+            call()
+        assert code(error.value).startswith("Invalid")
+    assert set(totals(broker)) == {"billing", "audit", "jobs"} and totals(broker)["jobs"] == 0
+
+
+# -- plain boto3, SNS: botocore could not even encode these -----------------------------------
+
+
+@pytest.mark.parametrize("character", SURROGATES, ids=[f"U+{ord(c):04X}" for c in SURROGATES])
+@pytest.mark.parametrize(
+    "where", ["Message", "Subject", "MessageAttributes", "TopicName", "FilterPolicy"]
+)
+def test_boto3_sns_refuses_a_lone_surrogate_as_invalid_parameter_not_unicode_encode_error(
+    broker: SimulatedBroker, character: str, where: str
+) -> None:
+    sns, arn = broker.client("sns"), topic_arn(broker)
+    calls = {
+        "Message": lambda: sns.publish(TopicArn=arn, Message=f"hi{character}"),
+        "Subject": lambda: sns.publish(TopicArn=arn, Message="hi", Subject=f"s{character}"),
+        "MessageAttributes": lambda: sns.publish(
+            TopicArn=arn,
+            Message="hi",
+            MessageAttributes={"a": {"DataType": "String", "StringValue": character}},
+        ),
+        "TopicName": lambda: sns.create_topic(Name=f"t{character}"),
+        "FilterPolicy": lambda: sns.subscribe(
+            TopicArn=arn,
+            Protocol="sqs",
+            Endpoint="arn:aws:sqs:us-east-1:123456789012:jobs",
+            Attributes={"FilterPolicy": '{"a": ["' + character + '"]}'},
+        ),
+    }
+    before = totals(broker)
+    with pytest.raises(sns.exceptions.InvalidParameterException) as error:
+        calls[where]()
+    assert f"U+{ord(character):04X}" in str(error.value)
+    assert totals(broker) == before
+    assert len(broker.subscriptions()) == 2 and len(broker.topics()) == 1
+    still_works(broker)
+
+
+def test_plain_boto3_made_while_the_broker_runs_refuses_the_same_way(
+    broker: SimulatedBroker,
+) -> None:
+    import boto3
+
+    sns = boto3.client("sns")
+    with pytest.raises(sns.exceptions.InvalidParameterException):
+        sns.publish(TopicArn=topic_arn(broker), Message="x\ud800")
+    still_works(broker)
+
+
+# -- the lab's API -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("character", SURROGATES, ids=[f"U+{ord(c):04X}" for c in SURROGATES])
+def test_a_topic_publish_of_text_utf8_cannot_hold_is_refused_up_front_and_nothing_is_sent(
+    broker: SimulatedBroker, character: str
+) -> None:
+    publisher = TopicPublisher(RAW, broker.backend)
+    before = list(broker.events)
+    with pytest.raises(InvalidMessageContents) as error:
+        publisher.publish("orders", f"text {character}")
+    assert error.value.aws_code == "InvalidParameter" and error.value.position == 5
+    assert "U+" in str(error.value) and "'orders'" in str(error.value)
+    with pytest.raises(InvalidMessageContents):
+        publisher.publish("orders", "text", message_attributes={"note": f"v{character}"})
+    with pytest.raises(MelangeLabError):
+        publisher.publish("orders", "text", subject=f"s{character}")
+    assert list(broker.events) == before
+    still_works(broker)
+
+
+@pytest.mark.parametrize("character", SQS_REFUSED, ids=[f"U+{ord(c):04X}" for c in SQS_REFUSED])
+def test_json_payloads_carry_any_character_escaped_and_arrive_equal(
+    broker: SimulatedBroker, character: str
+) -> None:
+    data = {"text": f"a{character}b", "key": character}
+    QueuePublisher(default_registry(), broker.backend).publish("jobs", data)
+    TopicPublisher(default_registry(), broker.backend).publish("orders", data)
+    assert broker.peek("jobs")[0].payload == data
+    assert broker.peek("billing")[0].payload == data
+    assert adds_up(broker)
+
+
+def test_a_queue_publish_whose_text_sqs_refuses_is_refused_up_front(
+    broker: SimulatedBroker,
+) -> None:
+    class Labelled(RawText):
+        def manifest(self, data: str) -> str:
+            return f"label{data}"  # the manifest attribute carries the character
+
+    registry = SerializerRegistry({"serializers": {"raw": Labelled}, "default": "raw"})
+    before = list(broker.events)
+    for character in ("\x00", "\uffff", "\ud800"):
+        with pytest.raises(InvalidMessageContents) as error:
+            QueuePublisher(registry, broker.backend).publish("jobs", character)
+        assert error.value.aws_code == "InvalidMessageContents"
+    assert list(broker.events) == before and totals(broker)["jobs"] == 0
+    still_works(broker)
+
+
+@pytest.mark.parametrize("group_id", ["\ud800", "g\x00", "g h", "é", "g" * 129, ""], ids=range(6))
+def test_a_fifo_group_id_sqs_refuses_is_a_typed_error(
+    broker: SimulatedBroker, group_id: str
+) -> None:
+    broker.backend.declare_queue("work.fifo")
+    with pytest.raises(MelangeLabError) as error:
+        QueuePublisher(default_registry(), broker.backend).publish(
+            "work.fifo", {"a": 1}, message_group_id=group_id
+        )
+    assert len(str(error.value)) < 1_000
+    assert totals(broker)["work.fifo"] == 0
+
+
+# -- sizes -----------------------------------------------------------------------------------
+
+
+def test_a_queue_message_fills_its_queues_maximum_message_size_to_the_byte(
+    broker: SimulatedBroker,
+) -> None:
+    sqs, url = broker.client("sqs"), queue_url(broker, "jobs")
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"MaximumMessageSize": "1024"})
+    sqs.send_message(QueueUrl=url, MessageBody="\U0001f600" * 256)  # 1,024 bytes, 256 chars
+    with pytest.raises(ClientError) as error:
+        sqs.send_message(QueueUrl=url, MessageBody="\U0001f600" * 256 + "x")
+    assert code(error.value) == "InvalidParameterValue"
+    attribute = {"n": {"DataType": "String", "StringValue": "v"}}  # 1 + 6 + 1 bytes
+    with pytest.raises(ClientError):
+        sqs.send_message(QueueUrl=url, MessageBody="x" * 1_017, MessageAttributes=attribute)
+    sqs.send_message(QueueUrl=url, MessageBody="x" * 1_016, MessageAttributes=attribute)
+    with pytest.raises((MessageTooLarge, BrokerRequestFailed)) as too_large:
+        QueuePublisher(RAW, broker.backend).publish("jobs", "y" * 2_000)  # its limit was changed
+    assert "1024" in str(too_large.value).replace(",", "")  # behind the backend's back
+    assert totals(broker)["jobs"] == 2
+    still_works(broker, sent_around_the_lab=2)
+
+
+def test_an_sns_message_is_at_most_262144_bytes_with_its_attributes(
+    broker: SimulatedBroker,
+) -> None:
+    publisher = TopicPublisher(RAW, broker.backend)
+    with pytest.raises(MessageTooLarge) as error:
+        publisher.publish("orders", "é" * 131_072)  # 262,144 bytes before the lab's attributes
+    assert error.value.limit == 262_144
+    sns = broker.client("sns")
+    with pytest.raises(ClientError):
+        sns.publish(TopicArn=topic_arn(broker), Message="x" * 262_145)
+    sns.publish(TopicArn=topic_arn(broker), Message="x" * 262_144)
+    assert adds_up(broker, sent_around_the_lab=2)
+
+
+def test_a_batch_over_one_mebibyte_in_all_is_refused_whole(broker: SimulatedBroker) -> None:
+    sqs, url = broker.client("sqs"), queue_url(broker, "jobs")
+    entries: list[dict[str, Any]] = [{"Id": str(i), "MessageBody": "x" * 200_000} for i in range(6)]
+    with pytest.raises(ClientError) as error:
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    assert "TooLong" in code(error.value)
+    assert totals(broker)["jobs"] == 0
+    still_works(broker)
