@@ -99,6 +99,13 @@ def intent(view: BrokerView, name: str, **fields: Any) -> dict[str, Any]:
     return dict(view.result)
 
 
+EVENT_IDS = (
+    "#20: the broker's delivered events name the copy's id and the id it was published under "
+    "(the events helper's broker-side emission); until then a raw copy has only its own id"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=EVENT_IDS)
 def test_each_subscriber_queue_shows_its_copy_under_the_id_it_was_published_under(
     fan_out: SimulatedBroker, make_view: Callable[..., BrokerView], comms: CommRecorder
 ) -> None:
@@ -575,7 +582,8 @@ def test_a_view_whose_broker_stopped_keeps_its_picture_and_says_so_once(
 
     assert json.dumps(view.queue_pages) == before  # the last picture stays
     assert not view.status["live"] and view.status["text"].startswith("This broker was stopped")
-    refused = intent(view, "publish", kind="topic", target="orders", payload="{}")
+    refused = intent(view, "publish", kind="topic", target="orders", payload="{}",
+                     choice="plain JSON (dict, list, value)")  # fmt: skip
     assert not refused["ok"] and "stopped" in refused["text"]
     view.close()
 

@@ -211,7 +211,7 @@ class PublishForm:
             fields = sorted(field_template(message_class))
             raise InvalidInput(
                 f"Payload: a {message_class.__qualname__} cannot be made from these fields "
-                f"({shortened(str(error))}). Give exactly the fields it takes: "
+                f"({shortened(str(error))}). Give exactly the fields its constructor takes: "
                 f"{', '.join(fields) or 'none'}."
             ) from None
         except Exception as error:  # the learner's constructor refused these values

@@ -462,6 +462,7 @@ class BrokerView(anywidget.AnyWidget):
         return f"Published {message_id[:8]} to {kind} {target.strip()}."
 
     def _turn(self, fields: dict[str, Any]) -> None:
+        self._need_live()
         queue = fields["queue"]
         if queue not in self.queue_pages:  # only a shown queue has pages
             raise QueueNotFound(queue, self.queue_pages)
@@ -488,14 +489,14 @@ class BrokerView(anywidget.AnyWidget):
         for name, state in self.queue_pages.items():
             for card in state.get("cards", []):
                 if published_id in (card["published_id"], card["id"]):
-                    self.inspect(name, card["id"])
+                    if not self._stopped:  # a stopped broker's copy cannot be read again
+                        self.inspect(name, card["id"])
                     return
         self.inspected = {"missing": published_id}
 
     def inspect(self, queue: str, message_id: str) -> None:
         """Shows one stored message, whole, in the inspector (and selects it)."""
-        if self._stopped:
-            return  # the picture stays as it was
+        self._need_live()
         try:
             found = next((m for m in self.source.peek(queue) if m.message_id == message_id), None)
         except PeekNotSupported as error:

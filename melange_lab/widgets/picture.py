@@ -142,6 +142,7 @@ def queue_panel(
         "cards": cards,
         "page": page,
         "pages": pages,
+        "page_size": page_size,
         "page_text": (
             f"messages {first:,}\u2013{last:,} of {info.total:,} (page {page + 1:,} of {pages:,})"
             if pages > 1

@@ -114,7 +114,7 @@ function render({ model, el }) {
   const clock = Clock(ctx, header);
   const topology = Topology(ctx, live);
   const inspector = Inspector(ctx);
-  const forms = Forms(ctx, topology, inspector, live);
+  const forms = Forms(ctx, topology, inspector, live, header);
   const queues = Queues(ctx, topology, forms, live, clock);
   const timeline = Timeline(ctx, topology, forms);
   ctx.select = (pid, opts = {}) => {
@@ -241,10 +241,12 @@ function Header(ctx) {
   const compact = h("button", { type: "button", class: "mlv-btn mlv-small-btn", "aria-pressed": "false" }, "Compact");
   compact.addEventListener("click", () => { ctx.model.set("compact", !ctx.model.get("compact")); ctx.model.save_changes(); });
   const statusEl = h("p", { class: "mlv-status", role: "status" });
+  // answers that belong to no panel (a page turn, an inspection): said here
+  const notice = h("div", { class: "mlv-result mlv-notice", role: "status", "aria-live": "polite" });
   const el = h("header", { class: "mlv-head" },
-    h("h2", { id: ctx.id("title"), class: "mlv-h2" }, "Broker view"), summary, clockEl, compact, statusEl);
+    h("h2", { id: ctx.id("title"), class: "mlv-h2" }, "Broker view"), summary, clockEl, compact, statusEl, notice);
   return {
-    el, clockEl,
+    el, clockEl, notice,
     draw(structure) { summary.textContent = structure.summary || ""; },
     status(status) {
       if (status.view) ctx.host.dataset.view = status.view;
@@ -702,7 +704,7 @@ function Queues(ctx, topology, forms, live, clock) {
 }
 
 // --- forms: Publish, Consume and the inspector, as tabs; each panel is busy until answered ----
-function Forms(ctx, topology, inspector, live) {
+function Forms(ctx, topology, inspector, live, header) {
   const names = ["publish", "consume", "inspect"];
   const titles = { publish: "Publish", consume: "Consume", inspect: "Inspect" };
   const tabs = {}, panels = {};
@@ -761,7 +763,7 @@ function Forms(ctx, topology, inspector, live) {
     enable(enabled);
     showResult(r);
   }
-  const resultOf = (panel) => (panel === "consume" ? con.result : pub.result);
+  const resultOf = (panel) => (panel === "consume" ? con.result : panel === "publish" ? pub.result : header.notice);
   function showResult(r) {
     if (!r.text) return;
     resultOf(r.panel).replaceChildren(h("p", { class: r.ok ? "mlv-ok" : "mlv-error" }, r.ok ? "\u2714 " : "\u2716 ", r.text));
