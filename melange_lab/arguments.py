@@ -45,7 +45,8 @@ def number(
         raise InvalidParameter(parameter, value, f"{span} (not NaN or infinity)", fix)
     if whole and not isinstance(value, numbers.Integral):
         raise InvalidParameter(parameter, value, span, fix)
-    if not minimum <= as_float <= maximum:
+    exact = int(value) if isinstance(value, numbers.Integral) else as_float  # 2**53 + 1 exact
+    if not minimum <= exact <= maximum:
         raise InvalidParameter(parameter, value, span, fix)
     return as_float
 

@@ -183,7 +183,6 @@ class SimulatedBroker:
         self._environment = SimulatedEnvironment(region)
         self._late_deliveries: _LateDeliveries | None = None
         self._servers: list[BrokerServer] = []
-        self._stop_listening: Callable[[], None] | None = None
         self._stop_observers: list[Callable[[SimulatedBroker | None], None]] = []
         if start:
             self.start()
@@ -212,8 +211,7 @@ class SimulatedBroker:
             moto_internals.install_fast_counts()
             moto_internals.install_fast_signing()
             moto_internals.install_aws_fidelity()
-            # until the backend stops emitting: only the dead-letter moves come from moto
-            self._stop_listening = moto_internals.add_dead_letter_listener(self._dead_lettered)
+            moto_internals.install_broker_events(self.events, self._last_failure)
             self._start_delivery_latency()
             request_text.turn_on()
             self._environment.enter()
@@ -305,8 +303,7 @@ class SimulatedBroker:
             for server in list(self._servers):
                 server.stop()
             self._stop_delivery_latency()
-            if self._stop_listening is not None:
-                self._stop_listening()
+            moto_internals.uninstall_broker_events()
             self._environment.exit()
             request_text.turn_off()
             moto_internals.uninstall_aws_fidelity()
@@ -548,24 +545,6 @@ class SimulatedBroker:
         return self._inspector
 
     # -- moto's side --------------------------------------------------------------------------
-
-    def _dead_lettered(self, move: moto_internals.DeadLetterMove) -> None:
-        last_failure = self._last_failure(move.message_id)
-        self.events.emit(
-            EventKind.DEAD_LETTERED,
-            queue=move.source_queue,
-            message_id=move.message_id,
-            reason=(
-                f"received {move.receive_count} times without being acknowledged, which is its "
-                f"queue's maxReceiveCount; moved to '{move.dead_letter_queue}'"
-                + (f"; last failure: {last_failure}" if last_failure else "")
-            ),
-            detail={
-                "dead_letter_queue": move.dead_letter_queue,
-                "receive_count": move.receive_count,
-                "last_failure": last_failure,
-            },
-        )
 
     def _last_failure(self, message_id: str) -> str | None:
         """Why the message last failed, so its dead-lettering says why (a poison message)."""

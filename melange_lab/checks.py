@@ -130,10 +130,11 @@ def _published_to_topic(broker: object, topic: str) -> dict[str, str | None]:
 
 
 def _delivered(broker: object, topic: str, queue: str) -> list[str]:
+    """The topic's message ids (the ids they were published under) ``queue`` got a copy of."""
     return [
-        event.message_id
+        event.published_id
         for event in _events(broker, EventKind.DELIVERED)
-        if event.topic == topic and event.queue == queue and event.message_id
+        if event.topic == topic and event.queue == queue and event.published_id
     ]
 
 

@@ -70,11 +70,16 @@ def encoded_size(body: str, attributes: AttributeMap) -> int:
     return size
 
 
+PUBLISHED_ID = "published_id"  # in a received message's metadata: the id it was published under
+
+
 def decode(received: dict[str, Any], queue_url: str) -> Message:
     """Reads a received SQS message the way melange does, in all three shapes.
 
     An SNS envelope (``Message`` and ``MessageAttributes``), a queue body (``Message`` only),
-    a JSON body without ``Message``, or a body that is not JSON at all.
+    a JSON body without ``Message``, or a body that is not JSON at all. The metadata also
+    names the id the message was published under (``published_id``: the envelope's for a
+    topic's copy, else its own).
     """
     body = received.get("Body", "")
     manifest = _sqs_attribute(received, "manifest")
@@ -86,8 +91,11 @@ def decode(received: dict[str, Any], queue_url: str) -> Message:
         content: Any = body
     else:
         content = parsed
+    published = received.get("MessageId")
     if isinstance(parsed, dict) and "Message" in parsed:
         content = parsed["Message"]
+        if parsed.get("Type") == "Notification" and isinstance(parsed.get("MessageId"), str):
+            published = parsed["MessageId"]  # the topic's id for this copy
         envelope_attributes = parsed.get("MessageAttributes")
         if isinstance(envelope_attributes, dict):
             manifest = _envelope_attribute(envelope_attributes, "manifest")
@@ -95,10 +103,17 @@ def decode(received: dict[str, Any], queue_url: str) -> Message:
     return Message(
         message_id=received.get("MessageId"),
         content=content,
-        metadata={"queue_url": queue_url, **received},
+        metadata={"queue_url": queue_url, **received, PUBLISHED_ID: published},
         manifest=manifest or None,
         serializer_id=int(serializer_id) if serializer_id else None,
     )
+
+
+def published_id_of(message: Message) -> str | None:
+    """The id a received message was published under (``decode`` read it), else its own."""
+    metadata = message.metadata if isinstance(message.metadata, dict) else {}
+    found = metadata.get(PUBLISHED_ID)
+    return found if isinstance(found, str) else message.message_id
 
 
 def _sqs_attribute(received: dict[str, Any], name: str) -> str | None:

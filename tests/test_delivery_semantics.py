@@ -134,7 +134,11 @@ def test_redrive_moves_every_dead_letter_back_with_body_and_attributes(
 ) -> None:
     scenarios.redrive_returns_dead_letters(broker.backend, registry, broker.clock.advance)
     (redriven,) = broker.events.of_kind(EventKind.REDRIVEN)
-    assert redriven.queue == "jobs" and redriven.detail["dead_letter_queue"] == "jobs-dlq"
+    assert redriven.queue == "jobs-dlq" and redriven.detail["to_queue"] == "jobs"
+    (published,) = broker.events.of_kind(EventKind.PUBLISHED)
+    assert redriven.published_id == published.message_id  # the publish it all started with
+    assert redriven.detail["from_message_id"] == published.message_id
+    assert redriven.message_id != published.message_id  # a new message in "jobs"
 
 
 def test_broker_redrive_by_name_then_the_message_is_processed(
@@ -404,7 +408,10 @@ def test_every_message_is_accounted_for_and_every_step_has_an_event(
     for event in broker.events.of_kind(
         EventKind.FILTERED, EventKind.FAILED, EventKind.DEAD_LETTERED
     ):
-        assert event.reason and event.message_id
+        assert event.reason and event.published_id
+    for event in broker.events.of_kind(EventKind.PROCESSED, EventKind.FAILED):
+        # the dispatcher names both ids too: its copy, and the publish it came from
+        assert event.message_id and event.published_id != event.message_id
 
 
 def test_messages_sent_with_boto3_directly_are_consumed_the_same_way(

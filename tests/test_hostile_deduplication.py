@@ -49,7 +49,7 @@ def test_a_resend_after_the_first_copy_was_deleted_is_dropped_by_the_broker_and_
     assert again == first
     assert total_count(backend, "pay.fifo") == 0
     (deduplicated,) = broker.events.of_kind(EventKind.DEDUPLICATED)
-    assert deduplicated.detail["original_message_id"] == first
+    assert deduplicated.message_id == deduplicated.published_id == first
     assert ledger(backend).balanced
 
 

@@ -260,7 +260,7 @@ def test_a_poison_message_fails_alone_and_reaches_the_dead_letter_queue_with_its
     (dead,) = broker.events.of_kind(EventKind.DEAD_LETTERED)
     assert dead.message_id == bad_id and "last failure" in str(dead.reason)
     books = ledger(broker.backend)
-    assert books.sent + 1 == books.acknowledged + books.in_queues + books.in_dead_letter_queues
+    assert books.balanced, books  # the poison one, sent by plain boto3, is counted too
 
 
 def test_a_background_consumer_keeps_running_past_a_poison_message(
@@ -370,7 +370,7 @@ def test_fan_out_to_a_deleted_queue_delivers_to_the_others_and_reports_it(
 
     assert total_count(broker.backend, "audit") == total_count(broker.backend, "shipping") == 1
     (failed,) = broker.events.of_kind(EventKind.DELIVERY_FAILED)
-    assert (failed.queue, failed.message_id) == ("billing", message_id)
+    assert (failed.queue, failed.published_id, failed.message_id) == ("billing", message_id, None)
     assert "billing" in str(failed.reason)
     assert ledger(broker.backend).balanced
     # SNS keeps the subscription: the queue, declared again, gets the next message
@@ -400,7 +400,7 @@ def test_a_fifo_duplicate_is_dropped_with_a_deduplicated_event(
     assert total_count(broker.backend, "pay.fifo") == 1
     (deduplicated,) = broker.events.of_kind(EventKind.DEDUPLICATED)
     assert deduplicated.queue == "pay.fifo"
-    assert deduplicated.detail["original_message_id"] == first
+    assert deduplicated.message_id == deduplicated.published_id == first
     assert "p1" in str(deduplicated.reason)
     assert ledger(broker.backend).balanced
 

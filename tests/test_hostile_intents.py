@@ -639,3 +639,28 @@ def test_an_acknowledge_the_broker_refuses_keeps_the_message_held_to_try_again(
     assert send(view, let_go)["ok"] and view.forms["held"] == []
     declare(emptied)  # the next tests find their queues again
     view.refresh()
+
+
+NOT_REQUESTS: list[Any] = [*NOT_A_NUMBER, *NOT_FINITE, -1, 1.5, 2**53 + 1]
+
+
+@pytest.mark.parametrize("request_number", NOT_REQUESTS, ids=range(len(NOT_REQUESTS)))
+def test_a_request_number_that_is_not_one_is_refused_and_named_by_no_answer(
+    view: BrokerView, fan_out: SimulatedBroker, request_number: Any
+) -> None:
+    content = {"intent": "publish", **GOOD["publish"], "request": request_number}
+    assert intents.request_of(content) is None
+    before = snapshot(fan_out, view)
+    result = send(view, content)
+    assert not result["ok"] and result["text"].startswith("request = ")
+    assert snapshot(fan_out, view) == before
+
+
+@pytest.mark.parametrize("request_number", [0, 1, 2**53])
+def test_the_front_ends_request_number_is_read_with_the_intent(
+    view: BrokerView, request_number: int
+) -> None:
+    content = {"intent": "publish", **GOOD["publish"], "request": request_number}
+    assert intents.read_intent(content).name == "publish"
+    assert intents.request_of(content) == request_number
+    assert send(view, content)["ok"]

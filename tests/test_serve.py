@@ -250,6 +250,7 @@ def test_melange_lab_serve_prints_its_address_and_each_event_until_terminated() 
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
+    assert "queue_declared queue=cli-queue" in out  # each event, as it happened
     assert "Traceback" not in out + err
 
 

@@ -99,13 +99,6 @@ def intent(view: BrokerView, name: str, **fields: Any) -> dict[str, Any]:
     return dict(view.result)
 
 
-EVENT_IDS = (
-    "#20: the broker's delivered events name the copy's id and the id it was published under "
-    "(the events helper's broker-side emission); until then a raw copy has only its own id"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=EVENT_IDS)
 def test_each_subscriber_queue_shows_its_copy_under_the_id_it_was_published_under(
     fan_out: SimulatedBroker, make_view: Callable[..., BrokerView], comms: CommRecorder
 ) -> None:
@@ -145,7 +138,12 @@ def test_the_event_log_reaches_the_front_end_in_order_with_the_fan_out(
         ("delivered", "shipping"),
         ("filtered", FILTERED),
     ]
-    assert {e.get("published_id", e["message_id"]) for e in fresh} == {message_id}
+    assert {e.get("published_id", e.get("message_id")) for e in fresh} == {
+        message_id
+    }  # each copy names its publish
+    assert fresh[0]["message_id"] == message_id
+    assert all(e.get("message_id") not in (None, message_id) for e in fresh[1:3])  # copies
+    assert "message_id" not in fresh[3]  # a filtered copy never existed
     assert "manifest" in fresh[-1]["reason"]
     assert (
         fresh[1]["text"].startswith(f"#{fresh[1]['seq']} ") and "queue billing" in fresh[1]["text"]

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from melange_lab import wire
 from melange_lab.dispatcher.handling import Hooks, MessageHandling, name_of
 from melange_lab.dispatcher.summary import ConsumeSummary, Outcome
 from melange_lab.events import EventKind
@@ -108,6 +109,7 @@ class BatchHandling(MessageHandling):
             EventKind.DISPATCHER_STOPPED,
             queue=name,
             message_id=started[-1].message_id if started else None,
+            published_id=wire.published_id_of(started[-1]) if started else None,
             reason=(
                 f"consuming stopped: {why} while handling this message, which is left as it "
                 f"was (unacknowledged messages come back after their visibility timeout); "

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from melange_lab import wire
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.backends.sqs.consuming import DECODE_ERROR
 from melange_lab.consumers import Consumer
@@ -224,6 +225,7 @@ class MessageHandling:
             kind,
             queue=name_of(queue),
             message_id=message.message_id,
+            published_id=wire.published_id_of(message),
             reason=reason,
             detail={
                 "receive_count": int(attributes.get("ApproximateReceiveCount", 0)),

@@ -12,12 +12,13 @@ DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``sqs
 (ranges and contents SQS refuses), ``sns_checks`` (Publish and GetTopicAttributes answers),
 ``delivery`` (raw Binary attributes, delivery latency), ``event_hooks`` (the broker's events,
 reported where moto's state changes), ``fan_out`` (SNS delivers, filters and fails each
-subscription on its own), ``http_server`` (moto's server on the same state, for
-``broker.serve()``), ``look_inside``; ``patching`` installs and undoes them in layers,
-``versions`` checks the moto underneath. ``install_aws_fidelity`` installs every fix that
-makes moto follow AWS where it does not. The original fixes were checked against moto 5.2.1
-and 5.2.5 (same source in both); the AWS-fidelity fixes were fingerprinted on moto 5.2.5, the
-event hooks and the fan-out on 5.2.6 (unchanged since 5.2.1 in what they wrap).
+subscription on its own), ``message_moves`` (StartMessageMoveTask: redrive),
+``http_server`` (moto's server on the same state, for ``broker.serve()``), ``look_inside``;
+``patching`` installs and undoes them in layers, ``versions`` checks the moto underneath.
+``install_aws_fidelity`` installs every fix that makes moto follow AWS where it does not. The
+original fixes were checked against moto 5.2.1 and 5.2.5 (same source in both); the
+AWS-fidelity fixes were fingerprinted on moto 5.2.5; the event hooks, the fan-out and the
+message moves on 5.2.6 and 5.2.1 (``purge_queue`` differs there, harmlessly).
 ``check_supported`` fingerprints that source, so a newer moto fails loudly instead of
 misbehaving quietly. Every install is undone by its ``uninstall_*``.
 """
@@ -69,6 +70,11 @@ from melange_lab.moto_internals.look_inside import (
     peek_page,
     queue_counts,
 )
+from melange_lab.moto_internals.message_moves import (
+    install_message_moves,
+    redrive,
+    uninstall_message_moves,
+)
 from melange_lab.moto_internals.message_size import install_message_size, uninstall_message_size
 from melange_lab.moto_internals.patching import _FEATURE_ORDER, _features, _originals
 from melange_lab.moto_internals.signing import install_fast_signing, uninstall_fast_signing
@@ -93,10 +99,12 @@ def install_aws_fidelity() -> None:
     install_raw_binary_fix()
     install_dead_letter_source()
     install_fan_out()
+    install_message_moves()
 
 
 def uninstall_aws_fidelity() -> None:
     """Put moto's own behaviour back for every fix ``install_aws_fidelity`` installed."""
+    uninstall_message_moves()
     uninstall_fan_out()
     uninstall_dead_letter_source()
     uninstall_raw_binary_fix()
@@ -135,6 +143,7 @@ __all__ = [
     "install_fifo_dedup_window",
     "install_fifo_group_fix",
     "install_filter_policies",
+    "install_message_moves",
     "install_message_size",
     "install_raw_binary_fix",
     "install_sns_checks",
@@ -147,6 +156,7 @@ __all__ = [
     "pending_deliveries",
     "published_id_for_receipt",
     "queue_counts",
+    "redrive",
     "uninstall_aws_fidelity",
     "uninstall_broker_events",
     "uninstall_clock",
@@ -158,6 +168,7 @@ __all__ = [
     "uninstall_fifo_dedup_window",
     "uninstall_fifo_group_fix",
     "uninstall_filter_policies",
+    "uninstall_message_moves",
     "uninstall_message_size",
     "uninstall_raw_binary_fix",
     "uninstall_sns_checks",

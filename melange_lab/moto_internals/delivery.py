@@ -78,6 +78,7 @@ class _Schedule:
     now: Callable[[], float]
     pending: list[_Pending] = field(default_factory=list)
     counter: itertools.count[int] = field(default_factory=itertools.count)
+    delivering: int = 0  # taken from ``pending``, not yet in their queue
 
 
 _schedule: _Schedule | None = None
@@ -113,9 +114,9 @@ def schedule_delivery(deliver: Callable[[], None], drop: Callable[[str], None]) 
 
 
 def pending_deliveries() -> int:
-    """How many SNS to SQS deliveries are waiting for their time."""
+    """How many SNS to SQS deliveries are still on their way (waiting, or being delivered)."""
     with _schedule_lock:
-        return 0 if _schedule is None else len(_schedule.pending)
+        return 0 if _schedule is None else len(_schedule.pending) + _schedule.delivering
 
 
 def next_delivery_due() -> float | None:
@@ -142,7 +143,12 @@ def deliver_due() -> int:
                 if schedule.pending[0].due > schedule.now():
                     return delivered
                 item = heapq.heappop(schedule.pending)
-            item.deliver()
+                schedule.delivering += 1
+            try:
+                item.deliver()
+            finally:
+                with _schedule_lock:
+                    schedule.delivering -= 1
             delivered += 1
 
 

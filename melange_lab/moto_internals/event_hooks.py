@@ -64,9 +64,11 @@ _sink: _Sink | None = None
 
 
 def _emit(kind: EventKind, **fields: Any) -> None:
+    """Emits in a fresh context: an observer that sends, receives or publishes is a new client
+    of the broker, not part of the change being reported (whose context says what it is)."""
     sink = _sink
     if sink is not None:
-        sink.events.emit(kind, **fields)
+        contextvars.Context().run(sink.events.emit, kind, **fields)
 
 
 def published_id_of(message: Message) -> str:
@@ -85,7 +87,8 @@ class _Arrival:
     kind: EventKind
     topic: str | None = None
     published_id: str | None = None
-    queue: str | None = None  # the queue the event names, when not the one entered
+    queue: str | None = None  # the queue the event names, when not the one entered ...
+    entered_as: str = "queue"  # ... then the detail naming the one entered
     reason: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     sent: dict[str, Any] | None = None  # what send_message was asked to store (for a DLQ)
@@ -122,9 +125,9 @@ def _arrived(queue: Queue, message: Message, arrival: _Arrival) -> None:
     published = arrival.published_id or message.id
     if published != message.id:
         setattr(message, PUBLISHED_ID, published)
-    detail = dict(arrival.detail)
+    detail = arrival.detail
     if arrival.queue is not None:
-        detail["dead_letter_queue"] = queue.name
+        detail = {**detail, arrival.entered_as: queue.name}
     _emit(
         arrival.kind,
         queue=arrival.queue or queue.name,
@@ -180,12 +183,13 @@ def _send_reporting(stock: Callable[..., Message]) -> Callable[..., Message]:
             detail = {"manifest": _manifest(message_attributes), "message_group_id": group_id}
             arrival = _Arrival(EventKind.PUBLISHED, detail=detail)
             token = _arrival.set(arrival)
-        arrival.sent = {
-            "message_body": message_body,
-            "message_attributes": message_attributes,
-            "deduplication_id": deduplication_id,
-            "group_id": group_id,
-        }
+        else:  # a topic's copy: what it carried goes to a dead-letter queue if it fails
+            arrival.sent = {
+                "message_body": message_body,
+                "message_attributes": message_attributes,
+                "deduplication_id": deduplication_id,
+                "group_id": group_id,
+            }
         try:
             answer = stock(
                 self,

@@ -20,9 +20,10 @@ from __future__ import annotations
 import contextvars
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import moto.sns.models as sns_models
 from moto.sns.models import Subscription, Topic
 from moto.sns.utils import FilterPolicyMatcher
 from moto.sqs.models import sqs_backends
@@ -42,6 +43,7 @@ from melange_lab.moto_internals.event_hooks import (
 from melange_lab.moto_internals.fifo import DuplicatePublish
 from melange_lab.moto_internals.filter_policies import mismatch
 from melange_lab.moto_internals.patching import _Layer, _set_feature
+from melange_lab.moto_internals.signing import published_at
 
 
 @dataclass
@@ -51,6 +53,8 @@ class _TopicPublish:
     topic: Topic
     detail: dict[str, Any]
     announced: bool = False
+    # the envelope's Timestamp for every copy: the publish time, read once
+    timestamp: str = field(default_factory=lambda: _now_iso())
 
     def announce(self, message_id: str) -> None:
         if not self.announced:
@@ -62,6 +66,11 @@ class _TopicPublish:
                 published_id=message_id,
                 detail=self.detail,
             )
+
+
+def _now_iso() -> str:
+    now: Any = vars(sns_models)["iso_8601_datetime_with_milliseconds"]  # the broker's clock
+    return str(now())
 
 
 _publishing: contextvars.ContextVar[_TopicPublish | None] = contextvars.ContextVar(
@@ -136,7 +145,8 @@ def _fan_out_reporting(stock: Callable[..., None]) -> Callable[..., None]:
         publishing = _publishing.get()
         if publishing is not None:
             publishing.announce(message_id)
-        copy = _Copy(stock, self, message, message_id, kwargs)
+        published = publishing.timestamp if publishing is not None else _now_iso()
+        copy = _Copy(stock, self, message, message_id, kwargs, published)
         if self.protocol != "sqs":
             copy.deliver_elsewhere()
             return
@@ -169,6 +179,7 @@ class _Copy:
     message: str
     message_id: str
     options: dict[str, Any]
+    published_at: str  # the envelope's Timestamp
 
     @property
     def queue(self) -> str | None:
@@ -192,6 +203,7 @@ class _Copy:
             },
         )
         decided, arriving = _decided.set(True), _arrival.set(arrival)
+        stamped = published_at.set(self.published_at)
         try:
             self.stock(self.subscription, self.message, self.message_id, **self.options)
         # SNS delivers to each subscription on its own: whatever one queue answers (gone, too
@@ -199,6 +211,7 @@ class _Copy:
         except Exception as error:
             self._failed(_error_text(error), arrival.sent)
         finally:
+            published_at.reset(stamped)
             _arrival.reset(arriving)
             _decided.reset(decided)
 
@@ -253,6 +266,7 @@ class _Copy:
             topic=self.topic,
             published_id=self.message_id,
             queue=self.queue,
+            entered_as="dead_letter_queue",
             reason=f"SNS could not deliver it ({why}); the subscription's RedrivePolicy",
             detail={"subscription": self.subscription.arn},
         )

@@ -27,6 +27,7 @@ _FEATURE_ORDER = (
     "raw_binary",
     "dead_letter_source",
     "dead_letters",
+    "message_moves",
     "broker_events",
     "fan_out",
     "clock",
@@ -45,15 +46,22 @@ def _set_feature(feature: str, layers: list[_Layer] | None) -> None:
         _rebuild()
 
 
+# What a layer receives for an attribute moto does not have (an API action moto lacks).
+MISSING: Any = object()
+
+
 def _rebuild() -> None:
     active = [layer for f in _FEATURE_ORDER for layer in _features.get(f, [])]
     for owner, name in {(o, n) for o, n, _ in active} | set(_originals):
-        original = _originals.setdefault((owner, name), vars(owner)[name])
+        original = _originals.setdefault((owner, name), vars(owner).get(name, MISSING))
         value = original
         for layer_owner, layer_name, wrap in active:
             if (layer_owner, layer_name) == (owner, name):
                 value = wrap(value)
-        setattr(owner, name, value)
+        if value is not MISSING:
+            setattr(owner, name, value)
+        elif name in vars(owner):
+            delattr(owner, name)
         if value is original:
             del _originals[(owner, name)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextvars
 import datetime
 import hashlib
 from collections.abc import Callable
@@ -104,6 +105,14 @@ def signature_version(topic: Topic) -> str:
     return "1"
 
 
+# When the message being delivered was published (SNS's envelope Timestamp is the publish time,
+# also for a copy delivered later): set by ``fan_out`` around each delivery, so every copy of
+# one publish carries the same Timestamp, and so the same signature, computed once.
+published_at: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "melange_lab_published_at", default=None
+)
+
+
 def _post_data_signed_once(
     self: Subscription,
     message: str,
@@ -113,7 +122,7 @@ def _post_data_signed_once(
 ) -> dict[str, Any]:
     mock_random.uuid4()  # stock's draw for its per-delivery key name
     now_iso: Callable[[], str] = vars(sns_models)["iso_8601_datetime_with_milliseconds"]
-    timestamp = now_iso()
+    timestamp = published_at.get() or now_iso()
     topic_arn = self.topic.arn
     version = signature_version(self.topic)
     signer, signature = _sign(

@@ -26,6 +26,7 @@ MAX_PAYLOAD_CHARS = 1_048_576  # SQS's largest message; a longer payload could n
 MAX_ATTRIBUTES_CHARS = 65_536
 MAX_ADVANCE_SECONDS = 1_000_000
 MAX_PAGE = 10**9
+MAX_REQUEST = 2**53  # JavaScript's largest exact integer: the front end numbers its requests
 
 Check = Callable[[str, Any], Any]
 
@@ -101,9 +102,8 @@ def _flag(label: str, value: Any) -> bool:
 _NAME = _text(MAX_NAME_CHARS)  # empty: nothing chosen yet, which the panels explain
 _ID = _text(MAX_ID_CHARS)
 _PANEL = Field("panel", _one_of(*PANELS), required=False)
-# the front end's number for the request its panel waits on, echoed in the answer
-_REQUEST = Field("request", _number(0, 2**53, "", whole=True), required=False)
-_ON_EVERY_INTENT = ("intent", "panel", "request")
+_REQUEST = Field("request", _number(0, MAX_REQUEST, "", whole=True), required=False)
+COMMON = ("intent", "panel", "request")  # what every intent may carry besides its fields
 _QUEUE = Field("Queue", _NAME)
 
 INTENTS: dict[str, IntentSpec] = {
@@ -177,15 +177,12 @@ def answer_panel(content: object) -> str:
 
 
 def request_of(content: object) -> int | None:
-    """The number the front end gave the request (echoed so its panel stops waiting), if it
-    gave a valid one."""
-    if not isinstance(content, dict) or "request" not in content:
-        return None
-    try:
-        found: int = _REQUEST.check(_REQUEST.label, content["request"])
-    except InvalidIntent:
-        return None
-    return found
+    """The number the front end gave this request (its panel waits for the answer naming it),
+    if ``content`` carries a valid one."""
+    request = content.get("request") if isinstance(content, dict) else None
+    if isinstance(request, int) and not isinstance(request, bool) and 0 <= request <= MAX_REQUEST:
+        return request
+    return None
 
 
 def spec_of(content: object) -> tuple[str, IntentSpec]:
@@ -207,7 +204,7 @@ def read_intent(content: object) -> Intent:
     first field that is missing, extra, or not what the form sends."""
     name, spec = spec_of(content)
     assert isinstance(content, dict)
-    extra = [key for key in content if key not in spec.fields and key not in _ON_EVERY_INTENT]
+    extra = [key for key in content if key not in spec.fields and key not in COMMON]
     if extra:
         raise InvalidIntent.extra(name, extra, ["panel", "request", *spec.fields])
     if "panel" in content:

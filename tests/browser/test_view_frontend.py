@@ -205,11 +205,6 @@ def test_replay_starts_at_the_first_publish_and_keeps_the_current_row_in_view(
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    reason="#20: a copy's received and acknowledged events name the id it was published under "
-    "(the events helper's broker-side emission)",
-)
 def test_following_one_message_shows_what_happened_to_each_of_its_copies(
     page: Page, fan_out: SimulatedBroker, comms: CommRecorder
 ) -> None:

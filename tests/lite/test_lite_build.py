@@ -19,9 +19,10 @@ from lite.notebooks import (
     has_install_cell,
 )
 from lite.pyodide_lock import rewrite_lock
-from lite.wheels import WheelInfo, make_pure, read_wheel, write_wheel
+from lite.wheels import WheelInfo, make_pure, read_wheel
 from melange_lab import browser_tab
 from tests.lite.harness import REPOSITORY
+from tests.lite.wheel_factory import make_wheel
 
 TUTORIALS = sorted((REPOSITORY / "notebooks").glob("*.ipynb"))
 
@@ -120,30 +121,16 @@ def _first_cell_text(notebook: Path) -> str:
     return text[start:end]
 
 
-def _wheel(
-    folder: Path, name: str, version: str, requires: list[str], files: dict[str, bytes]
-) -> Path:
-    distribution = name.replace("-", "_")
-    info = f"{distribution}-{version}.dist-info"
-    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
-        f"Requires-Dist: {requirement}\n" for requirement in requires
-    )
-    members = {**files, f"{info}/METADATA": metadata.encode(), f"{info}/WHEEL": b"Tag: x\n"}
-    target = folder / f"{distribution}-{version}-cp311-cp311-linux_x86_64.whl"
-    write_wheel(target, members, f"{info}/RECORD")
-    return target
-
-
 def test_a_pure_copy_drops_the_compiled_speedups_and_says_py3_none_any(tmp_path: Path) -> None:
-    compiled = _wheel(
+    compiled = make_wheel(
         tmp_path,
         "fastlib",
         "1.0",
-        [],
         {
             "fastlib/__init__.py": b"x = 1\n",
             "fastlib/_speedups.cpython-311-x86_64-linux-gnu.so": b"\0",
         },
+        tag="cp311-cp311-linux_x86_64",
     )
     pure = make_pure(compiled, tmp_path / "pure")
     assert pure.name == "fastlib-1.0-py3-none-any.whl"
@@ -173,16 +160,16 @@ NPM_LOCK: dict[str, Any] = {
 @pytest.fixture
 def served(tmp_path: Path) -> list[WheelInfo]:
     """A tiny site: 'app' needs six and cryptography, and pexpect only off Emscripten."""
-    app = _wheel(
+    app = make_wheel(
         tmp_path,
         "app",
         "1.0",
-        ["six>=1.0", "cryptography", 'pexpect; sys_platform != "emscripten"'],
         {"app/__init__.py": b""},
+        ["six>=1.0", "cryptography", 'pexpect; sys_platform != "emscripten"'],
     )
-    six = _wheel(tmp_path, "six", "1.17.0", [], {"six.py": b""})
-    cryptography = _wheel(
-        tmp_path, "cryptography", "46.0.0+melangelab", [], {"cryptography/__init__.py": b""}
+    six = make_wheel(tmp_path, "six", "1.17.0", {"six.py": b""})
+    cryptography = make_wheel(
+        tmp_path, "cryptography", "46.0.0+melangelab", {"cryptography/__init__.py": b""}
     )
     return [read_wheel(app), read_wheel(six), read_wheel(cryptography)]
 
@@ -215,23 +202,23 @@ def test_a_site_without_a_required_package_is_refused_naming_it(
 
 
 def test_a_served_version_that_does_not_fit_a_requirement_is_refused(tmp_path: Path) -> None:
-    app = read_wheel(_wheel(tmp_path, "app", "1.0", ["six>=2"], {"app/__init__.py": b""}))
-    six = read_wheel(_wheel(tmp_path, "six", "1.17.0", [], {"six.py": b""}))
+    app = read_wheel(make_wheel(tmp_path, "app", "1.0", {"app/__init__.py": b""}, ["six>=2"]))
+    six = read_wheel(make_wheel(tmp_path, "six", "1.17.0", {"six.py": b""}))
     with pytest.raises(LiteBuildError, match=r"app needs six>=2, the site has 1.17.0"):
         rewrite_lock(NPM_LOCK, [app, six])
 
 
 def test_extras_asked_for_by_another_package_bring_their_requirements(tmp_path: Path) -> None:
-    app = read_wheel(_wheel(tmp_path, "app", "1.0", ["lib[sns]"], {"app/__init__.py": b""}))
+    app = read_wheel(make_wheel(tmp_path, "app", "1.0", {"app/__init__.py": b""}, ["lib[sns]"]))
     lib = read_wheel(
-        _wheel(
+        make_wheel(
             tmp_path,
             "lib",
             "1.0",
-            ['six; extra == "sns"', 'numpy; extra == "s3"'],
             {"lib/__init__.py": b""},
+            ['six; extra == "sns"', 'numpy; extra == "s3"'],
         )
     )
-    six = read_wheel(_wheel(tmp_path, "six", "1.17.0", [], {"six.py": b""}))
+    six = read_wheel(make_wheel(tmp_path, "six", "1.17.0", {"six.py": b""}))
     lock = rewrite_lock(NPM_LOCK, [app, lib, six])
     assert lock["packages"]["lib"]["depends"] == ["six"]

@@ -10,19 +10,8 @@ import pytest
 
 from lite import LiteBuildError
 from lite.trim import moto_packages, trim_botocore, trim_jedi, trim_moto
-from lite.wheels import read_wheel, write_wheel
-
-
-def _wheel(folder: Path, name: str, version: str, files: dict[str, bytes]) -> Path:
-    info = f"{name}-{version}.dist-info"
-    members = {
-        **files,
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
-        f"{info}/WHEEL": b"Tag: py3-none-any\n",
-    }
-    target = folder / f"{name}-{version}-py3-none-any.whl"
-    write_wheel(target, members, f"{info}/RECORD")
-    return target
+from lite.wheels import read_wheel
+from tests.lite.wheel_factory import make_wheel
 
 
 def _names(wheel: Path) -> set[str]:
@@ -31,7 +20,7 @@ def _names(wheel: Path) -> set[str]:
 
 
 def test_botocore_keeps_its_code_shared_data_and_the_labs_services_only(tmp_path: Path) -> None:
-    wheel = _wheel(
+    wheel = make_wheel(
         tmp_path,
         "botocore",
         "1.44.8",
@@ -86,7 +75,7 @@ def test_moto_keeps_the_packages_its_kept_modules_import_when_they_load(tmp_path
     assert moto_packages(MOTO) == frozenset(
         {"", "core", "moto_api", "utilities", "sns", "sqs", "iam", "s3", "events"}
     )  # not lambda_ (imported in a function), ec2 (TYPE_CHECKING), moto_server (server.py)
-    trimmed = trim_moto(_wheel(tmp_path, "moto", "5.2.5", MOTO), tmp_path / "out")
+    trimmed = trim_moto(make_wheel(tmp_path, "moto", "5.2.5", MOTO), tmp_path / "out")
     names = _names(trimmed)
     assert "moto/events/utils.py" in names and "moto/iam/models.py" in names
     assert not {"moto/lambda_/__init__.py", "moto/ec2/__init__.py", "moto/server.py"} & names
@@ -102,7 +91,7 @@ def test_a_moto_without_one_of_the_labs_packages_is_refused() -> None:
 
 
 def test_jedi_keeps_the_standard_librarys_stubs_only(tmp_path: Path) -> None:
-    wheel = _wheel(
+    wheel = make_wheel(
         tmp_path,
         "jedi",
         "0.20.1",

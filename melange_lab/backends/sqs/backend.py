@@ -13,6 +13,7 @@ from typing import Any
 
 from melange_lab import limits
 from melange_lab.arguments import checked, optional
+from melange_lab.backends.sqs.backend_events import CallReports
 from melange_lab.backends.sqs.consuming import Consuming
 from melange_lab.backends.sqs.declarations import Declaring
 from melange_lab.backends.sqs.publishing import Publishing
@@ -29,6 +30,9 @@ class SQSBackend(Declaring, Publishing, Consuming, Redriving):
     """
 
     drains = True
+    #: Whether the backend reports its own calls on ``events``: yes on a real endpoint; the
+    #: simulated broker reports every change itself, whoever makes it.
+    reports_calls = True
 
     @checked(
         max_number_of_messages=limits.RECEIVE_BATCH.check,
@@ -53,6 +57,7 @@ class SQSBackend(Declaring, Publishing, Consuming, Redriving):
         self.wait_time_seconds = wait_time_seconds
         self.max_receive_count = max_receive_count
         self.serializer_registry: SerializerRegistry | None = None
+        self._reports = CallReports(self.events if self.reports_calls else None)
         self._connect(sqs_client, sns_client)
 
     def remember_registry(self, registry: SerializerRegistry) -> None:

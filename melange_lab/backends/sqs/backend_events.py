@@ -1,16 +1,16 @@
-"""Every event the SQS backend emits itself, and its prediction of a topic publish's fan-out.
+"""What the backend's own calls did, reported by the backend: only where no broker reports it.
 
-Until the broker's moto layer reports its own changes, the backend tells the event log what
-its calls did: declares, deletes, subscriptions, publishes, receives, acknowledgements,
-releases, redrives and FIFO duplicates. For a topic publish it predicts, per subscription,
-``delivered``, ``filtered`` (evaluating the filter policy again) or ``delivery_failed``.
-These are kept in this one module because they go once the broker emits them where its
-state changes (issue #20); the backend's calls to them are one line each.
+The simulated broker reports every change where its state changes (``moto_internals``), for
+every client alike, so its backend reports nothing itself. A real endpoint (LocalStack, AWS)
+tells a client only what its own calls returned: there the backend reports what this process
+did (declares, deletes, subscriptions, publishes, receives, acknowledgements, releases,
+redrives, FIFO duplicates it recognised). SNS's fan-out is not reported there, since the
+endpoint does not tell and the lab does not guess.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from melange_lab import wire
@@ -19,177 +19,146 @@ from melange_lab.events import EventKind, EventLog
 from melange_lab.models import Message, QueueWrapper
 
 
-def topic_declared(events: EventLog, topic: str, arn: str) -> None:
-    events.emit(EventKind.TOPIC_DECLARED, topic=topic, detail={"arn": arn})
+class CallReports:
+    """Reports the backend's calls on ``events``, or nothing when ``events`` is None (the
+    simulated broker, which reports them itself)."""
 
+    def __init__(self, events: EventLog | None) -> None:
+        self._events = events
 
-def topic_deleted(events: EventLog, topic: str) -> None:
-    events.emit(EventKind.TOPIC_DELETED, topic=topic)
+    @property
+    def enabled(self) -> bool:
+        return self._events is not None
 
+    def _emit(self, kind: EventKind, **fields: Any) -> None:
+        if self._events is not None:
+            self._events.emit(kind, **fields)
 
-def queue_declared(
-    events: EventLog,
-    queue: QueueWrapper,
-    dead_letter_queue_name: str | None,
-    max_receive_count: int,
-) -> None:
-    events.emit(
-        EventKind.QUEUE_DECLARED,
-        queue=queue.name,
-        detail={
-            "dead_letter_queue": dead_letter_queue_name,
-            "max_receive_count": max_receive_count if dead_letter_queue_name else None,
-            "fifo": queue.is_fifo,
-        },
-    )
+    def topic_declared(self, topic: str, arn: str) -> None:
+        self._emit(EventKind.TOPIC_DECLARED, topic=topic, detail={"arn": arn})
 
+    def topic_deleted(self, topic: str) -> None:
+        self._emit(EventKind.TOPIC_DELETED, topic=topic)
 
-def queue_deleted(events: EventLog, queue: str) -> None:
-    events.emit(EventKind.QUEUE_DELETED, queue=queue)
-
-
-def subscribed(events: EventLog, subscription: Subscription) -> None:
-    policy = subscription.filter_policy
-    events.emit(
-        EventKind.SUBSCRIBED,
-        topic=subscription.topic,
-        queue=subscription.queue,
-        detail={
-            "filter_policy": None if policy is None else policy.rules,
-            "raw_message_delivery": subscription.raw_message_delivery,
-        },
-    )
-
-
-def published_to_queue(
-    events: EventLog,
-    queue: QueueWrapper,
-    message_id: str,
-    message: Message,
-    request: dict[str, Any],
-) -> None:
-    events.emit(
-        EventKind.PUBLISHED,
-        queue=queue.name,
-        message_id=message_id,
-        detail={
-            "manifest": message.manifest,
-            "message_group_id": request.get("MessageGroupId"),
-            "body": request["MessageBody"],
-        },
-    )
-
-
-def published_to_topic(events: EventLog, topic: str, message_id: str, message: Message) -> None:
-    events.emit(
-        EventKind.PUBLISHED,
-        topic=topic,
-        message_id=message_id,
-        detail={"manifest": message.manifest, "body": str(message.content)},
-    )
-
-
-def fan_out(
-    events: EventLog,
-    topic: str,
-    subscriptions: Iterable[Subscription],
-    message_id: str,
-    attributes: wire.AttributeMap,
-    body: str,
-    undeliverable: set[str] | None = None,
-) -> None:
-    """What each subscription of ``topic`` got from one publish, as the broker decides it:
-    ``filtered`` (with why), ``delivery_failed`` (its queue is gone) or ``delivered``."""
-    for subscription in subscriptions:
-        policy = subscription.filter_policy
-        if policy is not None and not policy.matches(attributes, body):
-            events.emit(
-                EventKind.FILTERED,
-                topic=topic,
-                queue=subscription.queue,
-                message_id=message_id,
-                reason=policy.why_filtered(attributes, body),
-                detail={"filter_policy": policy.rules},
-            )
-        elif undeliverable and subscription.queue in undeliverable:
-            events.emit(
-                EventKind.DELIVERY_FAILED,
-                topic=topic,
-                queue=subscription.queue,
-                message_id=message_id,
-                reason=(
-                    f"queue '{subscription.queue}' no longer exists; the other subscribers "
-                    "got the message. SNS keeps the subscription: declare the queue again "
-                    "to receive later messages, or unsubscribe it"
-                ),
-            )
-        else:
-            events.emit(
-                EventKind.DELIVERED,
-                topic=topic,
-                queue=subscription.queue,
-                message_id=message_id,
-                detail={"raw_message_delivery": subscription.raw_message_delivery},
-            )
-
-
-def deduplicated(
-    events: EventLog,
-    original: str,
-    message: Message,
-    request: dict[str, Any],
-    queue: str | None = None,
-    topic: str | None = None,
-) -> None:
-    given = request.get("MessageDeduplicationId")
-    why = f"deduplication id '{given}'" if given else "content (content-based deduplication)"
-    events.emit(
-        EventKind.DEDUPLICATED,
-        queue=queue,
-        topic=topic,
-        message_id=original,
-        reason=(
-            f"same {why} as message {original[:8]} sent less than 5 minutes ago: "
-            f"accepted and dropped, as FIFO {'queues' if queue else 'topics'} do"
-        ),
-        detail={
-            "manifest": message.manifest,
-            "message_group_id": request.get("MessageGroupId"),
-            "message_deduplication_id": given,
-            "original_message_id": original,
-        },
-    )
-
-
-def received(
-    events: EventLog, queue: str, messages: Sequence[Message], entries: Sequence[dict[str, Any]]
-) -> None:
-    for message, entry in zip(messages, entries, strict=True):
-        events.emit(
-            EventKind.RECEIVED,
-            queue=queue,
-            message_id=message.message_id,
+    def queue_declared(
+        self, queue: QueueWrapper, dead_letter_queue_name: str | None, max_receive_count: int
+    ) -> None:
+        self._emit(
+            EventKind.QUEUE_DECLARED,
+            queue=queue.name,
             detail={
-                "receive_count": int(entry.get("Attributes", {}).get("ApproximateReceiveCount", 0))
+                "dead_letter_queue": dead_letter_queue_name,
+                "max_receive_count": max_receive_count if dead_letter_queue_name else None,
+                "fifo": queue.is_fifo,
             },
         )
 
+    def queue_deleted(self, queue: str) -> None:
+        self._emit(EventKind.QUEUE_DELETED, queue=queue)
 
-def acknowledged(events: EventLog, queue: str, message_id: str | None) -> None:
-    events.emit(EventKind.ACKNOWLEDGED, queue=queue, message_id=message_id)
+    def subscribed(self, subscription: Subscription) -> None:
+        policy = subscription.filter_policy
+        self._emit(
+            EventKind.SUBSCRIBED,
+            topic=subscription.topic,
+            queue=subscription.queue,
+            detail={
+                "filter_policy": None if policy is None else policy.rules,
+                "raw_message_delivery": subscription.raw_message_delivery,
+            },
+        )
 
+    def unsubscribed(self, subscription: Subscription) -> None:
+        self._emit(EventKind.UNSUBSCRIBED, topic=subscription.topic, queue=subscription.queue)
 
-def released(events: EventLog, queue: str, message_id: str | None, reason: str | None) -> None:
-    events.emit(EventKind.RELEASED, queue=queue, message_id=message_id, reason=reason)
+    def published_to_queue(
+        self, queue: QueueWrapper, message_id: str, message: Message, request: dict[str, Any]
+    ) -> None:
+        self._emit(
+            EventKind.PUBLISHED,
+            queue=queue.name,
+            message_id=message_id,
+            published_id=message_id,
+            detail={
+                "manifest": message.manifest,
+                "message_group_id": request.get("MessageGroupId"),
+            },
+        )
 
+    def published_to_topic(self, topic: str, message_id: str, message: Message) -> None:
+        self._emit(
+            EventKind.PUBLISHED,
+            topic=topic,
+            message_id=message_id,
+            published_id=message_id,
+            detail={"manifest": message.manifest},
+        )
 
-def redriven(
-    events: EventLog, dead_letter_queue: str, target: str, message_id: str, original: str
-) -> None:
-    events.emit(
-        EventKind.REDRIVEN,
-        queue=target,
-        message_id=message_id,
-        reason=f"moved back from dead-letter queue '{dead_letter_queue}'",
-        detail={"dead_letter_queue": dead_letter_queue, "original_message_id": original},
-    )
+    def deduplicated(
+        self,
+        original: str,
+        message: Message,
+        request: dict[str, Any],
+        queue: str | None = None,
+        topic: str | None = None,
+    ) -> None:
+        given = request.get("MessageDeduplicationId")
+        why = f"deduplication id '{given}'" if given else "content (content-based deduplication)"
+        self._emit(
+            EventKind.DEDUPLICATED,
+            queue=queue,
+            topic=topic,
+            message_id=original,
+            published_id=original,
+            reason=(
+                f"same {why} as message {original[:8]} sent less than 5 minutes ago: "
+                f"accepted and dropped, as FIFO {'queues' if queue else 'topics'} do"
+            ),
+            detail={
+                "manifest": message.manifest,
+                "message_group_id": request.get("MessageGroupId"),
+                "deduplication_id": given,
+            },
+        )
+
+    def received(
+        self, queue: str, messages: Sequence[Message], entries: Sequence[dict[str, Any]]
+    ) -> None:
+        for message, entry in zip(messages, entries, strict=True):
+            count = entry.get("Attributes", {}).get("ApproximateReceiveCount", 0)
+            self._emit(
+                EventKind.RECEIVED,
+                queue=queue,
+                message_id=message.message_id,
+                published_id=wire.published_id_of(message),
+                detail={"receive_count": int(count)},
+            )
+
+    def acknowledged(self, queue: str, message: Message) -> None:
+        self._emit(
+            EventKind.ACKNOWLEDGED,
+            queue=queue,
+            message_id=message.message_id,
+            published_id=wire.published_id_of(message),
+        )
+
+    def released(self, queue: str, message: Message, reason: str | None) -> None:
+        self._emit(
+            EventKind.RELEASED,
+            queue=queue,
+            message_id=message.message_id,
+            published_id=wire.published_id_of(message),
+            reason=reason,
+        )
+
+    def redriven(
+        self, dead_letter_queue: str, target: str, message_id: str, entry: dict[str, Any]
+    ) -> None:
+        self._emit(
+            EventKind.REDRIVEN,
+            queue=dead_letter_queue,
+            message_id=message_id,
+            published_id=entry["MessageId"],
+            reason=f"moved back from dead-letter queue '{dead_letter_queue}' to '{target}'",
+            detail={"to_queue": target, "from_message_id": entry["MessageId"]},
+        )

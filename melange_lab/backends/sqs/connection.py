@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from melange_lab.backends.base import MessagingBackend
+from melange_lab.backends.sqs.backend_events import CallReports
 from melange_lab.backends.sqs.caches import BackendCache
 from melange_lab.backends.sqs.error_translation import refused, unanswered
 from melange_lab.errors import MelangeLabError, QueueNotFound, TopicNotFound
@@ -24,6 +25,7 @@ class Connection(MessagingBackend):
     _sqs: Any
     _sns: Any
     _cache: BackendCache
+    _reports: CallReports
     events: EventLog
 
     def _connect(self, sqs_client: Any, sns_client: Any) -> None:

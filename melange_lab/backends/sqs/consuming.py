@@ -8,7 +8,6 @@ from typing import Any
 
 from melange_lab import limits, wire
 from melange_lab.arguments import number, whole_number
-from melange_lab.backends.sqs import backend_events
 from melange_lab.backends.sqs.checks import check_queue, received_metadata
 from melange_lab.backends.sqs.lookups import Lookups
 from melange_lab.backends.sqs.requests import SQS_BATCH_SIZE, receive_request
@@ -55,7 +54,7 @@ class Consuming(Lookups):
         )
         received = self._receive(queue, request)
         messages = [decode_received(entry, queue.url) for entry in received]
-        backend_events.received(self.events, queue.name, messages, received)
+        self._reports.received(queue.name, messages, received)
         if self.faults is not None:
             messages = self.faults.on_receive(queue, messages)
         return messages
@@ -134,7 +133,7 @@ class Consuming(Lookups):
             self._sqs.delete_message(
                 QueueUrl=metadata["queue_url"], ReceiptHandle=metadata["ReceiptHandle"]
             )
-        backend_events.acknowledged(self.events, queue, message.message_id)
+        self._reports.acknowledged(queue, message)
 
     def change_message_visibility(self, message: Message, visibility_timeout: int) -> None:
         """Hides a received message for ``visibility_timeout`` more seconds (0 to 12 hours),
@@ -145,7 +144,7 @@ class Consuming(Lookups):
     def release(self, message: Message, reason: str | None = None) -> None:
         """Hands a received message back unacknowledged: it is visible again at once."""
         queue = self._set_visibility(message, 0)
-        backend_events.released(self.events, queue, message.message_id, reason)
+        self._reports.released(queue, message, reason)
 
     def _set_visibility(self, message: Message, seconds: int) -> str:
         """Changes a received message's visibility timeout; returns its queue's name."""

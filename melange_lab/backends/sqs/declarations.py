@@ -9,7 +9,6 @@ from typing import Any
 
 from melange_lab import limits
 from melange_lab.arguments import flag
-from melange_lab.backends.sqs import backend_events
 from melange_lab.backends.sqs.checks import check_queue, check_queue_declaration, check_topic
 from melange_lab.backends.sqs.lookups import Lookups
 from melange_lab.backends.sqs.requests import queue_creation_attributes
@@ -50,7 +49,7 @@ class Declaring(Lookups):
             arn = self._sns.create_topic(Name=topic_name, Attributes=attributes)["TopicArn"]
         topic = TopicWrapper(topic_name, arn)
         self._cache.topics[topic_name] = topic
-        backend_events.topic_declared(self.events, topic_name, arn)
+        self._reports.topic_declared(topic_name, arn)
         return topic
 
     def delete_topic(self, topic: TopicWrapper) -> None:
@@ -58,10 +57,11 @@ class Declaring(Lookups):
         for subscription in self.subscriptions_of(topic):
             with self._call("Unsubscribe", topic=topic.name):
                 self._sns.unsubscribe(SubscriptionArn=subscription.arn)
+            self._reports.unsubscribed(subscription)
         with self._call("DeleteTopic", topic=topic.name):
             self._sns.delete_topic(TopicArn=topic.arn)
         self._cache.forget_topic(topic)
-        backend_events.topic_deleted(self.events, topic.name)
+        self._reports.topic_deleted(topic.name)
 
     # -- queues -------------------------------------------------------------------------------
 
@@ -148,9 +148,9 @@ class Declaring(Lookups):
             raise
         if content_based_deduplication:
             self._cache.content_deduplication_asked.add(queue_name)
-        backend_events.queue_declared(self.events, queue, dead_letter_queue_name, receive_limit)
+        self._reports.queue_declared(queue, dead_letter_queue_name, receive_limit)
         for subscription in subscriptions:
-            backend_events.subscribed(self.events, subscription)
+            self._reports.subscribed(subscription)
         return queue, dead_letter_queue
 
     def _create_queue(self, name: str, attributes: dict[str, str]) -> QueueWrapper:
@@ -187,11 +187,12 @@ class Declaring(Lookups):
                 if subscription.queue == queue.name:
                     with self._call("Unsubscribe", topic=topic.name):
                         self._sns.unsubscribe(SubscriptionArn=subscription.arn)
-                    self._cache.subscriptions[topic.arn].remove(subscription)
+                    self._cache.drop_subscription(topic.arn, subscription.arn)
+                    self._reports.unsubscribed(subscription)
         with self._call("DeleteQueue", queue=queue.name):
             self._sqs.delete_queue(QueueUrl=queue.url)
         self._cache.forget_queue(queue.name)
-        backend_events.queue_deleted(self.events, queue.name)
+        self._reports.queue_deleted(queue.name)
 
     # -- subscriptions ------------------------------------------------------------------------
 
@@ -204,7 +205,7 @@ class Declaring(Lookups):
     ) -> Subscription:
         """Subscribes ``queue`` to ``topic``: every message published there is copied to it."""
         subscription = self._subscribe(topic, queue, filter_policy, raw_message_delivery)
-        backend_events.subscribed(self.events, subscription)
+        self._reports.subscribed(subscription)
         return subscription
 
     def _subscribe_all(

@@ -1,6 +1,7 @@
 """Sending to a queue and publishing to a topic: one boto3 call each, after every value was
-checked. A FIFO duplicate is sent like any message; the broker drops it and the backend,
-recognising the broker's answer, reports it as ``deduplicated``."""
+checked. A FIFO duplicate is sent like any message; the broker drops it. Where the backend
+reports its own calls (a real endpoint), it recognises the broker's answer and reports the
+copy as ``deduplicated``; the simulated broker reports it itself."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from melange_lab.backends.sqs import backend_events
 from melange_lab.backends.sqs.checks import check_message, check_message_dtos, check_queue
 from melange_lab.backends.sqs.deduplication import deduplication_id
 from melange_lab.backends.sqs.lookups import Lookups
@@ -93,6 +93,8 @@ class Publishing(Lookups):
     ) -> None:
         """``published``, or ``deduplicated`` when the broker answered with the id an earlier
         send of the same deduplication id got (SQS drops such a copy)."""
+        if not self._reports.enabled:
+            return
         window = self._cache.deduplication
         if window.answered_as_duplicate(
             f"queue:{queue.name}",
@@ -100,14 +102,14 @@ class Publishing(Lookups):
             message_id,
             self.events.now(),
         ):
-            backend_events.deduplicated(self.events, message_id, message, request, queue.name)
+            self._reports.deduplicated(message_id, message, request, queue.name)
         else:
-            backend_events.published_to_queue(self.events, queue, message_id, message, request)
+            self._reports.published_to_queue(queue, message_id, message, request)
 
     def publish_to_topic(
         self, message: Message, topic: TopicWrapper, extra_attributes: dict[str, Any] | None = None
     ) -> str:
-        request, attributes = topic_request(message, topic, extra_attributes)
+        request = topic_request(message, topic, extra_attributes)
         if topic.is_fifo and "MessageDeduplicationId" not in request:
             # what SNS derives itself, given explicitly so every subscriber dedups
             request["MessageDeduplicationId"] = (
@@ -115,28 +117,14 @@ class Publishing(Lookups):
                 if self._deduplicates_by_content(topic)
                 else str(uuid.uuid4())  # as for FIFO queues
             )
-        message_id, undeliverable = self._publish(topic, request)
+        with self._call("Publish", topic=topic.name):
+            message_id = str(self._sns.publish(**request)["MessageId"])
+        # SNS answers a dropped FIFO duplicate with a new id; the publisher returns the first's
         original = self._cache.deduplication.topic_duplicate_of(
             topic.name, deduplication_id(topic.is_fifo, request), message_id, self.events.now()
         )
         if original is not None:
-            backend_events.deduplicated(self.events, original, message, request, topic=topic.name)
+            self._reports.deduplicated(original, message, request, topic=topic.name)
             return original
-        backend_events.published_to_topic(self.events, topic.name, message_id, message)
-        backend_events.fan_out(
-            self.events,
-            topic.name,
-            self.subscriptions_of(topic),
-            message_id,
-            attributes,
-            str(message.content),
-            undeliverable,
-        )
+        self._reports.published_to_topic(topic.name, message_id, message)
         return message_id
-
-    def _publish(self, topic: TopicWrapper, request: dict[str, Any]) -> tuple[str, set[str]]:
-        """Publishes; returns the message id and the subscribed queues that could not be
-        delivered to (SNS itself delivers to every subscription it can and keeps the others;
-        the simulated broker's backend works around moto, which does not)."""
-        with self._call("Publish", topic=topic.name):
-            return str(self._sns.publish(**request)["MessageId"]), set()

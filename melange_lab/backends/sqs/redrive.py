@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from melange_lab.backends.sqs import backend_events
 from melange_lab.backends.sqs.checks import check_redrive
 from melange_lab.backends.sqs.lookups import Lookups
 from melange_lab.backends.sqs.requests import SQS_BATCH_SIZE, redrive_request
@@ -70,9 +69,7 @@ class Redriving(Lookups):
             self._sqs.delete_message(
                 QueueUrl=dead_letter_queue.url, ReceiptHandle=entry["ReceiptHandle"]
             )
-        backend_events.redriven(
-            self.events, dead_letter_queue.name, target.name, message_id, entry["MessageId"]
-        )
+        self._reports.redriven(dead_letter_queue.name, target.name, message_id, entry)
         return message_id
 
     def _redrive_source(self, dead_letter_queue: QueueWrapper) -> QueueWrapper:

@@ -117,10 +117,10 @@ def check_send_options(options: dict[str, Any]) -> None:
 
 def topic_request(
     message: Message, topic: TopicWrapper, extra_attributes: dict[str, Any] | None
-) -> tuple[dict[str, Any], wire.AttributeMap]:
-    """The Publish arguments for one message and its message attributes, checked before
-    anything is sent (a FIFO topic's deduplication id is added by the caller, who knows
-    whether the topic deduplicates by content)."""
+) -> dict[str, Any]:
+    """The Publish arguments for one message, checked before anything is sent (a FIFO
+    topic's deduplication id is added by the caller, who knows whether the topic deduplicates
+    by content)."""
     check_message(message)
     check_topic(topic)
     if not isinstance(message.content, str) or not message.content:
@@ -159,7 +159,7 @@ def topic_request(
         raise MessageTooLarge(topic.name, size, SNS_MESSAGE_LIMIT)
     if topic.is_fifo and "MessageGroupId" not in request:
         raise MissingMessageGroupId(topic.name)
-    return request, attributes
+    return request
 
 
 def receive_request(

@@ -2,31 +2,34 @@
 the process, on moto, beside the broker that owns it (as dramatiq's ``StubBroker`` sits
 beside ``Broker``).
 
+- It reports nothing itself: the broker reports every change where its state changes, for
+  every client alike (``moto_internals.event_hooks``).
 - It refuses every request once its broker stopped or a newer broker replaced it, before the
   request leaves the process (it would reach the new broker's state, or AWS).
 - Calls that change a queue's messages run one at a time (``OneWriteAtATime``).
-- On a manual clock a long poll waits in real time: broker time would never reach its end.
-- A topic publish steps around subscribed queues that no longer exist, as SNS does; moto
-  would fail the whole publish half-way.
+- A received message names the id it was published under, as the broker knows it.
+- A redrive moves the dead letters inside the broker, as SQS's StartMessageMoveTask does.
+
+(A long poll on a manual clock, and a topic delivering around a deleted queue, are the
+broker's own behaviour, in ``moto_internals``, so plain boto3 gets them too.)
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
-from melange_lab import moto_internals
+from melange_lab import moto_internals, wire
 from melange_lab.backends.sqs.backend import SQSBackend
-from melange_lab.backends.sqs.subscriptions import Subscription, subscription_attributes
-from melange_lab.errors import QueueNotFound
-from melange_lab.models import QueueWrapper, TopicWrapper
+from melange_lab.backends.sqs.checks import check_redrive
+from melange_lab.events import Event, EventKind
+from melange_lab.models import Message, QueueWrapper
 
 if TYPE_CHECKING:  # the broker imports this module to make its backend
     from melange_lab.broker import SimulatedBroker
 
-POLL_PAUSE = 0.05  # real seconds between the short polls that stand in for a long poll
+
+_QUEUE_CHANGES = (EventKind.QUEUE_DECLARED, EventKind.QUEUE_DELETED)
 
 
 class OneWriteAtATime:
@@ -74,6 +77,8 @@ class SimulatedSQSBackend(SQSBackend):
     """``broker.backend``: an ``SQSBackend`` on the broker's own boto3 clients, with its
     events in ``broker.events`` and receives that never wait (``wait_time_seconds=0``)."""
 
+    reports_calls = False  # the broker reports every change itself
+
     def __init__(
         self,
         broker: SimulatedBroker,
@@ -83,7 +88,6 @@ class SimulatedSQSBackend(SQSBackend):
         max_receive_count: int = 4,
     ) -> None:
         self._broker = broker
-        self._fan_out_lock = threading.Lock()
         lock = threading.RLock()
         super().__init__(
             OneWriteAtATime(sqs_client, lock),
@@ -92,69 +96,52 @@ class SimulatedSQSBackend(SQSBackend):
             wait_time_seconds=0,
             max_receive_count=max_receive_count,
         )
+        broker.events.subscribe(self._forget_what_changed)
 
     def _refuse_if_stopped(self, **_: Any) -> None:
         self._broker._ensure_running()
 
-    def _receive(self, queue: QueueWrapper, request: dict[str, Any]) -> list[dict[str, Any]]:
-        """On a broker clock that stands still (manual mode) a long poll waits its seconds in
-        real time instead, since broker time would never reach its end."""
-        wait = int(request["WaitTimeSeconds"])
-        if not wait or self._broker.clock.mode != "manual":
-            return super()._receive(queue, request)
-        deadline = time.monotonic() + wait
-        short = {**request, "WaitTimeSeconds": 0}
-        while True:
-            received = super()._receive(queue, short)
-            if received or time.monotonic() >= deadline:
-                return received
-            time.sleep(min(POLL_PAUSE, max(0.0, deadline - time.monotonic())))
+    def _forget_what_changed(self, event: Event) -> None:
+        """The broker says a queue, topic or subscription changed (whoever changed it, e.g.
+        plain boto3 or another process): what the cache remembered of it is dropped."""
+        if event.kind in _QUEUE_CHANGES and event.queue:
+            self._cache.forget_queue(event.queue)
+        topic = self._cache.topics.get(event.topic) if event.topic else None
+        if topic is None:
+            return
+        if event.kind is EventKind.TOPIC_DELETED:
+            self._cache.forget_topic(topic)
+        elif event.kind in (EventKind.SUBSCRIBED, EventKind.UNSUBSCRIBED):
+            self._cache.subscriptions.pop(topic.arn, None)
 
-    def _queue_exists(self, name: str) -> bool:
-        try:
-            moto_internals.dead_letter_target(self._broker.account_id, self._broker.region, name)
-        except QueueNotFound:
-            return False
-        return True
+    def retrieve_messages(
+        self,
+        queue: QueueWrapper,
+        max_messages: int | None = None,
+        wait_time_seconds: float | None = None,
+        visibility_timeout: int | None = None,
+        **kwargs: Any,
+    ) -> list[Message]:
+        """As ``SQSBackend``'s, each message also naming the id it was published under, as
+        the broker knows it (also for a raw delivery or a redriven copy, which carry none)."""
+        messages = super().retrieve_messages(
+            queue, max_messages, wait_time_seconds, visibility_timeout, **kwargs
+        )
+        for message in messages:
+            handle = message.metadata.get("ReceiptHandle")
+            known = moto_internals.published_id_for_receipt(handle) if handle else None
+            if known is not None:
+                message.metadata[wire.PUBLISHED_ID] = known
+        return messages
 
-    def _publish(self, topic: TopicWrapper, request: dict[str, Any]) -> tuple[str, set[str]]:
-        """Publishes; returns the message id and the subscribed queues that no longer exist.
-
-        SNS delivers to every subscription it can and keeps the others. moto instead fails the
-        whole publish at the first missing queue, after delivering to some subscriptions and
-        not others; so the simulated broker (which can tell cheaply, in process, whether a queue
-        exists) steps around them: it unsubscribes them for this one publish and subscribes
-        them again right after (same filter policy and raw delivery).
-        """
-        missing = [s for s in self.subscriptions_of(topic) if not self._queue_exists(s.queue)]
-        if not missing:
-            return super()._publish(topic, request)
-        with self._fan_out_lock:
-            for subscription in missing:
-                self._cache.queues.pop(subscription.queue, None)
-                with self._call("Unsubscribe", topic=topic.name):
-                    self._sns.unsubscribe(SubscriptionArn=subscription.arn)
-            try:
-                message_id, _ = super()._publish(topic, request)
-            finally:
-                self._subscribe_again(topic, missing)
-        return message_id, {s.queue for s in missing}
-
-    def _subscribe_again(self, topic: TopicWrapper, subscriptions: list[Subscription]) -> None:
-        queue_arn_prefix = topic.arn.replace(":sns:", ":sqs:", 1).rsplit(":", 1)[0]
-        renewed = {s.arn: s for s in self.subscriptions_of(topic)}
-        for subscription in subscriptions:
-            attributes = subscription_attributes(
-                subscription.filter_policy, subscription.raw_message_delivery
-            )
-            with self._call("Subscribe", topic=topic.name):
-                arn = self._sns.subscribe(
-                    TopicArn=topic.arn,
-                    Protocol="sqs",
-                    Endpoint=f"{queue_arn_prefix}:{subscription.queue}",
-                    Attributes=attributes,
-                    ReturnSubscriptionArn=True,
-                )["SubscriptionArn"]
-            renewed.pop(subscription.arn, None)
-            renewed[arn] = dataclasses.replace(subscription, arn=arn)
-        self._cache.subscriptions[topic.arn] = list(renewed.values())
+    def redrive(
+        self, dead_letter_queue: QueueWrapper, to_queue: QueueWrapper | None = None
+    ) -> list[str]:
+        """Moves the dead letters inside the broker (SQS's StartMessageMoveTask, done at once),
+        so every move is one ``redriven`` event, whoever redrives."""
+        check_redrive(dead_letter_queue, to_queue)
+        target = to_queue if to_queue is not None else self._redrive_source(dead_letter_queue)
+        self._refuse_if_stopped()
+        return moto_internals.redrive(
+            dead_letter_queue.attributes["QueueArn"], target.attributes["QueueArn"]
+        )
