@@ -515,15 +515,17 @@ def _routes(
 
 
 def lanes(topics: Sequence[TopicInfo], queues: Sequence[QueueInfo]) -> list[dict[str, Any]]:
-    """The timeline's lanes: topics, queues in diagram order, then the consumers."""
+    """The timeline's lanes: topics, queues in diagram order, then the consumers. Each name is
+    wrapped for the narrowest lane; ``char_px`` tells a wider lane whether it fits on one line."""
     chars = chars_fitting(LANE_PX - 8, LANE_TITLE_PX)
-    found = [
-        {"key": f"t:{t.name}", "kind": "topic", "lines": wrap(t.name, chars, 2)} for t in topics
-    ]
-    found += [
-        {"key": f"q:{q.name}", "kind": "dead-letter queue" if q.is_dead_letter_queue else "queue",
-         "lines": wrap(q.name, chars, 2)}
+    named = [(f"t:{t.name}", "topic", t.name) for t in topics]
+    named += [
+        (f"q:{q.name}", "dead-letter queue" if q.is_dead_letter_queue else "queue", q.name)
         for q in queues
+    ]
+    named.append(("c:consumers", "consumers", "consumers"))
+    return [
+        {"key": key, "kind": kind, "name": name, "lines": wrap(name, chars, 2),
+         "char_px": round(LANE_TITLE_PX * CHAR_EM, 2)}
+        for key, kind, name in named
     ]  # fmt: skip
-    found.append({"key": "c:consumers", "kind": "consumers", "lines": ["consumers"]})
-    return found

@@ -498,8 +498,11 @@ function Topology(ctx, live) {
         flash(`q:${ev.queue}`, ev.kind, Math.min(start, 4000));
       }
     }
-    let text = told.slice(0, 3).join(" ");
-    if (told.length > 3) text += ` ${told.slice(3).map((t) => t.split(" ").slice(0, 2).join(" ")).join(", ")} travel too.`;
+    let text = told.length ? told[0] : "";
+    if (told.length > 1) {
+      const ids = told.slice(1).map((t) => t.split(" ").slice(0, 2).join(" "));
+      text += ` Then ${ids.join(", ")} (${told.length - 1 === 1 ? "it travels" : "they travel"} in that order).`;
+    }
     if (restStories) {
       const parts = Object.entries(rest).slice(0, 4).map(([k, n]) => `${num(n)} ${words(k)}`);
       text += ` Not drawn: ${plural(restStories, "more message")} (${parts.join(", ")}${Object.keys(rest).length > 4 ? ", \u2026" : ""}); the timeline has every event.`;
@@ -1001,10 +1004,13 @@ function Timeline(ctx, topology, forms) {
       const x = GUTTER + i * laneW + laneW / 2;
       return s("g", { class: `mlv-lane mlv-lane-${lane.kind.replace(/ /g, "-")}`, "data-lane": lane.key },
         s("title", {}, `${lane.kind} ${lane.key.slice(2)}`),
-        lane.lines.map((t, j) => s("text", { x, y: 13 + j * 13, "text-anchor": "middle", class: "mlv-lane-title" }, t)),
-        s("text", { x, y: 13 + lane.lines.length * 13, "text-anchor": "middle", class: "mlv-t-small" }, lane.kind));
+        title(lane).map((t, j) => s("text", { x, y: 13 + j * 13, "text-anchor": "middle", class: "mlv-lane-title" }, t)),
+        lane.kind === "consumers" ? null
+          : s("text", { x, y: 13 + title(lane).length * 13, "text-anchor": "middle", class: "mlv-t-small" }, lane.kind));
     }));
   }
+  // Python wrapped each lane's name for the narrowest lane; a wider lane shows it on one line.
+  const title = (lane) => (lane.name && lane.name.length * lane.char_px <= laneW - 8 ? [lane.name] : lane.lines);
   const x = (key) => GUTTER + lanes.findIndex((l) => l.key === key) * laneW + laneW / 2;
   const has = (key) => lanes.some((l) => l.key === key);
   function filtered() {
