@@ -239,12 +239,15 @@ def test_on_a_small_screen_the_view_fits_and_publishing_brings_the_flow_into_sig
 
     publish.click()
 
-    token = view.locator('.mlv-token[data-phase="travelling"]').first
-    expect(token).to_be_attached()
+    diagram = view.locator(".mlv-topology svg")
     deadline = time.monotonic() + 5
-    while not in_sight(page, token) and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert in_sight(page, token), f"{tutorial} at {size}: the message travels out of sight"
+    while not in_sight(page, diagram) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)  # a smooth scroll
+    assert in_sight(page, diagram), f"{tutorial} at {size}: the diagram stays out of sight"
+    if number(tutorial) == "09":  # 02 ends on a broker whose deliveries wait for its clock
+        token = view.locator('.mlv-token[data-phase="travelling"]').first
+        expect(token).to_be_attached()
+        assert in_sight(page, token), f"{tutorial} at {size}: the message travels out of sight"
     save_screenshot(page, f"tutorial-{number(tutorial)}-{size}-publishing")
     expect(view.locator('[data-panel="publish"] .mlv-ok')).to_contain_text("Published")
 
