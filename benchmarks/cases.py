@@ -56,8 +56,9 @@ class Sizes:
     view_repeat: int
 
 
-FULL = Sizes(5, 1_000, 20_000, 20_000, 20_000, 100, 3, 10_000, 7)
-QUICK = Sizes(2, 500, 4_000, 4_000, 4_000, 20, 1, 1_000, 3)
+FULL = Sizes(10, 500, 20_000, 20_000, 20_000, 200, 3, 10_000, 7)
+QUICK = Sizes(4, 250, 4_000, 4_000, 4_000, 40, 1, 1_000, 3)
+FAN_OUT_BLOCKS = 10  # a fan-out figure is the least disturbed of this many blocks
 
 
 def _registry() -> SerializerRegistry:
@@ -88,7 +89,8 @@ def _ratio_row(case: str, first: float, last: float, limit: float) -> Row:
 
 
 def publisher_vs_boto3(sizes: Sizes) -> list[Row]:
-    """QueuePublisher.publish against plain boto3 send_message, alternating blocks."""
+    """QueuePublisher.publish against plain boto3 send_message, alternating blocks; each
+    side's least disturbed block."""
     with SimulatedBroker() as broker:
         backend = broker.backend
         backend.declare_queue("via-publisher")
@@ -106,7 +108,8 @@ def publisher_vs_boto3(sizes: Sizes) -> list[Row]:
         for _ in range(sizes.compare_rounds):
             lab.append(_timed(via_lab, sizes.compare_block))
             plain.append(_timed(via_boto3, sizes.compare_block))
-    lab_cost, plain_cost = statistics.median(lab), statistics.median(plain)
+    # the least disturbed block of each: on a shared machine the others carry other work
+    lab_cost, plain_cost = min(lab), min(plain)
     ratio = lab_cost / plain_cost
     total = sizes.compare_rounds * sizes.compare_block
     return [
@@ -194,7 +197,8 @@ def drain(sizes: Sizes) -> list[Row]:
 
 
 def fan_out(sizes: Sizes) -> list[Row]:
-    """Publish to a topic with 1, 10 and 50 subscribed queues; time per publish."""
+    """Publish to a topic with 1, 10 and 50 subscribed queues; time per publish (the least
+    disturbed of ten blocks)."""
     costs: dict[int, float] = {}
     for queues in (1, 10, 50):
         with SimulatedBroker() as broker:
@@ -205,8 +209,9 @@ def fan_out(sizes: Sizes) -> list[Row]:
             publisher = TopicPublisher(_registry(), backend)
             publisher.publish("orders", ORDER)  # the first delivery makes the signing key
             publish = functools.partial(publisher.publish, "orders", ORDER)
-            costs[queues] = _timed(publish, sizes.fan_out_publishes)
-            assert broker.queues()[0].visible == sizes.fan_out_publishes + 1
+            block = max(1, sizes.fan_out_publishes // FAN_OUT_BLOCKS)
+            costs[queues] = min(_timed(publish, block) for _ in range(FAN_OUT_BLOCKS))
+            assert broker.queues()[0].visible == block * FAN_OUT_BLOCKS + 1
     rows = [
         Row(
             f"topic publish, {n} subscribed queue{'s' * (n > 1)}",

@@ -16,7 +16,7 @@ import pytest
 from melange_lab import MessageDispatcher, SimulatedBroker, TopicPublisher
 from melange_lab.events import Event, EventKind
 from melange_lab.filter_policies import FilterPolicy
-from melange_lab.moto_internals import fan_out, filter_policies
+from melange_lab.moto_internals import event_hooks, fan_out, filter_policies
 from melange_lab.serializers import SerializerRegistry
 from tests.scenarios import Recorder
 
@@ -332,3 +332,26 @@ def test_messages_a_stopped_broker_held_are_not_reported_by_the_next(
         second.backend.declare_queue("q")
         assert [e.kind for e in second.events] == [EventKind.QUEUE_DECLARED]
     assert [e.kind for e in first.events] == [EventKind.QUEUE_DECLARED]
+
+
+def test_an_acknowledgement_names_its_message_even_when_the_handle_left_the_cache(
+    broker: SimulatedBroker, sqs: Any, sns: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_hooks, "_HANDLES_KEPT", 1)
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    url, arn = make_queue(sqs, "q")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    published = [sns.publish(TopicArn=topic, Message=str(n))["MessageId"] for n in range(2)]
+    first, second = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])  # evicted: looked up
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])  # a repeat: no event
+    sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=second["ReceiptHandle"], VisibilityTimeout=0
+    )
+    (acknowledged,) = kinds(broker, EventKind.ACKNOWLEDGED)
+    (released,) = kinds(broker, EventKind.RELEASED)
+    assert (acknowledged.message_id, acknowledged.published_id) == (
+        first["MessageId"],
+        published[0],
+    )
+    assert (released.message_id, released.published_id) == (second["MessageId"], published[1])

@@ -627,18 +627,19 @@ def test_the_learners_own_code_failing_inside_an_intent_is_said_in_the_panel(
 def test_an_acknowledge_the_broker_refuses_keeps_the_message_held_to_try_again(
     view: BrokerView, emptied: SimulatedBroker
 ) -> None:
-    send(view, {"intent": "publish", **GOOD["publish"]})
-    assert send(view, {"intent": "receive", **GOOD["receive"]})["ok"]
+    emptied.backend.declare_queue("lonely")
+    view.refresh()
+    to_lonely = {**GOOD["publish"], "kind": "queue", "target": "lonely"}
+    assert send(view, {"intent": "publish", **to_lonely})["ok"]
+    assert send(view, {"intent": "receive", **GOOD["receive"], "queue": "lonely"})["ok"]
     held = view.forms["held"][0]["id"]
     sqs = emptied.client("sqs")
-    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName="billing")["QueueUrl"])
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName="lonely")["QueueUrl"])
     result = send(view, {"intent": "finish", "panel": "consume", "id": held, "how": "acknowledge"})
-    assert result["answered"] and not result["ok"] and "billing" in result["text"]
+    assert result["answered"] and not result["ok"] and "lonely" in result["text"]
     assert [h["id"] for h in view.forms["held"]] == [held]
     let_go = {"intent": "finish", "panel": "consume", "id": held, "how": "let_time_out"}
     assert send(view, let_go)["ok"] and view.forms["held"] == []
-    declare(emptied)  # the next tests find their queues again
-    view.refresh()
 
 
 NOT_REQUESTS: list[Any] = [*NOT_A_NUMBER, *NOT_FINITE, -1, 1.5, 2**53 + 1]
@@ -664,3 +665,19 @@ def test_the_front_ends_request_number_is_read_with_the_intent(
     assert intents.read_intent(content).name == "publish"
     assert intents.request_of(content) == request_number
     assert send(view, content)["ok"]
+
+
+def test_a_publish_one_subscription_cannot_take_succeeds_and_the_view_shows_that_failure(
+    view: BrokerView, emptied: SimulatedBroker
+) -> None:
+    sqs = emptied.client("sqs")
+    url = sqs.get_queue_url(QueueName="billing")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"MaximumMessageSize": "1024"})
+    big = json.dumps({"order_id": "A1", "notes": "n" * 2_000})
+    result = send(view, {"intent": "publish", **GOOD["publish"], "payload": big})
+    assert result["ok"] and "Published" in result["text"]
+    failed = [e for e in view.timeline() if e["kind"] == "delivery_failed"]
+    assert [e["queue"] for e in failed] == ["billing"]
+    assert [q.total for q in emptied.queues() if q.name in ("billing", "shipping")] == [0, 1]
+    entered, accounted = ledger(emptied)
+    assert entered == accounted == 1

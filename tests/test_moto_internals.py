@@ -23,7 +23,7 @@ from moto.sns.models import Subscription
 from moto.sqs.models import Queue, SQSBackend
 
 from melange_lab import moto_internals as mi
-from melange_lab.events import EventLog
+from melange_lab.events import Event, EventKind, EventLog
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -124,7 +124,6 @@ def test_every_moto_object_a_fix_replaces_is_fingerprinted_or_checked(sqs: Any) 
     mi.install_fifo_group_fix()
     mi.install_fast_counts()
     mi.install_fast_signing()
-    remove = mi.add_dead_letter_listener(lambda move: None)
     mi.install_clock(FakeClock())
     mi.install_aws_fidelity()
     mi.install_broker_events(EventLog(lambda: 0.0))
@@ -132,7 +131,6 @@ def test_every_moto_object_a_fix_replaces_is_fingerprinted_or_checked(sqs: Any) 
         assert sorted(mi._features) == sorted(mi._FEATURE_ORDER)  # every fix is installed
         patched = {(owner, name) for layers in mi._features.values() for owner, name, _ in layers}
     finally:
-        remove()
         mi.uninstall_broker_events()
     for owner, name in patched:
         if isinstance(owner, type):
@@ -259,28 +257,34 @@ def test_dead_letter_target_reads_the_redrive_policy(sqs: Any) -> None:
 # --- dead-letter moves ----------------------------------------------------------------------
 
 
-def test_dead_letter_listener_hears_the_move_with_the_receive_count(
-    sqs: Any, clock: FakeClock
+@pytest.fixture
+def reported(clock: FakeClock) -> Iterator[EventLog]:
+    """The broker's events of the moto underneath, on the test's clock."""
+    events = EventLog(clock)
+    mi.install_broker_events(events)
+    yield events
+    mi.uninstall_broker_events()
+
+
+def test_a_dead_letter_move_is_reported_with_the_receive_count(
+    sqs: Any, clock: FakeClock, reported: EventLog
 ) -> None:
     url = with_dead_letter_queue(sqs, "work", max_receives=2)
     message_id = sqs.send_message(QueueUrl=url, MessageBody="poison")["MessageId"]
-    heard: list[mi.DeadLetterMove] = []
-    remove = mi.add_dead_letter_listener(heard.append)
-    try:
-        for _ in range(2):
-            assert receive(sqs, url)
-            clock.advance(31)
-            assert heard == []
-        assert receive(sqs, url) == []
-    finally:
-        remove()
+    for _ in range(2):
+        assert receive(sqs, url)
+        clock.advance(31)
+        assert reported.of_kind(EventKind.DEAD_LETTERED) == []
+    assert receive(sqs, url) == []
 
-    assert heard == [mi.DeadLetterMove("work", "work-dlq", message_id, 2)]
+    (moved,) = reported.of_kind(EventKind.DEAD_LETTERED)
+    assert (moved.queue, moved.message_id, moved.published_id) == ("work", message_id, message_id)
+    assert moved.detail["dead_letter_queue"] == "work-dlq" and moved.detail["receive_count"] == 2
     assert [m.body for m in mi.peek_messages(ACCOUNT, REGION, "work-dlq")] == ["poison"]
 
 
-def test_a_failing_dead_letter_listener_is_logged_and_never_breaks_the_receive(
-    sqs: Any, clock: FakeClock, caplog: pytest.LogCaptureFixture
+def test_a_failing_observer_of_a_dead_letter_move_is_logged_and_never_breaks_the_receive(
+    sqs: Any, clock: FakeClock, reported: EventLog, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = with_dead_letter_queue(sqs, "work", max_receives=1)
     sqs.send_message(QueueUrl=url, MessageBody="poison")
@@ -289,17 +293,15 @@ def test_a_failing_dead_letter_listener_is_logged_and_never_breaks_the_receive(
     clock.advance(31)
     heard: list[str] = []
 
-    def broken(move: mi.DeadLetterMove) -> None:
+    def broken(event: Event) -> None:
         raise ValueError("observer bug")
 
-    removers = [
-        mi.add_dead_letter_listener(broken),
-        mi.add_dead_letter_listener(lambda move: heard.append(move.message_id)),
-    ]
-    with caplog.at_level(logging.ERROR, logger="melange_lab.moto_internals"):
+    reported.subscribe(broken)
+    reported.subscribe(
+        lambda e: heard.append(str(e.message_id)) if e.kind is EventKind.DEAD_LETTERED else None
+    )
+    with caplog.at_level(logging.ERROR, logger="melange_lab.events"):
         assert receive(sqs, url) == []
-    for remove in removers:
-        remove()
 
     assert len(heard) == 2
     assert "observer bug" in caplog.text
@@ -372,12 +374,12 @@ def test_uninstalling_puts_moto_own_objects_back(sqs: Any) -> None:
     mi.install_fast_counts()  # idempotent
     mi.install_fast_signing()
     mi.install_fast_signing()
-    remove = mi.add_dead_letter_listener(lambda move: None)
+    mi.install_broker_events(EventLog(FakeClock()))
     mi.install_clock(FakeClock())
     assert all(vars(o)[n] is not s for (o, n), s in zip(patched, stock, strict=True))
 
     mi.uninstall_fast_counts()  # in a different order than installed
-    remove()
+    mi.uninstall_broker_events()
     mi.uninstall_fast_signing()
     mi.uninstall_clock()
 

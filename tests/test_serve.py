@@ -258,8 +258,8 @@ def test_melange_lab_serve_prints_its_address_and_each_event_until_terminated() 
 @pytest.mark.parametrize(
     ("options", "says"),
     [
-        (["--port", "-1"], "port=-1 is not allowed"),
-        (["--port", "70000"], "port=70000 is not allowed"),
+        (["--port", "-1"], "'-1' is not allowed"),
+        (["--port", "70000"], "'70000' is not allowed"),
         (["--host", "no-such-host.invalid"], "host='no-such-host.invalid' is not allowed"),
         (["--region", "moon"], "region='moon' is not allowed"),
     ],

@@ -7,8 +7,8 @@ queue fills or a topic fans out, and must follow AWS where moto does not.
 
 One module per fix: ``clock``, ``fast_counts`` (depth-independent counts), ``fifo`` (group
 locks, the 5-minute deduplication window), ``signing`` (SignatureVersion 1 and 2),
-``filter_policies`` (SNS's grammar and matching), ``dead_letters`` (the DLQ-move listener and
-DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``sqs_checks``
+``filter_policies`` (SNS's grammar and matching), ``dead_letters`` (who is receiving, for DLQ
+moves, and DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``sqs_checks``
 (ranges and contents SQS refuses), ``sns_checks`` (Publish and GetTopicAttributes answers),
 ``delivery`` (raw Binary attributes, delivery latency), ``event_hooks`` (the broker's events,
 reported where moto's state changes), ``fan_out`` (SNS delivers, filters and fails each
@@ -28,8 +28,6 @@ from __future__ import annotations
 from melange_lab.errors import QueueNotFound, UnsupportedMotoVersion
 from melange_lab.moto_internals.clock import install_clock, uninstall_clock
 from melange_lab.moto_internals.dead_letters import (
-    DeadLetterMove,
-    add_dead_letter_listener,
     install_dead_letter_source,
     uninstall_dead_letter_source,
 )
@@ -121,13 +119,11 @@ __all__ = [
     "_FEATURE_ORDER",
     "_FINGERPRINTS",
     "_PATCHED_GLOBALS",
-    "DeadLetterMove",
     "QueueNotFound",
     "StoredMessage",
     "UnsupportedMotoVersion",
     "_features",
     "_originals",
-    "add_dead_letter_listener",
     "check_supported",
     "dead_letter_target",
     "deliver_due",

@@ -51,7 +51,7 @@ from melange_lab.moto_internals.patching import _Layer, _lock, _set_feature
 logger = logging.getLogger(__name__)
 
 PUBLISHED_ID = "melange_lab_published_id"  # on a moto Message published under another id
-_HANDLES_KEPT = 100_000  # receipt handle -> ids, for acknowledged/released (a cache)
+_HANDLES_KEPT = 20_000  # receipt handle -> ids, for acknowledged/released (a cache; a miss looks)
 
 
 @dataclass

@@ -26,7 +26,6 @@ _FEATURE_ORDER = (
     "filter_policies",
     "raw_binary",
     "dead_letter_source",
-    "dead_letters",
     "message_moves",
     "broker_events",
     "fan_out",
