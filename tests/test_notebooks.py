@@ -137,10 +137,7 @@ def test_exercise_runs_top_to_bottom_in_a_fresh_kernel(notebook: Path, tmp_path:
 
 #: Tutorials whose views are not yet all live at the end, each with what must land first.
 #: strict: once it lands, the test passes, fails as XPASS, and the entry must go.
-VIEWS_WAITING_FOR = {
-    "02-publishing-to-a-topic.ipynb": "the view following the broker that replaced its own "
-    "(#21: 02's delivery-latency section starts a second broker)",
-}
+VIEWS_WAITING_FOR: dict[str, str] = {}
 
 
 def _tutorial_param(path: Path) -> object:
