@@ -32,7 +32,7 @@ from tests.hostile import HUGE_TEXT, deep_list, ledger
 DEEP = deep_list()
 
 # The good intents each bad value is put into, one field at a time.
-GOOD: dict[str, dict[str, Any]] = {
+EXAMPLES: dict[str, dict[str, Any]] = {
     "publish": {
         "panel": "publish",
         "kind": "topic",
@@ -49,8 +49,8 @@ GOOD: dict[str, dict[str, Any]] = {
     "page": {"queue": "billing", "page": 0},
     "inspect": {"queue": "billing", "id": "some-id"},
     "select": {"id": "some-id"},
-    "tick": {},
 }
+GOOD = {name: EXAMPLES.get(name, {}) for name in intents.INTENTS}  # "tick" takes no fields
 
 NOT_TEXT: list[Any] = [None, 5, 5.5, True, False, [], {}, ["billing"], {"a": 1}, DEEP, math.nan]
 NOT_A_NUMBER: list[Any] = [None, "20", "", "abc", True, False, [], {}, [30], {"n": 30}, DEEP]
@@ -297,7 +297,9 @@ def test_a_bogus_panel_name_is_answered_in_the_general_area(
 def test_every_intent_the_view_handles_is_checked_and_every_checked_intent_is_handled(
     view: BrokerView,
 ) -> None:
-    assert set(view._handlers()) == set(intents.INTENTS) == set(GOOD)
+    assert set(view._handlers()) == set(intents.INTENTS)
+    with_fields = {name for name, spec in intents.INTENTS.items() if spec.fields}
+    assert with_fields <= set(EXAMPLES)  # each is swept here with a good example
 
 
 # -- the cases of issue 23 ---------------------------------------------------------------------
@@ -490,10 +492,12 @@ def test_a_stopped_broker_answers_every_intent_with_its_typed_error(
     view = broker.view(refresh_interval=None)
     broker.stop()
     try:
-        for name, good in GOOD.items():
-            if name in ("finish", "select", "tick"):
-                continue  # nothing of the broker's is asked for
-            result = send(view, {"intent": name, **good})
+        # every intent that acts on the broker or reads its queues (finish only forgets an id)
+        asking = [n for n, spec in intents.INTENTS.items() if spec.changes_the_broker]
+        for name in [*asking, "page", "inspect"]:
+            if name == "finish":
+                continue
+            result = send(view, {"intent": name, **GOOD[name]})
             assert result["answered"] and not result["ok"], name
             assert "stopped" in result["text"], (name, result["text"])
     finally:
@@ -626,18 +630,19 @@ def test_the_learners_own_code_failing_inside_an_intent_is_said_in_the_panel(
 def test_an_acknowledge_the_broker_refuses_keeps_the_message_held_to_try_again(
     view: BrokerView, emptied: SimulatedBroker
 ) -> None:
-    send(view, {"intent": "publish", **GOOD["publish"]})
-    assert send(view, {"intent": "receive", **GOOD["receive"]})["ok"]
+    emptied.backend.declare_queue("lonely")
+    view.refresh()
+    to_lonely = {**GOOD["publish"], "kind": "queue", "target": "lonely"}
+    assert send(view, {"intent": "publish", **to_lonely})["ok"]
+    assert send(view, {"intent": "receive", **GOOD["receive"], "queue": "lonely"})["ok"]
     held = view.forms["held"][0]["id"]
     sqs = emptied.client("sqs")
-    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName="billing")["QueueUrl"])
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName="lonely")["QueueUrl"])
     result = send(view, {"intent": "finish", "panel": "consume", "id": held, "how": "acknowledge"})
-    assert result["answered"] and not result["ok"] and "billing" in result["text"]
+    assert result["answered"] and not result["ok"] and "lonely" in result["text"]
     assert [h["id"] for h in view.forms["held"]] == [held]
     let_go = {"intent": "finish", "panel": "consume", "id": held, "how": "let_time_out"}
     assert send(view, let_go)["ok"] and view.forms["held"] == []
-    declare(emptied)  # the next tests find their queues again
-    view.refresh()
 
 
 NOT_REQUESTS: list[Any] = [*NOT_A_NUMBER, *NOT_FINITE, -1, 1.5, 2**53 + 1]
@@ -663,3 +668,19 @@ def test_the_front_ends_request_number_is_read_with_the_intent(
     assert intents.read_intent(content).name == "publish"
     assert intents.request_of(content) == request_number
     assert send(view, content)["ok"]
+
+
+def test_a_publish_one_subscription_cannot_take_succeeds_and_the_view_shows_that_failure(
+    view: BrokerView, emptied: SimulatedBroker
+) -> None:
+    sqs = emptied.client("sqs")
+    url = sqs.get_queue_url(QueueName="billing")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"MaximumMessageSize": "1024"})
+    big = json.dumps({"order_id": "A1", "notes": "n" * 2_000})
+    result = send(view, {"intent": "publish", **GOOD["publish"], "payload": big})
+    assert result["ok"] and "Published" in result["text"]
+    failed = [e for e in view.timeline() if e["kind"] == "delivery_failed"]
+    assert [e["queue"] for e in failed] == ["billing"]
+    assert [q.total for q in emptied.queues() if q.name in ("billing", "shipping")] == [0, 1]
+    entered, accounted = ledger(emptied)
+    assert entered == accounted == 1

@@ -23,6 +23,7 @@ from melange_lab.errors import (
     MelangeLabError,
     MessageTooLarge,
 )
+from melange_lab.events import EventKind
 from melange_lab.serializers import Serializer, SerializerRegistry
 from melange_lab.widgets.actions import default_registry
 from tests.hostile import adds_up
@@ -306,3 +307,76 @@ def test_a_batch_over_one_mebibyte_in_all_is_refused_whole(broker: SimulatedBrok
     assert "TooLong" in code(error.value)
     assert totals(broker)["jobs"] == 0
     still_works(broker)
+
+
+# -- one subscription's failure is its own (SNS delivers to each subscription on its own) -----
+
+
+def failures(broker: SimulatedBroker) -> dict[str, str]:
+    return {
+        str(e.queue): str(e.reason)
+        for e in broker.events
+        if e.kind is EventKind.DELIVERY_FAILED and e.queue
+    }
+
+
+def shrink(broker: SimulatedBroker, queue: str, limit: int = 1_024) -> None:
+    sqs = broker.client("sqs")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"MaximumMessageSize": str(limit)})
+
+
+@pytest.mark.parametrize("how", ["lab", "boto3"])
+def test_a_queue_too_small_for_the_message_fails_alone_and_the_publish_succeeds(
+    broker: SimulatedBroker, how: str
+) -> None:
+    broker.backend.declare_queue("small", broker.backend.get_topic("orders"))
+    shrink(broker, "small")
+    text = "y" * 2_000
+    if how == "lab":
+        published = TopicPublisher(RAW, broker.backend).publish("orders", text)
+    else:
+        answer = broker.client("sns").publish(TopicArn=topic_arn(broker), Message=text)
+        published = answer["MessageId"]
+    assert published
+    assert totals(broker) == {"billing": 1, "audit": 1, "jobs": 0, "small": 0}
+    assert "shorter than 1024 bytes" in failures(broker)["small"]
+    assert set(failures(broker)) == {"small"}
+    assert adds_up(broker)
+    TopicPublisher(RAW, broker.backend).publish("orders", "short")  # it still receives
+    assert totals(broker)["small"] == 1
+    still_works(broker)
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x1f", "\uffff"], ids=["nul", "1f", "ffff"])
+def test_a_raw_copy_sqs_cannot_carry_fails_alone_and_the_envelopes_arrive_escaped(
+    broker: SimulatedBroker, character: str
+) -> None:
+    published = TopicPublisher(RAW, broker.backend).publish("orders", f"a{character}b")
+    assert published
+    assert totals(broker)["billing"] == 1 and totals(broker)["audit"] == 0
+    assert broker.peek("billing")[0].payload == f"a{character}b"
+    assert f"U+{ord(character):04X}" in failures(broker)["audit"]
+    assert adds_up(broker)
+    still_works(broker)
+
+
+def test_a_raw_copy_whose_attribute_sqs_cannot_carry_fails_alone(broker: SimulatedBroker) -> None:
+    TopicPublisher(RAW, broker.backend).publish(
+        "orders", "fine", message_attributes={"note": "bell\x07"}
+    )
+    assert totals(broker)["billing"] == 1 and totals(broker)["audit"] == 0
+    assert "audit" in failures(broker) and set(failures(broker)) == {"audit"}
+    assert adds_up(broker)
+    still_works(broker)
+
+
+def test_every_subscription_failing_still_loses_nothing_and_says_so_for_each(
+    broker: SimulatedBroker,
+) -> None:
+    shrink(broker, "billing")
+    published = TopicPublisher(RAW, broker.backend).publish("orders", "z\x00" * 1_000)
+    assert published
+    assert totals(broker) == {"billing": 0, "audit": 0, "jobs": 0}
+    assert set(failures(broker)) == {"billing", "audit"}
+    assert adds_up(broker)
