@@ -17,7 +17,7 @@ from typing import Any
 from melange_lab import moto_internals, wire
 from melange_lab.arguments import whole_number
 from melange_lab.backends.sqs import SQSBackend, Subscription
-from melange_lab.errors import MelangeLabError
+from melange_lab.errors import DeserializationFailed, MelangeLabError
 from melange_lab.errors import PeekNotSupported as PeekNotSupported  # its path here stays
 from melange_lab.serializers import JsonSerializer, SerializerRegistry
 
@@ -217,6 +217,8 @@ def decode_payload(
             payload = registry.deserialize_with_serializerid(
                 text, message.serializer_id, message.manifest
             )
+        except DeserializationFailed as failure:  # its reason, not advice about consuming it
+            error = failure.reason
         except MelangeLabError as failure:
             error = str(failure)
         except Exception as failure:  # a body its serializer cannot read: shown, never raised

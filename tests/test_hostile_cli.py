@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import math
 import os
 import shutil
 import sys
@@ -25,6 +26,7 @@ import nbformat
 import pytest
 
 from melange_lab.cli import main
+from melange_lab.errors import InvalidParameter, UnknownOption
 from melange_lab.grading import grade as grading
 from melange_lab.grading import write_student_version
 from melange_lab.grading.discovery import find_submissions
@@ -538,3 +540,27 @@ def test_a_file_of_the_students_folder_that_cannot_be_copied_is_left_out_not_fat
     into.mkdir()
     assert execute.copy_submission_folder(folder, into, "answer.ipynb") == ["secret.key"]
     assert sorted(p.name for p in into.iterdir()) == ["data.csv", "notes.txt"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"timeout": 1e20},
+        {"timeout": math.nan},
+        {"timeout": 0},
+        {"timeout": "60"},
+        {"jobs": 0},
+        {"jobs": True},
+        {"jobs": 10**5000},
+        {"unsafe_no_sandbox": "yes"},
+        {"timout": 60},
+    ],
+    ids=range(9),
+)
+def test_grade_submissions_from_python_checks_its_options_like_the_command_line(
+    tmp_path: Path, options: dict[str, Any]
+) -> None:
+    (tmp_path / "ana").mkdir()
+    with pytest.raises((InvalidParameter, UnknownOption)) as error:
+        grading.grade_submissions(tmp_path, **options)
+    assert len(str(error.value)) < 500

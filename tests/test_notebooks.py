@@ -135,22 +135,8 @@ def test_exercise_runs_top_to_bottom_in_a_fresh_kernel(notebook: Path, tmp_path:
     execute_notebook(notebook, tmp_path)
 
 
-#: Tutorials whose views are not yet all live at the end, each with what must land first.
-#: strict: once it lands, the test passes, fails as XPASS, and the entry must go.
-VIEWS_WAITING_FOR = {
-    "02-publishing-to-a-topic.ipynb": "the view following the broker that replaced its own "
-    "(#21: 02's delivery-latency section starts a second broker)",
-}
-
-
-def _tutorial_param(path: Path) -> object:
-    waiting = VIEWS_WAITING_FOR.get(path.name)
-    marks = [pytest.mark.xfail(strict=True, reason=waiting)] if waiting else []
-    return pytest.param(path, marks=marks, id=_id(path))
-
-
 @pytest.mark.notebooks
-@pytest.mark.parametrize("notebook", [_tutorial_param(p) for p in tutorials()])
+@pytest.mark.parametrize("notebook", tutorials(), ids=_id)
 def test_tutorial_runs_top_to_bottom_and_every_view_it_shows_is_live_at_the_end(
     notebook: Path, tmp_path: Path
 ) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from melange_lab import QueuePublisher, SimulatedBroker, TopicPublisher
+from melange_lab import MessagingBackendFactory, QueuePublisher, SimulatedBroker, TopicPublisher
 from melange_lab.errors import InvalidParameter
 from melange_lab.events import Event
 from melange_lab.inspection import PeekedMessage, PeekNotSupported, readable
@@ -109,15 +109,15 @@ def test_each_subscriber_queue_shows_its_copy_under_the_id_it_was_published_unde
     view.flush()
 
     sent = json.dumps([update["state"] for update in comms.updates()])
-    for name in SUBSCRIBERS:  # shipping is raw delivery: no envelope, matched by its body
+    for name in SUBSCRIBERS:  # shipping is raw delivery: linked by the delivered event's ids
         [card] = cards(view, name)
         assert card["published_id"] == message_id != card["id"]
-        assert card["preview"] == '{"order_id": "A1"}'
+        assert card["fields"] == [["order_id", "A1"]] and card["preview"] is None
         assert card["state"] == "visible"
         assert card["id"] in sent  # the new card went to the front end, no refresh pressed
     audit = view.queue_pages[FILTERED]
-    assert audit["cards"] == [] and audit["filtered_total"] == 1
-    [note] = audit["filtered"]
+    assert audit["cards"] == [] and audit["filtered"]["title"] == "Filtered out 1 message"
+    [note] = audit["filtered"]["items"]
     assert note["id"] == message_id and "manifest" in note["reason"]
 
 
@@ -125,23 +125,29 @@ def test_the_event_log_reaches_the_front_end_in_order_with_the_fan_out(
     fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
 ) -> None:
     view = make_view()
-    first = view.first_seq
+    first = view.status["first_seq"]
 
     message_id = publish_order(fan_out)
     view.flush()
 
-    fresh = [e for e in view.events if e["seq"] > first]
+    fresh = view.events  # each update sends only the events it adds
+    assert all(e["seq"] > first for e in fresh)
     assert [(e["kind"], e.get("queue")) for e in fresh] == [
         ("published", None),
         ("delivered", "billing"),
         ("delivered", "shipping"),
         ("filtered", FILTERED),
     ]
-    assert {e["published_id"] for e in fresh} == {message_id}  # each copy names its publish
+    assert {e.get("published_id", e.get("message_id")) for e in fresh} == {
+        message_id
+    }  # each copy names its publish
     assert fresh[0]["message_id"] == message_id
     assert all(e.get("message_id") not in (None, message_id) for e in fresh[1:3])  # copies
     assert "message_id" not in fresh[3]  # a filtered copy never existed
     assert "manifest" in fresh[-1]["reason"]
+    assert (
+        fresh[1]["text"].startswith(f"#{fresh[1]['seq']} ") and "queue billing" in fresh[1]["text"]
+    )
 
 
 def test_view_built_after_the_publish_reads_filter_notes_from_the_event_log(
@@ -152,8 +158,8 @@ def test_view_built_after_the_publish_reads_filter_notes_from_the_event_log(
     view = make_view()
 
     assert len(cards(view, "billing")) == 1
-    assert view.queue_pages[FILTERED]["filtered_total"] == 1
-    assert view.first_seq == fan_out.events[-1].seq  # nothing before the view is animated
+    assert view.queue_pages[FILTERED]["filtered"]["title"] == "Filtered out 1 message"
+    assert view.status["first_seq"] == fan_out.events[-1].seq  # nothing before it is animated
 
 
 def test_a_burst_of_events_is_one_redraw_on_the_event_loop_with_no_thread_of_its_own(
@@ -255,7 +261,7 @@ def test_publish_form_defaults_to_the_registry_class_template_and_publishes_as_i
     view = make_view(registry=registry)
     [choice] = view.forms["classes"]  # no plain JSON: this registry cannot serialize a dict
     assert choice["label"] == "Greeting" and json.loads(choice["template"]) == {"message": "text"}
-    assert view.forms["topics"] == ["orders"]
+    assert view.forms["targets"]["topic"] == [{"name": "orders", "fifo": False}]
 
     result = intent(
         view, "publish", kind="topic", target="orders", choice="Greeting",
@@ -264,7 +270,7 @@ def test_publish_form_defaults_to_the_registry_class_template_and_publishes_as_i
 
     assert result["ok"], result["text"]
     [card] = cards(view, "billing")
-    assert card["preview"] == 'Greeting {"message": "text"}' and card["type"] == "Greeting"
+    assert card["fields"] == [["message", "text"]] and card["meta"].startswith("Greeting \u00b7")
     assert view.selected == card["published_id"]
 
 
@@ -273,7 +279,7 @@ def test_publish_form_defaults_to_the_registry_class_template_and_publishes_as_i
     [
         ({"kind": "topic", "target": "orders", "payload": "{not json"}, "not valid JSON"),
         ({"kind": "topic", "target": "nope", "payload": "{}"}, "nope"),
-        ({"kind": "topic", "target": "", "payload": "{}"}, "Choose the topic"),
+        ({"kind": "topic", "target": "", "payload": "{}"}, "Name: choose the topic"),
         ({"kind": "queue", "target": "billing", "payload": "{}", "attributes": '{"a": "b"}'},
          "only be added when publishing to a topic"),
         ({"kind": "topic", "target": "orders", "payload": "{}", "attributes": "[1]"},
@@ -311,11 +317,14 @@ def test_inspector_shows_the_envelope_attributes_as_attributes_and_fields_as_fie
     intent(view, "inspect", queue="billing", id=card["id"])
 
     shown = view.inspected
-    assert shown["attributes"] == {"manifest": "OrderCreated", "priority": "high",
-                                   "serializer_id": "2"}  # fmt: skip
-    assert shown["fields"] == {"order_id": "A7", "amount": 3}
+    assert dict(shown["attributes"]) == {"manifest": "OrderCreated", "priority": "high",
+                                         "serializer_id": "2"}  # fmt: skip
+    assert shown["payload"]["fields"] == [["order_id", "A7"], ["amount", "3"]]
     assert shown["published_id"] == message_id and view.selected == message_id
-    assert '"TopicArn"' in shown["envelope"]
+    envelope = dict(shown["envelope"])
+    assert envelope["TopicArn"].endswith(":orders") and "Message" not in envelope
+    labels = [label for label, _ in shown["facts"]]
+    assert len(labels) == len(set(labels)) and "published id" in labels
 
 
 def test_selecting_a_published_id_inspects_one_of_its_copies(
@@ -355,7 +364,7 @@ def test_a_body_its_serializer_cannot_decode_is_shown_with_the_error(
     [card] = cards(view, "broken")
     assert card["preview"].startswith("cannot decode:") and card["decode_error"]
     intent(view, "inspect", queue="broken", id=card["id"])
-    assert view.inspected["decode_error"] and "not a pickle" in view.inspected["body"]
+    assert view.inspected["payload"]["error"] and "not a pickle" in view.inspected["body"]
 
 
 def test_consume_panel_receives_releases_lets_time_out_and_acknowledges(
@@ -421,6 +430,7 @@ def test_an_event_kind_the_view_does_not_know_is_passed_on_as_it_is(
     view.flush()
 
     assert view.events[-1]["kind"] == "deduplicated"
+    assert view.events[-1]["text"] == "#10000 00:00:00 deduplicated, queue billing"
 
 
 def test_a_source_that_cannot_peek_says_so_and_is_read_only(fan_out: SimulatedBroker) -> None:
@@ -472,7 +482,7 @@ def test_static_html_shows_cards_and_filter_notes_without_widgets(
 
     assert page.count("data-message-id=") == 2
     assert "Filtered out 1 message" in page and message_id[:8] in page
-    assert "<svg" in page and "SUBSCRIPTION" in page
+    assert "<svg" in page and "SUBSCRIPTION" in page and "manifest: OrderCreated" in page
     billing = next(q for q in fan_out.queues() if q.name == "billing")
     assert "billing-dlq" in billing._repr_html_()
 
@@ -481,7 +491,7 @@ def test_the_front_end_ships_as_package_files_with_a_render_function() -> None:
     static = Path(broker_view.__file__).parent / "static"
     module = (static / "view.js").read_text()
     assert "export default { render }" in module and "data-lm-suppress-shortcuts" in module
-    assert "prefers-reduced-motion" in module
+    assert "prefers-reduced-motion" in module and "attachShadow" in module
     assert "prefers-reduced-motion" in (static / "view.css").read_text()
 
 
@@ -505,10 +515,11 @@ def test_static_html_shows_an_object_payload_by_its_fields_with_unique_arrow_ids
 
     first, second = fan_out._repr_html_(), fan_out._repr_html_()
 
-    assert "OrderCreated {&quot;order_id&quot;: &quot;A9&quot;" in first and " at 0x" not in first
+    assert '<span class="mlv-k">order_id:</span> <span class="mlv-v">A9</span>' in first
+    assert " at 0x" not in first
     markers = set(re.findall(r'marker id="([^"]+)"', first + second))
-    assert len(markers) == 2
-    assert 'role="img" aria-label="Broker topology: topic orders feeds queue audit' in first
+    assert len(markers) == 4  # each picture's own arrowheads
+    assert 'role="img" aria-label="Broker topology: Topic orders feeds 3 queues:' in first
 
 
 def test_publish_to_a_fifo_queue_needs_and_takes_a_group_id(
@@ -519,9 +530,168 @@ def test_publish_to_a_fifo_queue_needs_and_takes_a_group_id(
     form = {"kind": "queue", "target": "orders.fifo", "payload": '{"n": 1}',
             "choice": "plain JSON (dict, list, value)"}  # fmt: skip
 
-    assert not intent(view, "publish", **form)["ok"]  # no group id: the lab's error says why
+    refused = intent(view, "publish", **form)
+    assert not refused["ok"] and refused["text"].startswith("Group id: orders.fifo is FIFO")
+    assert "message_group_id" not in refused["text"]  # the form's field, not Python's keyword
     assert intent(view, "publish", group_id="g1", **form)["ok"]
 
     [card] = cards(view, "orders.fifo")
-    assert card["group"] == "g1" and view.forms["queues"] == ["orders.fifo"]
-    assert view.forms["topics"] == [] and not view.read_only
+    assert card["group"] == "g1" and "group g1" in card["meta"]
+    assert view.forms["targets"] == {"topic": [], "queue": [{"name": "orders.fifo", "fifo": True}]}
+    assert not view.read_only
+
+
+def test_a_view_follows_the_newer_broker_that_replaced_its_own(
+    fan_out: SimulatedBroker, comms: CommRecorder
+) -> None:
+    view = fan_out.view(refresh_interval=None)
+    publish_order(fan_out)
+    view.flush()
+
+    newer = SimulatedBroker(clock="manual")  # what re-running a notebook's first cell does
+    try:
+        MessagingBackendFactory(newer.backend).init_queue("invoices", ["bills"])
+        message_id = TopicPublisher(default_registry(), newer.backend).publish("bills", {"n": 1})
+        view.flush()
+
+        assert set(view.queue_pages) == {"invoices"} and view.status["live"]
+        assert view.status["epoch"] == 1 and "newer SimulatedBroker" in view.status["text"]
+        assert [c["published_id"] for c in cards(view, "invoices")] == [message_id]
+        assert view.events[-1]["kind"] == "delivered" and view.status["first_seq"] == 0
+        assert intent(view, "publish", kind="topic", target="bills", payload="{}",
+                      choice="plain JSON (dict, list, value)")["ok"]  # fmt: skip
+        assert len(cards(view, "invoices")) == 2
+    finally:
+        view.close()
+        newer.stop()
+
+
+def test_a_view_whose_broker_stopped_keeps_its_picture_and_says_so_once(
+    fan_out: SimulatedBroker,
+) -> None:
+    view = fan_out.view(refresh_interval=None)
+    publish_order(fan_out)
+    view.flush()
+    before = json.dumps(view.queue_pages)
+
+    fan_out.stop()
+    view.flush()
+    view.refresh()
+
+    assert json.dumps(view.queue_pages) == before  # the last picture stays
+    assert not view.status["live"] and view.status["text"].startswith("This broker was stopped")
+    refused = intent(view, "publish", kind="topic", target="orders", payload="{}",
+                     choice="plain JSON (dict, list, value)")  # fmt: skip
+    assert not refused["ok"] and "stopped" in refused["text"]
+    view.close()
+
+
+def test_each_update_sends_only_its_events_and_a_new_front_end_gets_the_earlier_ones(
+    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView], comms: CommRecorder
+) -> None:
+    view = make_view()
+    publish_order(fan_out, "A1")
+    view.flush()
+    publish_order(fan_out, "A2")
+    view.flush()
+    assert len(view.events) == 4  # the second publish only
+
+    comms.clear()
+    intent(view, "history")
+
+    [answer] = [m["content"] for m in comms.messages if m.get("method") == "custom"]
+    seqs = [e["seq"] for e in answer["history"]]
+    assert seqs == sorted(seqs) and seqs[-1] == fan_out.events[-1].seq
+    assert {e["kind"] for e in answer["history"]} >= {"subscribed", "published", "filtered"}
+    assert answer["epoch"] == view.status["epoch"]
+
+
+def test_an_answer_names_the_request_the_front_end_is_waiting_for(
+    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
+) -> None:
+    view = make_view()
+
+    done = intent(view, "publish", kind="topic", target="orders", payload="{}", panel="publish",
+                  choice="plain JSON (dict, list, value)", request=7)  # fmt: skip
+    refused = intent(view, "receive", queue="nope", panel="consume", request=8)
+
+    assert done["ok"] and done["request"] == 7 and done["panel"] == "publish"
+    assert not refused["ok"] and refused["request"] == 8 and refused["panel"] == "consume"
+
+
+class Event9:  # tutorial 9's pattern: one base class bound to cover a family of events
+    """Base of every event."""
+
+
+@dataclasses.dataclass
+class Placed(Event9):
+    order_id: str
+    amount: int
+
+
+@dataclasses.dataclass
+class Shipped(Event9):
+    order_id: str
+
+
+def test_publish_offers_a_bound_base_classs_subclasses_and_its_default_publishes(
+    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
+) -> None:
+    registry = SerializerRegistry(
+        {"serializers": {"pickle": PickleSerializer}, "serializer_bindings": {Event9: "pickle"}}
+    )
+    view = make_view(registry=registry)
+
+    labels = [c["label"] for c in view.forms["classes"]]
+    first = view.forms["classes"][0]
+    result = intent(view, "publish", kind="topic", target="orders", choice=first["label"],
+                    payload=first["template"])  # fmt: skip
+
+    assert labels == ["Placed", "Shipped"]  # not the abstract base with {}
+    assert json.loads(first["template"]) == {"order_id": "text", "amount": 0}
+    assert result["ok"], result["text"]
+    assert cards(view, "billing")[0]["fields"] == [["order_id", "text"], ["amount", "0"]]
+
+
+def test_a_fifo_topics_default_group_id_publishes(
+    broker: SimulatedBroker, make_view: Callable[..., BrokerView]
+) -> None:
+    MessagingBackendFactory(broker.backend).init_queue("ledger.fifo", ["events.fifo"])
+    view = make_view()
+    [topic] = view.forms["targets"]["topic"]
+    form = {"kind": "topic", "target": topic["name"], "payload": '{"op": "open"}',
+            "choice": "plain JSON (dict, list, value)"}  # fmt: skip
+
+    missing = intent(view, "publish", **form)
+    published = intent(view, "publish", group_id=view.forms["default_group"], **form)
+
+    assert topic["fifo"] and not missing["ok"] and missing["text"].startswith("Group id:")
+    assert published["ok"], published["text"]
+    [card] = cards(view, "ledger.fifo")
+    assert card["group"] == view.forms["default_group"] and card["fields"] == [["op", "open"]]
+
+
+def test_a_nested_class_nobody_bound_reads_as_its_reason_not_message_none(
+    broker: SimulatedBroker, make_view: Callable[..., BrokerView]
+) -> None:
+    registry = SerializerRegistry(
+        {"serializers": {"pickle": PickleSerializer}, "serializer_bindings": {Outer: "pickle"}}
+    )
+    broker.backend.declare_queue("q")
+    QueuePublisher(registry, broker.backend).publish("q", Outer())
+    view = make_view(registry=registry)
+
+    [card] = cards(view, "q")
+
+    assert card["decode_error"] and "Message None" not in card["preview"]
+    assert "Inner" in card["preview"] and "does not trust" in card["preview"]
+
+
+class Inner:
+    def __init__(self) -> None:
+        self.x = 1
+
+
+class Outer:
+    def __init__(self) -> None:
+        self.inner = Inner()

@@ -11,6 +11,7 @@ from melange_lab.arguments import from_text, ranged
 from melange_lab.errors import InvalidParameter, MelangeLabError, readable
 from melange_lab.grading.grade import (
     DEFAULT_TIMEOUT,
+    MAX_JOBS,
     MAX_TIMEOUT,
     default_jobs,
     grade_submissions,
@@ -19,7 +20,6 @@ from melange_lab.grading.notebooks import BEGIN_SOLUTION, END_SOLUTION, write_st
 from melange_lab.grading.reports import write_reports
 from melange_lab.grading.sandbox import Limits
 
-MAX_JOBS = 64
 MIN_MEMORY_MIB, MAX_MEMORY_MIB = 256, 1024 * 1024
 _TIMEOUT = ranged(1, MAX_TIMEOUT, unit="seconds", fix="e.g. --timeout 60.")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from melange_lab.arguments import checked, flag, optional, ranged
 from melange_lab.errors import NotebookUnreadable, SourceNotUsable, shortened
 from melange_lab.grading.discovery import Found, Submission, find_submissions
 from melange_lab.grading.execute import Execution, notebook_bound, run_notebook
@@ -30,6 +31,7 @@ from melange_lab.grading.sandbox import Limits, require_sandbox
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 60.0
+MAX_JOBS = 64  # notebooks run at once
 MAX_TIMEOUT = 3_600.0  # an hour per notebook; longer is a typo (and setitimer's ceiling is near)
 
 
@@ -276,6 +278,11 @@ async def _run_and_score(
     )
 
 
+@checked(
+    timeout=ranged(1, MAX_TIMEOUT, unit="seconds", fix="e.g. timeout=60."),
+    jobs=optional(ranged(1, MAX_JOBS, whole=True, fix="e.g. jobs=4.")),
+    unsafe_no_sandbox=flag,
+)
 def grade_submissions(
     submissions: Path,
     *,

@@ -18,13 +18,25 @@ from typing import Any
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.clock import BrokerClock
 from melange_lab.consumers import Consumer
-from melange_lab.errors import InvalidInput, MelangeLabError, TopicNotFound, quoted, shortened
+from melange_lab.errors import (
+    InvalidInput,
+    InvalidParameter,
+    MelangeLabError,
+    MissingMessageGroupId,
+    TopicNotFound,
+    quoted,
+    shortened,
+)
 from melange_lab.message_dispatcher import MessageDispatcher
 from melange_lab.models import Message
 from melange_lab.publishers import QueuePublisher, TopicPublisher
 from melange_lab.serializers import JsonSerializer, SerializerRegistry
 
 PLAIN_JSON = "plain JSON (dict, list, value)"
+DEFAULT_GROUP = "group-1"  # what the Group id field holds for a FIFO target until changed
+# the Publish form's fields, by the keyword the publishers take: errors name the field
+FORM_FIELDS = {"message_group_id": "Group id", "message_attributes": "Attributes",
+               "message_deduplication_id": "Deduplication id"}  # fmt: skip
 PLAIN_TEMPLATE: dict[str, Any] = {"order_id": "A1", "amount": 3}
 _BUILTINS = (dict, list, str, int, float, bool)
 _EXAMPLES: dict[Any, Any] = {str: "text", int: 0, float: 0.0, bool: False, "str": "text",
@@ -120,6 +132,43 @@ def accepts_plain_json(registry: SerializerRegistry) -> bool:
     return True
 
 
+def message_classes(bound: list[type]) -> list[type]:
+    """The classes a learner can publish: each bound class, or for a base class bound to
+    cover a family (tutorial 9 binds ``Event``) its subclasses; a base without fields of its
+    own is left out, since it stands for its subclasses."""
+    found: list[type] = []
+    for cls in bound:
+        if cls in _BUILTINS:
+            continue
+        family = _subclasses(cls)
+        if not family or field_template(cls):
+            found.append(cls)
+        found += family
+    return list(dict.fromkeys(found))
+
+
+def _subclasses(cls: type) -> list[type]:
+    try:
+        direct: list[type] = cls.__subclasses__()
+    except TypeError:  # type.__subclasses__ needs an instance argument
+        return []
+    return [c for sub in direct for c in (sub, *_subclasses(sub))]
+
+
+def in_form_words(error: MelangeLabError, target: str) -> MelangeLabError:
+    """``error`` naming the form's field instead of the publisher's keyword."""
+    if isinstance(error, MissingMessageGroupId):
+        return InvalidInput(
+            f"Group id: {target} is FIFO, so every message needs a group id. Type one, e.g. "
+            f"{DEFAULT_GROUP} (messages of one group are delivered in order)."
+        )
+    if isinstance(error, InvalidParameter):
+        name = next((f for p, f in FORM_FIELDS.items() if error.parameter.startswith(p)), None)
+        if name is not None:
+            return InvalidInput(f"{name}: {error.value!r} is not allowed: {error.allowed}.")
+    return error
+
+
 @dataclass
 class PublishForm:
     """What the Publish panel offers: message classes (and their templates) of a registry."""
@@ -128,7 +177,7 @@ class PublishForm:
     classes: list[type] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.classes = [c for c in self.registry.bindings if c not in _BUILTINS]
+        self.classes = message_classes(list(self.registry.bindings))
 
     def choices(self) -> list[dict[str, Any]]:
         """Each choice: its label and the JSON template the payload box starts with."""
@@ -153,20 +202,21 @@ class PublishForm:
             return payload
         if not isinstance(payload, dict):
             raise InvalidInput(
-                f"To build a {message_class.__qualname__}, give its fields as a JSON object, "
-                f"e.g. {json.dumps(field_template(message_class))}."
+                f"Payload: to make a {message_class.__qualname__}, give its fields as a JSON "
+                f"object, e.g. {json.dumps(field_template(message_class))}."
             )
         try:
             return message_class(**payload)
         except TypeError as error:
             fields = sorted(field_template(message_class))
             raise InvalidInput(
-                f"{message_class.__qualname__}(**payload) failed: {shortened(str(error))}. Give "
-                f"exactly the fields its constructor takes: {fields}."
+                f"Payload: a {message_class.__qualname__} cannot be made from these fields "
+                f"({shortened(str(error))}). Give exactly the fields its constructor takes: "
+                f"{', '.join(fields) or 'none'}."
             ) from None
         except Exception as error:  # the learner's constructor refused these values
             raise InvalidInput(
-                f"{message_class.__qualname__}(**payload) raised {type(error).__name__}: "
+                f"Payload: making a {message_class.__qualname__} raised {type(error).__name__}: "
                 f"{shortened(str(error))}. Its constructor refused these values: change them."
             ) from None
 
@@ -183,9 +233,25 @@ class PublishForm:
         group_id: str = "",
     ) -> str:
         """Publishes what the form says; returns the message id it was published under."""
-        name = target.strip()
+        try:
+            return self._publish(backend, topics, kind, target.strip(), choice, payload,
+                                 attributes, group_id)  # fmt: skip
+        except MelangeLabError as error:
+            raise in_form_words(error, target.strip()) from None
+
+    def _publish(
+        self,
+        backend: MessagingBackend,
+        topics: list[str],
+        kind: str,
+        name: str,
+        choice: str,
+        payload: str,
+        attributes: str,
+        group_id: str,
+    ) -> str:
         if not name:
-            raise InvalidInput(f"Choose the {kind} to publish to.")
+            raise InvalidInput(f"Name: choose the {kind} to publish to.")
         data = self.build(choice, payload)
         parsed_attributes = parse_attributes(attributes)
         fifo = {"message_group_id": group_id.strip()} if group_id.strip() else {}

@@ -159,6 +159,7 @@ INTENTS: dict[str, IntentSpec] = {
     "inspect": IntentSpec(GENERAL, {"queue": _QUEUE, "id": Field("message id", _ID)}),
     "select": IntentSpec(GENERAL, {"id": Field("message id", _ID)}),
     "tick": IntentSpec(GENERAL),
+    "history": IntentSpec(GENERAL),  # a front end just drawn asks for the earlier events
 }
 
 

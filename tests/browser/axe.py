@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 AXE_VERSION = "4.10.3"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
@@ -52,9 +52,9 @@ _GIVE_HEIGHT_JS = """
 """
 
 _RUN_AXE_JS = """
-async ([selector, tags]) => {
+async (element, tags) => {
   const results = await window.axe.run(
-    { include: [selector] },
+    element,
     { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] },
   );
   return results.violations.map((v) => ({
@@ -71,12 +71,14 @@ def inject_axe(page: Page) -> None:
     page.evaluate(_GIVE_HEIGHT_JS)
 
 
-def axe_violations(page: Page, selector: str) -> list[dict[str, Any]]:
-    """axe's violations within the first element matching ``selector`` (scrolled to the top of
-    the screen first: axe skips the contrast of text an overflow box clips)."""
+def axe_violations(page: Page, where: str | Locator) -> list[dict[str, Any]]:
+    """axe's violations within the first element ``where`` finds (a CSS selector or a locator;
+    the view's shadow root included), scrolled to the top of the screen first: axe skips the
+    contrast of text an overflow box clips."""
     inject_axe(page)
-    page.locator(selector).first.evaluate("(el) => el.scrollIntoView({block: 'start'})")
-    violations: list[dict[str, Any]] = page.evaluate(_RUN_AXE_JS, [selector, AXE_TAGS])
+    element = page.locator(where).first if isinstance(where, str) else where
+    element.evaluate("(el) => el.scrollIntoView({block: 'start'})")
+    violations: list[dict[str, Any]] = element.evaluate(_RUN_AXE_JS, AXE_TAGS)
     return violations
 
 

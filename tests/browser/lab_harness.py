@@ -450,3 +450,86 @@ class Lab:
     def set_theme(self, theme: str) -> None:
         """Switch this page's lab to ``theme``, e.g. ``DARK_THEME``."""
         set_theme(self.page, theme)
+
+
+_RUN_CELL_JS = """
+async (index) => {
+  const app = window.jupyterapp;
+  const notebook = app.shell.currentWidget.content;
+  notebook.activeCellIndex = index;
+  await app.commands.execute('notebook:run-cell');
+  const cell = notebook.widgets[index];
+  if (cell.model.type !== 'code') { return []; }
+  return cell.model.outputs.toJSON().filter((o) => o.output_type === 'error')
+    .map((o) => `${o.ename}: ${o.evalue}`);
+}
+"""
+
+
+def run_cell_by_cell(
+    page: Page, *, pause_s: float = 0.5, timeout_s: float = RUN_ALL_TIMEOUT_S
+) -> Page:
+    """Runs the current notebook one cell at a time from the top, as a learner pressing
+    Shift+Enter does, pausing ``pause_s`` between cells; raises naming a cell that failed."""
+    count = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.length")
+    deadline = time.monotonic() + timeout_s
+    for index in range(count):
+        errors = page.evaluate(_RUN_CELL_JS, index)
+        if errors:
+            raise LabHarnessError(f"cell {index} failed: {errors}")
+        _wait_for(page, _KERNEL_IDLE_JS, f"the kernel after cell {index}", timeout_s)
+        if time.monotonic() > deadline:
+            raise LabHarnessError(f"running cell by cell took over {timeout_s:.0f} s")
+        time.sleep(pause_s)
+    return page
+
+
+def shut_down_kernel(page: Page) -> None:
+    """Shuts the current notebook's kernel down (if the page still has one)."""
+    try:
+        page.evaluate(
+            "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+            " return w && w.sessionContext ? w.sessionContext.shutdown() : null; }"
+        )
+    except Exception:  # the page or its lab is gone already: nothing left to shut down
+        return
+
+
+def open_lab(page: Page, server: LabServer, *, timeout_s: float = NOTEBOOK_OPEN_TIMEOUT_S) -> Page:
+    """Loads JupyterLab's file browser in ``page`` (light theme) and waits until it is ready."""
+    page.goto(server.url("lab"), timeout=timeout_s * 1000)
+    _wait_for(
+        page,
+        "() => !!window.jupyterapp && !document.getElementById('jupyterlab-splash')"
+        " && !!document.body.dataset.jpThemeName",
+        "JupyterLab to load",
+        timeout_s,
+    )
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
+    if page.evaluate("() => document.body.dataset.jpThemeName") != LIGHT_THEME:
+        set_theme(page, LIGHT_THEME)
+    return page
+
+
+def open_in_lab(page: Page, name: str, *, timeout_s: float = NOTEBOOK_OPEN_TIMEOUT_S) -> Page:
+    """Opens notebook ``name`` in the lab already loaded in ``page`` (no page reload, as a
+    learner double-clicks it in the file browser) and waits for an idle kernel."""
+    page.evaluate(
+        "(path) => window.jupyterapp.commands.execute('docmanager:open', {path}).then(() => null)",
+        name,
+    )
+    _wait_for(page, _NOTEBOOK_READY_JS, f"{name} open with an idle kernel", timeout_s, arg=name)
+    return page
+
+
+def close_notebook(page: Page) -> None:
+    """Shuts the current notebook's kernel down and closes its tab, unsaved (no dialog)."""
+    page.evaluate(
+        """async () => {
+             const widget = window.jupyterapp.shell.currentWidget;
+             if (!widget || !widget.context) { return; }
+             await widget.sessionContext.shutdown();
+             widget.context.model.dirty = false;
+             await widget.close();
+           }"""
+    )
