@@ -16,7 +16,7 @@ import pytest
 from melange_lab import MessageDispatcher, SimulatedBroker, TopicPublisher
 from melange_lab.events import Event, EventKind
 from melange_lab.filter_policies import FilterPolicy
-from melange_lab.moto_internals import event_hooks, fan_out, filter_policies
+from melange_lab.moto_internals import fan_out, filter_policies, receipts
 from melange_lab.serializers import SerializerRegistry
 from tests.scenarios import Recorder
 
@@ -337,7 +337,7 @@ def test_messages_a_stopped_broker_held_are_not_reported_by_the_next(
 def test_an_acknowledgement_names_its_message_even_when_the_handle_left_the_cache(
     broker: SimulatedBroker, sqs: Any, sns: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(event_hooks, "_HANDLES_KEPT", 1)
+    monkeypatch.setattr(receipts, "HANDLES_KEPT", 1)
     topic = sns.create_topic(Name="t")["TopicArn"]
     url, arn = make_queue(sqs, "q")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
