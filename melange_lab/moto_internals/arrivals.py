@@ -3,9 +3,10 @@
 ``Queue.add_message`` (moto 5.2.1 to 5.2.6) is the one place a message enters a queue:
 SendMessage(Batch) (``published``), a topic's copy (``delivered``), moto's move to a
 dead-letter queue inside ReceiveMessage or a subscription's dead-letter queue
-(``dead_lettered``), a redrive (``redriven``). The caller sets ``current_arrival`` around its send to
-say which; a send with none set is a plain ``published``. The event is emitted just before
-the message is appended, so no consumer can receive it before its arrival is in the log.
+(``dead_lettered``), a redrive (``redriven``). The caller sets ``current_arrival`` around
+its send to say which; a send with none set is a plain ``published``. The event is emitted
+just before the message is appended, so no consumer can receive it before its arrival is in
+the log.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from melange_lab.moto_internals import delivery
 from melange_lab.moto_internals.arrivals import Arrival, current_arrival, manifest_of
 from melange_lab.moto_internals.event_sink import emit
 from melange_lab.moto_internals.fifo import DuplicatePublish
-from melange_lab.moto_internals.filter_policies import mismatch
+from melange_lab.moto_internals.filter_policies import Body, mismatch, read_body
 from melange_lab.moto_internals.message_events import duplicate_reason
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 from melange_lab.moto_internals.signing import published_at
@@ -49,6 +49,13 @@ class _TopicPublish:
     announced: bool = False
     # the envelope's Timestamp for every copy: the publish time, read once
     timestamp: str = field(default_factory=lambda: _now_iso())
+    _body: Body | None = None
+
+    def body(self, message: str) -> Body:
+        """The body as MessageBody policies read it: decoded once for every subscription."""
+        if self._body is None:
+            self._body = read_body(message)
+        return self._body
 
     def announce(self, message_id: str) -> None:
         if not self.announced:
@@ -123,9 +130,10 @@ def _decided_filter(stock: Callable[..., bool]) -> Callable[..., bool]:
     return matches
 
 
-def filter_reason(subscription: Subscription, attributes: Any, message: str) -> str | None:
+def filter_reason(subscription: Subscription, attributes: Any, message: str | Body) -> str | None:
     """The one evaluation of a subscription's filter policy for one publish: why it keeps the
-    message out, or None when the message passes (or there is no policy)."""
+    message out, or None when the message passes (or there is no policy). ``message`` as
+    published, or its body already read for MessageBody policies."""
     matcher = subscription._filter_policy_matcher
     if matcher is None:
         return None
@@ -144,7 +152,8 @@ def _fan_out_reporting(stock: Callable[..., None]) -> Callable[..., None]:
         if self.protocol != "sqs":
             copy.deliver_elsewhere()
             return
-        reason = filter_reason(self, kwargs.get("message_attributes"), message)
+        body = publishing.body(message) if publishing is not None else message
+        reason = filter_reason(self, kwargs.get("message_attributes"), body)
         if reason is not None:
             emit(
                 EventKind.FILTERED,
