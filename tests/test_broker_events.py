@@ -16,7 +16,7 @@ import pytest
 from melange_lab import MessageDispatcher, SimulatedBroker, TopicPublisher
 from melange_lab.events import Event, EventKind
 from melange_lab.filter_policies import FilterPolicy
-from melange_lab.moto_internals import event_hooks, fan_out, filter_policies
+from melange_lab.moto_internals import fan_out, filter_policies, receipts
 from melange_lab.serializers import SerializerRegistry
 from tests.scenarios import Recorder
 
@@ -337,7 +337,7 @@ def test_messages_a_stopped_broker_held_are_not_reported_by_the_next(
 def test_an_acknowledgement_names_its_message_even_when_the_handle_left_the_cache(
     broker: SimulatedBroker, sqs: Any, sns: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(event_hooks, "_HANDLES_KEPT", 1)
+    monkeypatch.setattr(receipts, "HANDLES_KEPT", 1)
     topic = sns.create_topic(Name="t")["TopicArn"]
     url, arn = make_queue(sqs, "q")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
@@ -355,3 +355,37 @@ def test_an_acknowledgement_names_its_message_even_when_the_handle_left_the_cach
         published[0],
     )
     assert (released.message_id, released.published_id) == (second["MessageId"], published[1])
+
+
+def test_a_publish_decodes_its_body_once_for_every_message_body_policy(
+    broker: SimulatedBroker, sqs: Any, sns: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = sns.create_topic(Name="shop")["TopicArn"]
+    policies = {
+        "eu": {"region": ["eu"]},
+        "us": {"region": ["us"]},
+        "big": {"n": [{"numeric": [">", 5]}]},
+    }
+    for name, policy in policies.items():
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=make_queue(sqs, name)[1],
+            Attributes={"FilterPolicy": json.dumps(policy), "FilterPolicyScope": "MessageBody"},
+        )
+    body = json.dumps({"region": "eu", "n": 9})
+    decoded: list[str] = []
+    real = json.loads
+
+    def counted(text: Any, *args: Any, **kwargs: Any) -> Any:
+        if text == body:
+            decoded.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counted)
+    sns.publish(TopicArn=topic, Message=body)
+    assert len(decoded) == 1
+    delivered = sorted(str(e.queue) for e in kinds(broker, EventKind.DELIVERED))
+    filtered = [(e.queue, e.reason) for e in kinds(broker, EventKind.FILTERED)]
+    assert delivered == ["big", "eu"]
+    assert filtered == [("us", 'body field \'region\' is "eu"; the policy wants ["us"]')]

@@ -68,8 +68,8 @@ _FINGERPRINTS: dict[str, str | tuple[str, ...]] = {
     "SNSBackend.set_subscription_attributes": "c8d48c8774367ba2",
     "FilterPolicyMatcher.matches": "2c6384cb6cdd2b15",
     "Topic.publish": "20061a77c84ca858",
-    # event_hooks and fan_out (moto 5.2.6): what they wrap, and the batch calls that reach
-    # the wrapped single calls through self
+    # the broker's events (event_hooks and its modules) and fan_out (moto 5.2.6): what they
+    # wrap, and the batch calls that reach the wrapped single calls through self
     "SQSBackend.delete_queue": "b4f065534f2ad32f",
     "SQSBackend.delete_message": "1e18e68ea2139bf0",
     "SQSBackend.delete_message_batch": "6bf1a92dd5520d6a",
