@@ -547,6 +547,8 @@ class SimulatedBroker:
 
     def _clock_advanced(self, seconds: float) -> None:
         self.events.emit(EventKind.CLOCK_ADVANCED, detail={"seconds": seconds})
+        if self.running:
+            moto_internals.expire_messages()
         if self._delivery_latency > 0 and self.running:
             moto_internals.deliver_due()
 

@@ -79,6 +79,7 @@ from melange_lab.moto_internals.message_moves import (
 from melange_lab.moto_internals.message_size import install_message_size, uninstall_message_size
 from melange_lab.moto_internals.patching import _FEATURE_ORDER, _features, _originals
 from melange_lab.moto_internals.receipts import published_id_for_receipt
+from melange_lab.moto_internals.retention import expire_messages
 from melange_lab.moto_internals.signing import install_fast_signing, uninstall_fast_signing
 from melange_lab.moto_internals.sixty_seconds import (
     install_sixty_seconds,
@@ -183,6 +184,7 @@ __all__ = [
     "dead_letter_target",
     "deliver_due",
     "drop_pending",
+    "expire_messages",
     "install_aws_fidelity",
     "install_batches",
     "install_broker_events",
