@@ -13,7 +13,7 @@ from typing import Any
 
 from melange_lab.models import Message
 
-AttributeMap = dict[str, dict[str, str]]
+AttributeMap = dict[str, dict[str, Any]]  # text values, and bytes for a BinaryValue
 
 
 def queue_body(message: Message) -> str:
@@ -51,7 +51,10 @@ def as_attribute_map(values: dict[str, object]) -> AttributeMap:
     attributes: AttributeMap = {}
     for name, value in values.items():
         if isinstance(value, dict):
-            attributes[name] = {str(k): str(v) for k, v in value.items()}
+            # a BinaryValue stays bytes (its str() would be "b'...'"); the rest is text
+            attributes[name] = {
+                str(k): v if isinstance(v, (bytes, bytearray)) else str(v) for k, v in value.items()
+            }
         elif isinstance(value, bool) or not isinstance(value, (int, float, list, tuple)):
             attributes[name] = {"DataType": "String", "StringValue": str(value)}
         elif isinstance(value, (list, tuple)):
@@ -67,6 +70,7 @@ def encoded_size(body: str, attributes: AttributeMap) -> int:
     for name, value in attributes.items():
         for text in (name, value["DataType"], value.get("StringValue", "")):
             size += len(text.encode("utf-8", "surrogatepass"))
+        size += len(value.get("BinaryValue", b""))
     return size
 
 

@@ -362,6 +362,27 @@ def test_a_payload_with_an_escaped_lone_surrogate_is_published_escaped_and_arriv
         (json.dumps({f"a{i}": "v" for i in range(11)}), "at most 10"),
         ("[1, 2]", "JSON object"),
         ('{"a": true}', "JSON object"),
+        ('{"a": [["x"]]}', "list of strings, numbers"),
+        ('{"a": [{"x": 1}]}', "list of strings, numbers"),
+        ('{"a": 1e300}', "38 significant digits"),
+        ('{"a": ' + "9" * 4_000 + "}", "38 significant digits"),
+        (json.dumps({"n" * 60_000: "x"}), "attribute names"),
+    ],
+    ids=[
+        "nan",
+        "object",
+        "empty",
+        "surrogate-name",
+        "surrogate-value",
+        "aws-prefix",
+        "eleven",
+        "array",
+        "true",
+        "nested-list",
+        "object-in-list",
+        "1e300",
+        "4000-digits",
+        "long-name",
     ],
 )
 def test_attributes_sns_would_refuse_are_refused_before_publishing(
@@ -370,6 +391,7 @@ def test_attributes_sns_would_refuse_are_refused_before_publishing(
     before = snapshot(emptied, view)
     result = send(view, with_field("publish", "attributes", attributes))
     assert not result["ok"] and said in result["text"], result["text"]
+    assert len(result["text"]) < 800  # a 60,000-character name is quoted short
     assert snapshot(emptied, view) == before
 
 
@@ -400,6 +422,13 @@ def test_the_text_false_never_starts_a_background_consumer(
     assert not result["ok"] and "true or false" in result["text"]
     assert view.forms["background"] is None and view._desk is not None
     assert view._desk.dispatcher is None
+
+
+def test_minus_zero_seconds_moves_the_clock_by_zero_and_says_so(
+    view: BrokerView, fan_out: SimulatedBroker
+) -> None:
+    result = send(view, with_field("advance", "seconds", -0.0))
+    assert result["ok"] and result["text"] == "Broker clock advanced 0 s.", result["text"]
 
 
 def test_a_missing_seconds_never_moves_the_clock(

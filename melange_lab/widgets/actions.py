@@ -165,7 +165,7 @@ def in_form_words(error: MelangeLabError, target: str) -> MelangeLabError:
     if isinstance(error, InvalidParameter):
         name = next((f for p, f in FORM_FIELDS.items() if error.parameter.startswith(p)), None)
         if name is not None:
-            return InvalidInput(f"{name}: {error.value!r} is not allowed: {error.allowed}.")
+            return InvalidInput(f"{name}: {quoted(error.value)} is not allowed: {error.allowed}.")
     return error
 
 
