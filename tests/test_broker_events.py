@@ -433,3 +433,25 @@ def test_a_receive_deletes_and_reports_expired_messages_itself(
     (left,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert left["Body"] == "new"
     assert [e.message_id for e in kinds(broker, EventKind.EXPIRED)] == [old]
+
+
+def test_peeking_a_topics_copy_decodes_its_stored_body_once(
+    broker: SimulatedBroker, registry: SerializerRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the view shows of a copy (payload and SNS envelope) comes from one decode."""
+    backend = broker.backend
+    backend.declare_queue("q", backend.declare_topic("t"))
+    published = TopicPublisher(registry, backend).publish("t", {"order": 1})
+    decoded: list[str] = []
+    real = json.loads
+
+    def counted(text: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(text, str) and '"Type": "Notification"' in text:
+            decoded.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counted)
+    (copy,) = broker.peek("q", registry)
+    assert copy.payload == {"order": 1}
+    assert copy.envelope is not None and copy.envelope["MessageId"] == published
+    assert len(decoded) == 1

@@ -10,9 +10,11 @@ locks, the 5-minute deduplication window), ``signing`` (SignatureVersion 1 and 2
 ``filter_policies`` (SNS's grammar and matching), ``dead_letters`` (who is receiving, for DLQ
 moves, and DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``sqs_checks``
 (ranges and contents SQS refuses), ``sns_checks`` (Publish and GetTopicAttributes answers),
-``delivery`` (raw Binary attributes, delivery latency), ``event_hooks`` (the broker's events,
-reported where moto's state changes), ``fan_out`` (SNS delivers, filters and fails each
-subscription on its own), ``message_moves`` (StartMessageMoveTask: redrive),
+``delivery`` (raw Binary attributes, delivery latency), ``event_hooks`` (installs the broker's
+events, reported where moto's state changes: ``event_sink``, ``arrivals``, ``message_events``,
+``receipts``, ``queue_events``, ``topic_events``, ``retention``), ``fan_out`` (SNS delivers,
+filters and fails each subscription on its own), ``message_moves`` (StartMessageMoveTask:
+redrive),
 ``http_server`` (moto's server on the same state, for ``broker.serve()``), ``look_inside``;
 ``patching`` installs and undoes them in layers, ``versions`` checks the moto underneath.
 ``install_aws_fidelity`` installs every fix that makes moto follow AWS where it does not. The

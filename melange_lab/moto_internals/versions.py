@@ -43,7 +43,7 @@ _FINGERPRINTS: dict[str, str | tuple[str, ...]] = {
     "Message.delayed": "815515980283b0b0",
     "Queue._setup_dlq": "fb70d1b10d3b5f61",
     "Queue.attributes": "ddf03540564891aa",
-    "Queue.policy": "abcfbaaa0f2832c8",  # fast_counts leaves it out where unread (5.2.6)
+    "Queue.policy": "abcfbaaa0f2832c8",  # fast_counts leaves it out where unread (5.2.1, 5.2.6)
     "Queue.approximate_number_of_messages": "58ad3ae419355f73",
     "Queue.approximate_number_of_messages_delayed": "e69b37fb977867ed",
     "Queue.approximate_number_of_messages_not_visible": "e411bdffb39107ee",
