@@ -559,3 +559,68 @@ def test_boto3_numbers_below_or_above_sqs_ranges_are_invalid_parameter_value(
     assert parameter in str(refused.value)
     assert totals(broker)["jobs"] == 0
     still_works(broker)
+
+
+NOT_NUMBERS = {
+    "text": "abc",
+    "NaN": "NaN",
+    "1e400": "1e400",
+    "39 digits": "1" * 39,
+    "over 10^126": "1e127",
+    "under 10^-128": "1e-129",
+    "underscores": "1_000",
+}
+
+
+@pytest.mark.parametrize("value", NOT_NUMBERS.values(), ids=NOT_NUMBERS)
+@pytest.mark.parametrize("service", ["sqs", "sns"])
+def test_boto3_number_attributes_sqs_and_sns_cannot_hold_are_refused(
+    broker: SimulatedBroker, service: str, value: str
+) -> None:
+    attributes = {"n": {"DataType": "Number", "StringValue": value}}
+    with pytest.raises(ClientError) as refused:
+        if service == "sqs":
+            broker.client("sqs").send_message(
+                QueueUrl=queue_url(broker, "jobs"), MessageBody="x", MessageAttributes=attributes
+            )
+        else:
+            broker.client("sns").publish(
+                TopicArn=topic_arn(broker), Message="x", MessageAttributes=attributes
+            )
+    assert code(refused.value) in ("InvalidParameterValue", "ParameterValueInvalid")
+    assert "'n'" in str(refused.value)
+    assert totals(broker) == {"billing": 0, "audit": 0, "jobs": 0}
+    still_works(broker)
+
+
+@pytest.mark.parametrize("value", ["nope", "[[1]]", '[{"a": 1}]', "{}", "[" * 10_000])
+def test_boto3_sns_string_arrays_that_are_no_json_array_of_values_are_refused(
+    broker: SimulatedBroker, value: str
+) -> None:
+    attributes = {"tags": {"DataType": "String.Array", "StringValue": value}}
+    with pytest.raises(ClientError) as refused:
+        broker.client("sns").publish(
+            TopicArn=topic_arn(broker), Message="x", MessageAttributes=attributes
+        )
+    assert code(refused.value) == "ParameterValueInvalid" and "JSON array" in str(refused.value)
+    assert totals(broker)["billing"] == 0
+    still_works(broker)
+
+
+@pytest.mark.parametrize("subject", ["a\x00b", "line\nbreak", "tab\there", "bell\x07", "\x7f"])
+def test_boto3_sns_subjects_with_line_breaks_or_control_characters_are_refused(
+    broker: SimulatedBroker, subject: str
+) -> None:
+    sns = broker.client("sns")
+    with pytest.raises(ClientError) as refused:
+        sns.publish(TopicArn=topic_arn(broker), Message="x", Subject=subject)
+    assert code(refused.value) == "InvalidParameter" and "Subject" in str(refused.value)
+    batch = sns.publish_batch(
+        TopicArn=topic_arn(broker),
+        PublishBatchRequestEntries=[{"Id": "bad", "Message": "x", "Subject": subject},
+                                    {"Id": "good", "Message": "y", "Subject": "fine subject"}],
+    )  # fmt: skip
+    assert [f["Id"] for f in batch["Failed"]] == ["bad"]
+    assert [s["Id"] for s in batch["Successful"]] == ["good"]
+    assert totals(broker)["billing"] == 1  # the good entry only
+    still_works(broker)
