@@ -19,6 +19,7 @@ import math
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -103,6 +104,25 @@ def test_the_edges_of_the_timeout_range_are_accepted(
 ) -> None:
     assert main(["validate", str(tmp_path / "missing.ipynb"), option, value]) == 1
     assert "does not exist" in capsys.readouterr().out
+
+
+@pytest.mark.server
+def test_serving_on_every_address_warns_in_the_command_lines_words_then_serves() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "melange_lab.cli", "serve", "--host", "0.0.0.0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("Serving SNS and SQS at http://127.0.0.1:")
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert "warning: --host 0.0.0.0: anyone who can reach this machine" in err
+    assert "Leave --host out" in err and "Warning" not in err and "broker.serve(" not in err
 
 
 # -- paths -------------------------------------------------------------------------------------
