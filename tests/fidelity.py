@@ -211,6 +211,13 @@ BEHAVIOURS: dict[str, Behaviour] = {
         "with different attributes is InvalidParameter (AWS's recorded answers).",
         "https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html",
     ),
+    "tags": Behaviour(
+        "Tags: duplicate keys and a repeated CreateTopic with other tags are refused",
+        "TagResource refuses two tags with one key; CreateTopic of an existing topic with a tag "
+        "it does not have is InvalidParameter, with some or none of its tags the same topic; a "
+        "queue without tags lists none (AWS's recorded answers).",
+        "https://docs.aws.amazon.com/sns/latest/dg/sns-tags.html",
+    ),
     "lab-scenarios": Behaviour(
         "The lab's shared scenarios (publish, consume, retry, DLQ, redrive, FIFO, fan-out)",
         "tests/scenarios.py, through the lab's own backend, on every broker.",

@@ -250,3 +250,28 @@ def test_subscribe_checks_its_attributes_and_refuses_a_different_repeat(aws: Bro
         "InvalidParameter",
         "InvalidParameter",
     )
+
+
+@fidelity(
+    "tags",
+    wrong_on={"moto_server": f"{STOCK_MOTO} keeps the last of two tags with one key"},
+)
+def test_tags_refuse_duplicate_keys_and_a_repeated_topic_with_other_tags(aws: Broker) -> None:
+    kept = [{"Key": "team", "Value": "billing"}, {"Key": "tier", "Value": "1"}]
+    topic = aws.sns.create_topic(Name="tagged", Tags=kept)["TopicArn"]
+    duplicate = error_code(
+        lambda: aws.sns.tag_resource(
+            ResourceArn=topic, Tags=[{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]
+        )
+    )
+    other = error_code(
+        lambda: aws.sns.create_topic(Name="tagged", Tags=[{"Key": "team", "Value": "ops"}])
+    )
+    again = [aws.sns.create_topic(Name="tagged", Tags=t)["TopicArn"] for t in (kept[:1], [])]
+    url, _ = aws.queue("tagged-queue")
+    aws.sqs.tag_queue(QueueUrl=url, Tags={"team": "billing"})
+    aws.sqs.untag_queue(QueueUrl=url, TagKeys=["team"])
+
+    assert (duplicate, other) == ("InvalidParameter", "InvalidParameter")
+    assert again == [topic, topic]
+    assert "Tags" not in aws.sqs.list_queue_tags(QueueUrl=url)

@@ -13,6 +13,7 @@ LocalStack's ``test_sqs.snapshot.json``; the SQS API reference).
   handle whose visibility timeout ended has expired (InvalidParameterValue);
   ChangeMessageVisibility of a deleted message is InvalidParameterValue, not
   ReceiptHandleIsInvalid.
+- ListQueueTags of a queue without tags: no ``Tags`` at all (recorded), not an empty map.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.sqs.exceptions import (
     InvalidAttributeName,
     InvalidAttributeValue,
@@ -214,6 +216,17 @@ def _change_visibility_like_sqs(stock: Callable[..., None]) -> Callable[..., Non
     return change_message_visibility
 
 
+def _no_empty_tags(stock: Callable[..., ActionResult]) -> Callable[..., ActionResult]:
+    def list_queue_tags(self: SQSResponse) -> ActionResult:
+        answer = stock(self)
+        result = answer.result
+        if isinstance(result, dict) and not result.get("Tags"):
+            return ActionResult({k: v for k, v in result.items() if k != "Tags"})
+        return answer
+
+    return list_queue_tags
+
+
 _SQS_REQUESTS: list[_Layer] = [
     (SQSBackend, "create_queue", _create_like_sqs),
     (SQSBackend, "set_queue_attributes", _set_like_sqs),
@@ -222,6 +235,7 @@ _SQS_REQUESTS: list[_Layer] = [
     (SQSResponse, "receive_message", _receive_ranges),
     (Queue, "delete_message", _delete_like_sqs),
     (SQSBackend, "change_message_visibility", _change_visibility_like_sqs),
+    (SQSResponse, "list_queue_tags", _no_empty_tags),
 ]
 
 

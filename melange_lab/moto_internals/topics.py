@@ -7,6 +7,10 @@ with an internal error on a TopicArn that is not an ARN. SNS's recorded answers 
 ``test_sns.snapshot.json``): "Invalid parameter: Topic Name"; "Invalid parameter: Attributes
 Reason: Topic already exists with different attributes"; "Invalid parameter: AttributeName";
 "Invalid parameter: TopicArn Reason: An ARN must have at least 6 elements, not 1".
+Tags: moto returns the existing topic when it is created again with tags it does not have,
+and TagResource keeps the last of two tags with one key; SNS answers "Invalid parameter: Tags
+Reason: Topic already exists with different tags" and "Invalid parameter: Duplicated keys are
+not allowed." (recorded; creating it again with some of its tags, or none, is allowed).
 """
 
 from __future__ import annotations
@@ -60,6 +64,11 @@ def _create_like_sns(stock: Callable[..., Topic]) -> Callable[..., Topic]:
                 "Invalid parameter: Attributes Reason: Topic already exists with different "
                 "attributes"
             )
+        asked = (tags or {}).items()
+        if existing is not None and any(existing._tags.get(k) != v for k, v in asked):
+            raise SNSInvalidParameter(
+                "Invalid parameter: Tags Reason: Topic already exists with different tags"
+            )
         if not fifo:
             attributes.pop("FifoTopic", None)  # moto reads "false" as true
         return stock(self, name, attributes, tags)
@@ -86,10 +95,21 @@ def _checked_arn(stock: Callable[..., Any]) -> Callable[..., Any]:
     return get_topic_attributes
 
 
+def _distinct_tag_keys(stock: Callable[..., Any]) -> Callable[..., Any]:
+    def tag_resource(self: SNSResponse) -> Any:
+        keys = [tag.get("Key") for tag in self._get_param("Tags", [])]
+        if len(set(keys)) != len(keys):
+            raise SNSInvalidParameter("Invalid parameter: Duplicated keys are not allowed.")
+        return stock(self)
+
+    return tag_resource
+
+
 _TOPICS: list[_Layer] = [
     (SNSBackend, "create_topic", _create_like_sns),
     (SNSBackend, "set_topic_attribute", _fifo_fixed),
     (SNSResponse, "get_topic_attributes", _checked_arn),
+    (SNSResponse, "tag_resource", _distinct_tag_keys),
 ]
 
 
