@@ -47,9 +47,7 @@ def credential_scope(params: Mapping[str, str]) -> tuple[str, str] | None:
     return (matched["service"].lower(), matched["region"]) if matched else None
 
 
-def service_of(
-    path: str, params: Mapping[str, str], target: str | None = None
-) -> Service | None:
+def service_of(path: str, params: Mapping[str, str], target: str | None = None) -> Service | None:
     """SNS or SQS, for a request whose ``Authorization`` header names no service; None if
     nothing in it says (moto's own rules then apply)."""
     scope = credential_scope(params)

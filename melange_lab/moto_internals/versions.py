@@ -97,6 +97,7 @@ _FINGERPRINTS: dict[str, str | tuple[str, ...]] = {
     "Message.validate_attribute_name": "23aafd412f89b959",
     "SNSResponse.tag_resource": "539e6ac69087a37f",
     "SQSResponse.list_queue_tags": "8f0937e699da1b35",
+    "SQSResponse.send_message": "239e783c4da52fd5",
     # message_moves: API actions moto lacks, added; a moto that has them must be re-checked
     "SQSResponse.start_message_move_task": "absent",
     "SQSResponse.list_message_move_tasks": "absent",
