@@ -296,3 +296,18 @@ def test_localstack_runs_on_the_newest_python_found(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(localstack, "_version_of", versions.get)
 
     assert localstack.find_python() == localstack.Interpreter("/c/python3.14", (3, 14))
+
+
+def test_a_topic_keeps_its_data_protection_policy_and_gives_it_back(
+    broker: SimulatedBroker,
+) -> None:
+    sns = broker.client("sns")
+    arn = sns.create_topic(Name="guarded")["TopicArn"]
+    assert "DataProtectionPolicy" not in sns.get_data_protection_policy(ResourceArn=arn)
+    policy = '{"Name": "p", "Version": "2021-06-01", "Statement": []}'
+    sns.put_data_protection_policy(ResourceArn=arn, DataProtectionPolicy=policy)
+    assert sns.get_data_protection_policy(ResourceArn=arn)["DataProtectionPolicy"] == policy
+    with pytest.raises(sns.exceptions.InvalidParameterException):
+        sns.put_data_protection_policy(ResourceArn=arn, DataProtectionPolicy="{not json")
+    with pytest.raises(sns.exceptions.NotFoundException):
+        sns.get_data_protection_policy(ResourceArn=arn + "-gone")

@@ -11,14 +11,19 @@ Tags: moto returns the existing topic when it is created again with tags it does
 and TagResource keeps the last of two tags with one key; SNS answers "Invalid parameter: Tags
 Reason: Topic already exists with different tags" and "Invalid parameter: Duplicated keys are
 not allowed." (recorded; creating it again with some of its tags, or none, is allowed).
+PutDataProtectionPolicy and GetDataProtectionPolicy, which moto lacks: the topic keeps the
+policy's text and gives it back (recorded); the lab applies no policy to messages (it has no
+data identifiers to match).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
 
+from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores
 from moto.sns.exceptions import SNSInvalidParameter
 from moto.sns.models import SNSBackend, Topic
@@ -105,11 +110,39 @@ def _distinct_tag_keys(stock: Callable[..., Any]) -> Callable[..., Any]:
     return tag_resource
 
 
+_DATA_PROTECTION = "_melange_lab_data_protection_policy"
+
+
+def _put_data_protection_policy(_: Any) -> Any:
+    def put_data_protection_policy(self: SNSResponse) -> Any:
+        topic = self.backend.get_topic(self._get_param("ResourceArn"))  # NotFound if none
+        policy = self._get_param("DataProtectionPolicy")
+        try:
+            json.loads(policy)
+        except (TypeError, ValueError):
+            raise SNSInvalidParameter("Invalid parameter: DataProtectionPolicy") from None
+        setattr(topic, _DATA_PROTECTION, policy)
+        return EmptyResult()
+
+    return put_data_protection_policy
+
+
+def _get_data_protection_policy(_: Any) -> Any:
+    def get_data_protection_policy(self: SNSResponse) -> Any:
+        topic = self.backend.get_topic(self._get_param("ResourceArn"))
+        policy = getattr(topic, _DATA_PROTECTION, None)
+        return ActionResult({} if policy is None else {"DataProtectionPolicy": policy})
+
+    return get_data_protection_policy
+
+
 _TOPICS: list[_Layer] = [
     (SNSBackend, "create_topic", _create_like_sns),
     (SNSBackend, "set_topic_attribute", _fifo_fixed),
     (SNSResponse, "get_topic_attributes", _checked_arn),
     (SNSResponse, "tag_resource", _distinct_tag_keys),
+    (SNSResponse, "put_data_protection_policy", _put_data_protection_policy),
+    (SNSResponse, "get_data_protection_policy", _get_data_protection_policy),
 ]
 
 

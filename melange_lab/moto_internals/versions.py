@@ -101,6 +101,8 @@ _FINGERPRINTS: dict[str, str | tuple[str, ...]] = {
     # message_moves: API actions moto lacks, added; a moto that has them must be re-checked
     "SQSResponse.start_message_move_task": "absent",
     "SQSResponse.list_message_move_tasks": "absent",
+    "SNSResponse.put_data_protection_policy": "absent",
+    "SNSResponse.get_data_protection_policy": "absent",
 }
 
 
