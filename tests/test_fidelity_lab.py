@@ -3,6 +3,7 @@ inside a running broker, and the lab's own filter-policy checks agreeing with SN
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -311,3 +312,23 @@ def test_a_topic_keeps_its_data_protection_policy_and_gives_it_back(
         sns.put_data_protection_policy(ResourceArn=arn, DataProtectionPolicy="{not json")
     with pytest.raises(sns.exceptions.NotFoundException):
         sns.get_data_protection_policy(ResourceArn=arn + "-gone")
+
+
+def test_permissions_are_written_and_refused_in_sqs_and_sns_words(broker: SimulatedBroker) -> None:
+    """AWS's recordings (LocalStack's test_sqs_permission_lifecycle, test_add_permission_errors):
+    the lab keeps the policy AddPermission writes; it enforces none (there is no IAM)."""
+    sqs, sns = broker.client("sqs"), broker.client("sns")
+    url = sqs.create_queue(QueueName="shared")["QueueUrl"]
+    grant = {"AWSAccountIds": ["111111111111"], "Actions": ["ReceiveMessage"]}
+    sqs.add_permission(QueueUrl=url, Label="readers", **grant)
+    policy = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]
+    assert json.loads(policy["Policy"])["Version"] == "2008-10-17"
+    with pytest.raises(sqs.exceptions.ClientError) as missing:
+        sqs.remove_permission(QueueUrl=url, Label="writers")
+    assert missing.value.response["Error"]["Message"].endswith("Reason: can't find label.")
+    topic = sns.create_topic(Name="shared")["TopicArn"]
+    allow = {"AWSAccountId": ["111111111111"], "ActionName": ["Publish"]}
+    sns.add_permission(TopicArn=topic, Label="publishers", **allow)
+    with pytest.raises(sns.exceptions.InvalidParameterException) as again:
+        sns.add_permission(TopicArn=topic, Label="publishers", **allow)
+    assert again.value.response["Error"]["Message"] == "Invalid parameter: Statement already exists"

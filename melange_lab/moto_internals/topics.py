@@ -11,7 +11,8 @@ Tags: moto returns the existing topic when it is created again with tags it does
 and TagResource keeps the last of two tags with one key; SNS answers "Invalid parameter: Tags
 Reason: Topic already exists with different tags" and "Invalid parameter: Duplicated keys are
 not allowed." (recorded; creating it again with some of its tags, or none, is allowed).
-PutDataProtectionPolicy and GetDataProtectionPolicy, which moto lacks: the topic keeps the
+AddPermission's refusals start "Invalid parameter: " (recorded). PutDataProtectionPolicy and
+GetDataProtectionPolicy, which moto lacks: the topic keeps the
 policy's text and gives it back (recorded); the lab applies no policy to messages (it has no
 data identifiers to match).
 """
@@ -110,6 +111,18 @@ def _distinct_tag_keys(stock: Callable[..., Any]) -> Callable[..., Any]:
     return tag_resource
 
 
+def _add_permission_like_sns(stock: Callable[..., None]) -> Callable[..., None]:
+    def add_permission(self: SNSBackend, *args: Any, **kwargs: Any) -> None:
+        try:
+            stock(self, *args, **kwargs)
+        except SNSInvalidParameter as problem:
+            if not problem.message.startswith("Invalid parameter: "):
+                raise SNSInvalidParameter(f"Invalid parameter: {problem.message}") from None
+            raise
+
+    return add_permission
+
+
 _DATA_PROTECTION = "_melange_lab_data_protection_policy"
 
 
@@ -141,6 +154,7 @@ _TOPICS: list[_Layer] = [
     (SNSBackend, "set_topic_attribute", _fifo_fixed),
     (SNSResponse, "get_topic_attributes", _checked_arn),
     (SNSResponse, "tag_resource", _distinct_tag_keys),
+    (SNSBackend, "add_permission", _add_permission_like_sns),
     (SNSResponse, "put_data_protection_policy", _put_data_protection_policy),
     (SNSResponse, "get_data_protection_policy", _get_data_protection_policy),
 ]
