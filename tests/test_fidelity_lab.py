@@ -3,6 +3,7 @@ inside a running broker, and the lab's own filter-policy checks agreeing with SN
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -332,3 +333,17 @@ def test_permissions_are_written_and_refused_in_sqs_and_sns_words(broker: Simula
     with pytest.raises(sns.exceptions.InvalidParameterException) as again:
         sns.add_permission(TopicArn=topic, Label="publishers", **allow)
     assert again.value.response["Error"]["Message"] == "Invalid parameter: Statement already exists"
+
+
+def test_sns_pages_carry_base64_next_tokens(broker: SimulatedBroker) -> None:
+    """AWS's NextToken decodes as base64 (LocalStack's AWS-validated pagination test)."""
+    sns = broker.client("sns")
+    for n in range(101):
+        sns.create_topic(Name=f"page-{n}")
+    first = sns.list_topics()
+    assert len(first["Topics"]) == 100
+    assert base64.b64decode(first["NextToken"], validate=True)
+    second = sns.list_topics(NextToken=first["NextToken"])
+    assert len(second["Topics"]) == 1 and "NextToken" not in second
+    with pytest.raises(sns.exceptions.InvalidParameterException):
+        sns.list_topics(NextToken="not a token")

@@ -1,4 +1,4 @@
-"""CreateTopic, SetTopicAttributes and GetTopicAttributes as SNS answers them.
+"""Topics as SNS answers for them: creating, attributes, tags, pages, permissions, policies.
 
 moto 5.2 answers a name SNS refuses with its own long sentence, requires a ".fifo" name for
 ``FifoTopic: "false"`` (it reads any text as true), returns the existing topic when it is
@@ -11,14 +11,17 @@ Tags: moto returns the existing topic when it is created again with tags it does
 and TagResource keeps the last of two tags with one key; SNS answers "Invalid parameter: Tags
 Reason: Topic already exists with different tags" and "Invalid parameter: Duplicated keys are
 not allowed." (recorded; creating it again with some of its tags, or none, is allowed).
-AddPermission's refusals start "Invalid parameter: " (recorded). PutDataProtectionPolicy and
-GetDataProtectionPolicy, which moto lacks: the topic keeps the
-policy's text and gives it back (recorded); the lab applies no policy to messages (it has no
-data identifiers to match).
+ListTopics, ListSubscriptions and ListSubscriptionsByTopic hand out NextToken as base64 text
+(recorded: LocalStack's AWS-validated test decodes it), not moto's bare number; a token that is
+not one of them is "Invalid parameter: NextToken". AddPermission's refusals start
+"Invalid parameter: " (recorded). PutDataProtectionPolicy and GetDataProtectionPolicy, which
+moto lacks: the topic keeps the policy's text and gives it back (recorded); the lab applies
+no policy to messages (it has no data identifiers to match).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable
@@ -123,6 +126,23 @@ def _add_permission_like_sns(stock: Callable[..., None]) -> Callable[..., None]:
     return add_permission
 
 
+def _base64_page_tokens(stock: Callable[..., tuple[list[Any], int | None]]) -> Callable[..., Any]:
+    def _get_values_nexttoken(
+        self: SNSBackend, values_map: dict[str, Any], next_token: str | None = None
+    ) -> tuple[list[Any], str | None]:
+        position = None
+        if next_token:
+            try:
+                position = str(int(base64.b64decode(next_token, validate=True).decode()))
+            except ValueError:
+                raise SNSInvalidParameter("Invalid parameter: NextToken") from None
+        values, following = stock(self, values_map, position)
+        token = None if following is None else base64.b64encode(str(following).encode())
+        return values, None if token is None else token.decode()
+
+    return _get_values_nexttoken
+
+
 _DATA_PROTECTION = "_melange_lab_data_protection_policy"
 
 
@@ -155,6 +175,7 @@ _TOPICS: list[_Layer] = [
     (SNSResponse, "get_topic_attributes", _checked_arn),
     (SNSResponse, "tag_resource", _distinct_tag_keys),
     (SNSBackend, "add_permission", _add_permission_like_sns),
+    (SNSBackend, "_get_values_nexttoken", _base64_page_tokens),
     (SNSResponse, "put_data_protection_policy", _put_data_protection_policy),
     (SNSResponse, "get_data_protection_policy", _get_data_protection_policy),
 ]

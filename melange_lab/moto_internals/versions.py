@@ -100,6 +100,7 @@ _FINGERPRINTS: dict[str, str | tuple[str, ...]] = {
     "SQSBackend.add_permission": "0a1642a8bc2fa494",
     "SQSBackend.remove_permission": "896414b6e50ef3b0",
     "SNSBackend.add_permission": "cfdb8dcad3432bb2",
+    "SNSBackend._get_values_nexttoken": "2ea2a8fe42b857e4",
     "SQSResponse.send_message": "239e783c4da52fd5",
     # message_moves: API actions moto lacks, added; a moto that has them must be re-checked
     "SQSResponse.start_message_move_task": "absent",
