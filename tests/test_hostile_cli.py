@@ -11,11 +11,14 @@ written, and the grader works for the next class.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import gc
 import json
 import math
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -58,6 +61,7 @@ OPTION_CASES = [
     *[("lab", "--token", v) for v in ["", "a b", "\n", "\udcff", "t" * 1_001]],
     *[("serve", "--port", v) for v in NOT_PORTS if v != "0"],
     *[("serve", "--host", v) for v in NOT_HOSTS],
+    *[("serve", "--region", v) for v in ["", "US-EAST-1", "moon", "\udcff", "x" * 300]],
 ]
 
 
@@ -86,6 +90,8 @@ def test_a_bad_option_value_is_argparses_error_with_our_reason_and_nothing_runs(
     said = capsys.readouterr()
     assert f"argument {option}" in said.err and "is not allowed" in said.err
     assert "Traceback" not in said.err + said.out and len(said.err) < 2_000
+    assert "serve(" not in said.err and "=" not in said.err.split("allowed:")[-1]  # no Python
+    assert "e.g." not in said.err or f"e.g. {option} " in said.err  # the example is this option
     assert not (tmp_path / "out").exists() and not (tmp_path / "lab").exists()
 
 
@@ -509,6 +515,32 @@ def test_validate_runs_a_hostile_notebook_and_prints_no_traceback(
     assert code == (0 if student == "points_1e308" else 1)  # that one is the solution
     assert "Traceback" not in printed.out + printed.err
     assert "checks passed" in printed.out
+
+
+@pytest.mark.slow
+def test_validate_of_a_notebook_whose_fork_outlives_it_ends_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pid_file = tmp_path / "child.pid"
+    answer_cell(
+        tmp_path,
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()  # out of the runner's process group: it keeps the results pipe open\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(600)\n"
+        "    os._exit(0)",
+    )
+    try:
+        code = main(["validate", str(tmp_path / f"{FIRST}.ipynb"), "--timeout", "20"])
+        gc.collect()  # where the pipes' late closing printed "Event loop is closed"
+        printed = capsys.readouterr()
+        assert code == 1 and "checks passed" in printed.out
+        assert "Traceback" not in printed.out + printed.err
+    finally:
+        if pid_file.exists():  # validate runs without a sandbox: the fork is the student's
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
 def test_student_version_of_a_missing_folder_says_so(

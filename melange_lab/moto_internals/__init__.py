@@ -10,11 +10,12 @@ locks, the 5-minute deduplication window), ``signing`` (SignatureVersion 1 and 2
 ``filter_policies`` (SNS's grammar and matching), ``dead_letters`` (who is receiving, for DLQ
 moves, and DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``sqs_checks``
 (ranges and contents SQS refuses), ``sns_checks`` (Publish and GetTopicAttributes answers),
-``delivery`` (raw Binary attributes, delivery latency), ``event_hooks`` (the broker's events,
-reported where moto's state changes), ``fan_out`` (SNS delivers, filters and fails each
-subscription on its own), ``message_moves`` (StartMessageMoveTask: redrive),
-``trace_headers`` (X-Ray trace headers carried), ``service_routing`` (SNS or SQS, for a
-request whose signature does not say),
+``delivery`` (raw Binary attributes, delivery latency), ``event_hooks`` (installs the broker's
+events, reported where moto's state changes: ``event_sink``, ``arrivals``, ``message_events``,
+``receipts``, ``queue_events``, ``topic_events``, ``retention``), ``fan_out`` (SNS delivers,
+filters and fails each subscription on its own), ``message_moves`` (StartMessageMoveTask:
+redrive), ``trace_headers`` (X-Ray trace headers carried), ``service_routing`` (SNS or SQS,
+for a request whose signature does not say),
 ``http_server`` (moto's server on the same state, for ``broker.serve()``), ``look_inside``;
 ``patching`` installs and undoes them in layers, ``versions`` checks the moto underneath.
 ``install_aws_fidelity`` installs every fix that makes moto follow AWS where it does not. The
@@ -48,11 +49,7 @@ from melange_lab.moto_internals.delivery import (
 )
 from melange_lab.moto_internals.envelopes import install_envelopes, uninstall_envelopes
 from melange_lab.moto_internals.error_wire import install_error_wire, uninstall_error_wire
-from melange_lab.moto_internals.event_hooks import (
-    install_broker_events,
-    published_id_for_receipt,
-    uninstall_broker_events,
-)
+from melange_lab.moto_internals.event_hooks import install_broker_events, uninstall_broker_events
 from melange_lab.moto_internals.fan_out import install_fan_out, uninstall_fan_out
 from melange_lab.moto_internals.fast_counts import install_fast_counts, uninstall_fast_counts
 from melange_lab.moto_internals.fifo import (
@@ -84,6 +81,8 @@ from melange_lab.moto_internals.message_moves import (
 )
 from melange_lab.moto_internals.message_size import install_message_size, uninstall_message_size
 from melange_lab.moto_internals.patching import _FEATURE_ORDER, _features, _originals
+from melange_lab.moto_internals.receipts import published_id_for_receipt
+from melange_lab.moto_internals.retention import expire_messages
 from melange_lab.moto_internals.signing import install_fast_signing, uninstall_fast_signing
 from melange_lab.moto_internals.sixty_seconds import (
     install_sixty_seconds,
@@ -194,6 +193,7 @@ __all__ = [
     "dead_letter_target",
     "deliver_due",
     "drop_pending",
+    "expire_messages",
     "install_aws_fidelity",
     "install_batches",
     "install_broker_events",
