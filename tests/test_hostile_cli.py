@@ -340,6 +340,28 @@ def test_an_unreadable_student_folder_is_reported_not_no_notebook_submitted(
     assert {r["student"] for r in rows(out, "scores.csv")} == {"ana", "ben"}
 
 
+@pytest.mark.parametrize(
+    "target", ["solutions", "loop", "missing"], ids=["to-the-solutions", "a-loop", "dangling"]
+)
+def test_a_student_folder_that_is_a_link_gets_a_row_of_zeros_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    target: str,
+) -> None:  # fmt: skip
+    passing_run(monkeypatch)  # a followed link would score the teacher's solutions
+    root = a_class(tmp_path / "class", {"ana": solution})
+    if target == "solutions":
+        (root / "eve").symlink_to(EXERCISES, target_is_directory=True)
+    else:
+        (root / "eve").symlink_to(root / ("eve" if target == "loop" else "gone"))
+    out = tmp_path / "out"
+    assert main(["grade", str(root), "--out", str(out), "--source", str(EXERCISES)]) == 0
+    assert "eve: the student's folder is a symbolic link" in capsys.readouterr().out
+    eve = [r for r in rows(out, "details.csv") if r["student"] == "eve"]
+    assert eve and all(r["passed"] == "no" and "symbolic link" in r["message"] for r in eve)
+    totals = {r["student"]: r["total"] for r in rows(out, "scores.csv")}
+    assert totals["eve"] == "0" and totals["ana"] != "0"
+
+
 def test_a_notebook_whose_grading_never_ends_is_stopped_at_its_bound_with_a_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -541,6 +563,23 @@ def test_validate_of_a_notebook_whose_fork_outlives_it_ends_without_a_traceback(
         if pid_file.exists():  # validate runs without a sandbox: the fork is the student's
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("command", ["student-version", "lab", "grade --out"])
+def test_a_symbolic_link_loop_as_a_folder_is_a_plain_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    argv = {
+        "student-version": ["student-version", str(EXERCISES), str(loop)],
+        "lab": [str(loop), "--dry-run"],
+        "grade --out": ["grade", str(tmp_path), "--out", str(loop)],
+    }[command]
+    assert main(argv) == (1 if command == "student-version" else 2)
+    printed = capsys.readouterr()
+    assert "error:" in printed.out + printed.err and "Traceback" not in printed.out + printed.err
+    assert loop.is_symlink() and not (tmp_path / "out").exists()
 
 
 def test_student_version_of_a_missing_folder_says_so(

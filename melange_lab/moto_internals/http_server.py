@@ -100,12 +100,66 @@ class _SnsAndSqsOnly(DomainDispatcherApplication):
             refused = _sqs_query_api(environ, path)
             if refused is not None:
                 return _answer(start_response, refused)
+        if _json_protocol(environ) and not _json_object_body(environ):
+            message = (
+                "The request body is not a JSON object (cut short, malformed, or nested too "
+                'deeply to read). Send one, e.g. {"QueueUrl": "...", "MessageBody": "..."}.'
+            )
+            return _sender_error(
+                environ, start_response, service, "SerializationException", message
+            )
+        answered: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def keep(status: str, headers: list[tuple[str, str]], *_: Any) -> Callable[[bytes], None]:
+            answered.append((status, headers))
+            return _no_write
+
         try:
-            result: Iterable[bytes] = app(environ, start_response)
+            body = b"".join(app(environ, keep))
         except _UNREADABLE as error:  # moto read a parameter it could not convert
             logger.debug("an unreadable %s request", service, exc_info=True)
-            return _unreadable(environ, start_response, service, error)
-        return result
+            code = "InvalidParameterValue" if service == "sqs" else "InvalidParameter"
+            message = (
+                f"The request could not be read ({type(error).__name__}: "
+                f"{shortened(str(error))}). Check each parameter's type and range: e.g. "
+                "DelaySeconds, MaxNumberOfMessages and VisibilityTimeout are whole numbers, "
+                "MessageBody is text."
+            )
+            return _sender_error(environ, start_response, service, code, message)
+        status, headers = answered[0]
+        if status.startswith("404") and not body:  # moto knows no such action
+            message = (
+                f"The request names no {service.upper()} action this broker knows (Action=... "
+                "on the query protocol, X-Amz-Target on JSON). Check its spelling, e.g. "
+                "Action=SendMessage."
+            )
+            return _sender_error(environ, start_response, service, "InvalidAction", message)
+        start_response(status, headers)
+        return [body]
+
+
+def _json_protocol(environ: dict[str, Any]) -> bool:
+    return str(environ.get("CONTENT_TYPE", "")).startswith("application/x-amz-json")
+
+
+def _json_object_body(environ: dict[str, Any]) -> bool:
+    """Whether the body is a JSON object; it is read, then put back for moto to read."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        return False
+    if length < 0:  # chunked: moto reads it as it comes
+        return True
+    raw = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    try:
+        return isinstance(json.loads(raw or b"{}"), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _no_write(_: bytes) -> None:
+    """moto returns its bodies; nothing writes through start_response's callable."""
 
 
 def _sqs_query_api(environ: dict[str, Any], path: str) -> Refusal | None:
@@ -155,27 +209,28 @@ def _form_body(environ: dict[str, Any]) -> str | None:
 _UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, OverflowError, RecursionError)
 
 
-def _unreadable(
-    environ: dict[str, Any], start_response: _Respond, service: str, error: Exception
+# the exception shapes SQS's JSON protocol names these errors by
+_JSON_ERROR_SHAPES = {
+    "InvalidAction": "UnknownOperationException",
+    "SerializationException": "SerializationException",
+}
+
+
+def _sender_error(
+    environ: dict[str, Any], start_response: _Respond, service: str, code: str, message: str
 ) -> list[bytes]:
-    message = (
-        f"The request could not be read ({type(error).__name__}: {shortened(str(error))}). "
-        "Check each parameter's type and range: e.g. DelaySeconds, MaxNumberOfMessages and "
-        "VisibilityTimeout are whole numbers, MessageBody is text."
-    )
-    code = "InvalidParameterValue" if service == "sqs" else "InvalidParameter"
-    if str(environ.get("CONTENT_TYPE", "")).startswith("application/x-amz-json"):
-        body = json.dumps(
-            {"__type": f"com.amazonaws.{service}#{code}Exception", "message": message}
-        ).encode()
-        headers = [
-            ("Content-Type", "application/x-amz-json-1.0"),
-            ("x-amzn-query-error", f"{code};Sender"),
-            ("Content-Length", str(len(body))),
-        ]
-        start_response("400 Bad Request", headers)
-        return [body]
-    return _refuse(start_response, "400 Bad Request", code, message)
+    """A 400 answer in the request's protocol: JSON (SQS's JSON protocol) or XML."""
+    if not _json_protocol(environ):
+        return _refuse(start_response, "400 Bad Request", code, message)
+    shape = _JSON_ERROR_SHAPES.get(code, f"{code}Exception")
+    body = json.dumps({"__type": f"com.amazonaws.{service}#{shape}", "message": message}).encode()
+    headers = [
+        ("Content-Type", "application/x-amz-json-1.0"),
+        ("x-amzn-query-error", f"{code};Sender"),
+        ("Content-Length", str(len(body))),
+    ]
+    start_response("400 Bad Request", headers)
+    return [body]
 
 
 def _refuse(start_response: _Respond, status: str, code: str, message: str) -> list[bytes]:
