@@ -286,9 +286,10 @@ def check_topic_publish(topic: TopicWrapper, request: dict[str, Any]) -> None:
     ):
         if parameter not in request:
             continue
-        if not topic.is_fifo:
+        if not topic.is_fifo and option == "message_deduplication_id":
             raise MelangeLabError(
                 f"Topic '{topic.name}' is a standard topic: {option} only applies to FIFO "
-                "topics (names ending in '.fifo')."
+                "topics (names ending in '.fifo'). A message_group_id it passes on to "
+                "standard queues (fair queues)."
             )
         fifo_id(option, request[parameter])

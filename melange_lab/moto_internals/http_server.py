@@ -31,6 +31,12 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from melange_lab.errors import UnsupportedMotoVersion, shortened
+from melange_lab.moto_internals.service_routing import (
+    Refusal,
+    parameters,
+    queue_url_refusal,
+    service_of,
+)
 from melange_lab.moto_internals.versions import SUPPORTED_MOTO
 
 logger = logging.getLogger(__name__)
@@ -58,7 +64,18 @@ def _check_supported() -> None:
 
 
 class _SnsAndSqsOnly(DomainDispatcherApplication):
-    """moto's dispatcher, refusing every service but SNS and SQS, and moto's own API."""
+    """moto's dispatcher, refusing every service but SNS and SQS, and moto's own API; a request
+    whose ``Authorization`` header names no service goes to SNS or SQS by what it asks
+    (``service_routing``), not to moto's default, S3."""
+
+    def infer_service_region_host(self, environ: dict[str, Any], path: str) -> str | None:
+        if not environ.get("HTTP_AUTHORIZATION"):
+            params = parameters(str(environ.get("QUERY_STRING", "")), _form_body(environ))
+            service = service_of(path, params, environ.get("HTTP_X_AMZ_TARGET"))
+            if service is not None:  # the host only picks moto's app; its region is unused
+                return f"{service}.us-east-1.amazonaws.com"
+        host: str | None = super().infer_service_region_host(environ, path)
+        return host
 
     def __call__(self, environ: dict[str, Any], start_response: _Respond) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
@@ -79,6 +96,10 @@ class _SnsAndSqsOnly(DomainDispatcherApplication):
                 "UnsupportedOperation",
                 f"This simulated broker answers SNS and SQS only, not {service or 'this request'}.",
             )
+        if service == "sqs" and "HTTP_X_AMZ_TARGET" not in environ:
+            refused = _sqs_query_api(environ, path)
+            if refused is not None:
+                return _answer(start_response, refused)
         if _json_protocol(environ) and not _json_object_body(environ):
             message = (
                 "The request body is not a JSON object (cut short, malformed, or nested too "
@@ -139,6 +160,47 @@ def _json_object_body(environ: dict[str, Any]) -> bool:
 
 def _no_write(_: bytes) -> None:
     """moto returns its bodies; nothing writes through start_response's callable."""
+
+
+def _sqs_query_api(environ: dict[str, Any], path: str) -> Refusal | None:
+    """SQS's query API as AWS answers it: parameters in a GET's query string are a request
+    (moto reads a request without a form body as SQS's JSON protocol, and finds no operation),
+    answered in JSON if the GET accepts only that (moto's ``ContentType=JSON``), and a queue URL
+    refuses what it does not take (``queue_url_refusal``)."""
+    query = str(environ.get("QUERY_STRING", ""))
+    params = parameters(query, _form_body(environ))
+    refused = queue_url_refusal(path, params)
+    if refused is not None:
+        return refused
+    if not environ.get("CONTENT_TYPE"):
+        environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+    wants_json = "application/json" in str(environ.get("HTTP_ACCEPT", ""))
+    if environ.get("REQUEST_METHOD") == "GET" and wants_json and "ContentType" not in params:
+        environ["QUERY_STRING"] = f"{query}&ContentType=JSON" if query else "ContentType=JSON"
+    return None
+
+
+def _answer(start_response: _Respond, refused: Refusal) -> list[bytes]:
+    if not refused.message:
+        body = f"<{refused.code}/>".encode()
+        start_response(
+            refused.status, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+    return _refuse(start_response, refused.status, refused.code, refused.message)
+
+
+def _form_body(environ: dict[str, Any]) -> str | None:
+    """A form-encoded request body (a query API request's parameters), left readable."""
+    if not str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded"):
+        return None
+    try:
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    body = environ["wsgi.input"].read(size) if size > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body.decode("utf-8", errors="replace")
 
 
 # What moto raises while it converts a request's parameters (int("nan"), a 5,000-digit
