@@ -508,6 +508,15 @@ HOSTILE_CLASS: dict[str, Callable[[Path], None]] = {
         (EXERCISES / f"{FIRST}.ipynb").read_text().replace('"points": 1', '"points": 1e308')
     ),
     "empty_folder": lambda f: None,
+    "fills_memory": lambda f: answer_cell(f, "hoard = bytearray(10**11)"),  # over --memory
+    "fills_disk": lambda f: answer_cell(
+        f,
+        "import os\nwith open(os.path.expanduser('~/big'), 'wb') as f:\n"
+        "    while True:\n        f.write(b'x' * 2**20)",  # to the 64 MiB file limit
+    ),
+    "forks_and_leaves": lambda f: answer_cell(
+        f, "import os, time\nfor _ in range(20):\n    if os.fork() == 0:\n        time.sleep(600)"
+    ),  # every fork ends with the sandbox
     "solver": solution,
 }
 
@@ -535,6 +544,9 @@ def test_a_hostile_class_is_graded_in_bounded_time_with_a_row_and_reason_for_eve
     why = {r["student"]: r["message"] for r in details if r["passed"] == "no"}
     assert "number too long to read" in why["digits_in_the_file"]
     assert "no notebook submitted" in why["empty_folder"]
+    causes = {r["student"]: r["cause"] for r in details if r["passed"] == "no"}
+    assert "MemoryError" in causes["fills_memory"]
+    assert "File too large" in causes["fills_disk"] or "OSError" in causes["fills_disk"]
     assert why["never_ends"]  # each not-passed check says why
     assert all(r["message"] for r in details if r["passed"] == "no")
     executed = out / "executed" / "prints_a_surrogate" / f"{FIRST}.ipynb"
