@@ -8,6 +8,7 @@ new one, e.g. by re-running a notebook cell, stops the old one first.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import threading
@@ -31,7 +32,13 @@ from melange_lab.arguments import (
 from melange_lab.backends.sqs import Subscription
 from melange_lab.backends.sqs.simulated import SimulatedSQSBackend
 from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
-from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError
+from melange_lab.errors import (
+    BrokerStopped,
+    InvalidParameter,
+    MelangeLabError,
+    UnknownOption,
+    quoted,
+)
 from melange_lab.events import MAX_EVENTS, EventKind, EventLog, Observer
 from melange_lab.faults import FaultInjector
 from melange_lab.inspection import (
@@ -56,7 +63,7 @@ _FAKE_KEY = "melange-lab"  # the broker's own credentials; moto accepts any
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 
 
-def _region(parameter: str, value: object) -> str:
+def check_region(parameter: str, value: object) -> str:
     if not isinstance(value, str) or not _REGION.fullmatch(value):
         raise InvalidParameter(
             parameter, value, "an AWS region name such as 'us-east-1' or 'eu-west-1'"
@@ -82,6 +89,20 @@ def _service(parameter: str, value: object) -> str:
 
 def _max_events(parameter: str, value: object) -> int:
     return whole_number(parameter, value, 1, MAX_EVENTS, fix="e.g. max_events=10_000.")
+
+
+def _check_default_options(options: dict[str, Any]) -> None:
+    """``SimulatedBroker.default``'s options checked as the constructor checks them, even when
+    the live broker is shared: a misspelt option is named, not taken for another setting."""
+    known = [p for p in inspect.signature(SimulatedBroker.__init__).parameters if p != "self"]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise UnknownOption(
+            "SimulatedBroker.default", f"unknown option(s) {quoted(unknown)}", known
+        )
+    for key, check in (("region", check_region), ("clock", _clock_mode)):
+        if key in options:
+            check(key, options[key])
 
 
 class _Live:
@@ -153,7 +174,7 @@ class SimulatedBroker:
     """
 
     @checked(
-        region=_region,
+        region=check_region,
         clock=_clock_mode,
         max_receive_count=limits.MAX_RECEIVE_COUNT.check,
         max_events=_max_events,
@@ -206,9 +227,7 @@ class SimulatedBroker:
                 config={"core": {"mock_credentials": False, "reset_boto3_session": False}}
             )
             self._mock.start()
-            moto_internals.install_lab_layers(
-                self.clock.now, lambda: self.clock.mode == "manual"
-            )
+            moto_internals.install_lab_layers(self.clock.now, lambda: self.clock.mode == "manual")
             moto_internals.install_broker_events(self.events, self._last_failure)
             self._start_delivery_latency()
             request_text.turn_on()
@@ -233,14 +252,16 @@ class SimulatedBroker:
             live = _live.broker
             if live is None or not live.running:
                 return cls(**options)
+            _check_default_options(options)
             wanted = {key: options[key] for key in ("region", "clock") if key in options}
             actual = {"region": live.region, "clock": live.clock.mode}
             differing = {k: v for k, v in wanted.items() if actual[k] != v}
             if differing or set(options) - {"region", "clock"}:
                 raise MelangeLabError(
-                    f"SimulatedBroker.default({options}) asks for other settings than the live "
-                    f"broker's ({actual}). Call SimulatedBroker.default() without options to "
-                    "share it, or stop it first (broker.stop()) to start one with new settings."
+                    f"SimulatedBroker.default({quoted(options)}) asks for other settings than "
+                    f"the live broker's ({actual}). Call SimulatedBroker.default() without "
+                    "options to share it, or stop it first (broker.stop()) to start one with new "
+                    "settings."
                 )
             return live
 
@@ -549,6 +570,8 @@ class SimulatedBroker:
 
     def _clock_advanced(self, seconds: float) -> None:
         self.events.emit(EventKind.CLOCK_ADVANCED, detail={"seconds": seconds})
+        if self.running:
+            moto_internals.expire_messages()
         if self._delivery_latency > 0 and self.running:
             moto_internals.deliver_due()
 

@@ -32,7 +32,11 @@ class Driver(Protocol):
     def create_topic(self, name: str) -> None: ...
 
     def create_queue(
-        self, name: str, dead_letter: str | None = None, max_receive_count: int = 1
+        self,
+        name: str,
+        dead_letter: str | None = None,
+        max_receive_count: int = 1,
+        retention: int | None = None,
     ) -> None: ...
 
     def subscribe(
@@ -96,13 +100,18 @@ class LabDriver:
         self.backend.declare_topic(name)
 
     def create_queue(
-        self, name: str, dead_letter: str | None = None, max_receive_count: int = 1
+        self,
+        name: str,
+        dead_letter: str | None = None,
+        max_receive_count: int = 1,
+        retention: int | None = None,
     ) -> None:
         self.backend.declare_queue(
             name,
             dead_letter_queue_name=dead_letter,
             max_receive_count=max_receive_count,
             visibility_timeout=VISIBILITY,
+            message_retention_period=retention,
         )
 
     def subscribe(
@@ -179,9 +188,15 @@ class Boto3Driver:
         self._topic_arn(name)
 
     def create_queue(
-        self, name: str, dead_letter: str | None = None, max_receive_count: int = 1
+        self,
+        name: str,
+        dead_letter: str | None = None,
+        max_receive_count: int = 1,
+        retention: int | None = None,
     ) -> None:
         attributes = {"VisibilityTimeout": str(VISIBILITY)}
+        if retention is not None:
+            attributes["MessageRetentionPeriod"] = str(retention)
         if name.endswith(".fifo"):
             attributes.update(FifoQueue="true", ContentBasedDeduplication="true")
         if dead_letter is not None:
@@ -711,6 +726,46 @@ def delivery_failed(driver: Driver, broker: SimulatedBroker) -> list[tuple[Any, 
     return normal_form(since(broker, start))
 
 
+def retention_ends(driver: Driver, broker: SimulatedBroker) -> list[tuple[Any, ...]]:
+    """A copy received once and never acknowledged, and its queue's 60 s retention ends."""
+    start = broker.events[-1].seq if len(broker.events) else 0
+    driver.create_topic("news")
+    driver.create_queue("brief", retention=60)
+    driver.subscribe("news", "brief")
+    driver.publish("news", {"headline": "old"})
+    assert len(driver.receive("brief")) == 1
+    broker.clock.advance(VISIBILITY)
+    driver.send("brief", {"headline": "new"})
+    broker.clock.advance(60 - VISIBILITY)
+    (token,) = driver.receive("brief")
+    driver.ack("brief", token)
+    return normal_form(since(broker, start))
+
+
+RETENTION_ENDS = [
+    ("topic_declared", "news", None, None, None, (), None),
+    ("queue_declared", None, "brief", None, None, (), None),
+    ("subscribed", "news", "brief", None, None, (), None),
+    ("published", "news", None, "m1", "m1", (), None),
+    ("delivered", "news", "brief", "m2", "m1", (), None),
+    ("received", None, "brief", "m2", "m1", (("receive_count", 1),), None),
+    ("clock_advanced", None, None, None, None, (), None),
+    ("published", None, "brief", "m3", "m3", (), None),
+    ("clock_advanced", None, None, None, None, (), None),
+    (
+        "expired",
+        None,
+        "brief",
+        "m2",
+        "m1",
+        (("receive_count", 1),),
+        "its queue's MessageRetentionPeriod (60 s) ended: SQS deleted it",
+    ),
+    ("received", None, "brief", "m3", "m3", (("receive_count", 1),), None),
+    ("acknowledged", None, "brief", "m3", "m3", (), None),
+]
+
+
 def batches_purge_unsubscribe(
     driver: ClientDriver, broker: SimulatedBroker
 ) -> list[tuple[Any, ...]]:
@@ -742,6 +797,7 @@ SCENARIOS: dict[str, Scenario] = {
     "delivery_latency": (delivery_latency, DELIVERY_LATENCY),
     "teardown": (teardown, TEARDOWN),
     "delivery_failed": (delivery_failed, DELIVERY_FAILED),
+    "retention_ends": (retention_ends, RETENTION_ENDS),
 }
 #: run on the plain-client paths (boto3 in the kernel, another process): calls the lab's
 #: melange API has no equivalent for

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from melange_lab import MessageDispatcher, SimulatedBroker, TopicPublisher
+from melange_lab import MessageDispatcher, SimulatedBroker, TopicPublisher, moto_internals
 from melange_lab.events import Event, EventKind
 from melange_lab.filter_policies import FilterPolicy
 from melange_lab.moto_internals import fan_out, filter_policies, receipts
@@ -389,3 +389,69 @@ def test_a_publish_decodes_its_body_once_for_every_message_body_policy(
     filtered = [(e.queue, e.reason) for e in kinds(broker, EventKind.FILTERED)]
     assert delivered == ["big", "eu"]
     assert filtered == [("us", 'body field \'region\' is "eu"; the policy wants ["us"]')]
+
+
+def test_a_message_past_its_retention_is_deleted_and_reported_as_expired(
+    broker: SimulatedBroker, sqs: Any, sns: Any
+) -> None:
+    url, arn = make_queue(sqs, "short", MessageRetentionPeriod="60")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    published = sns.publish(TopicArn=topic, Message="old")["MessageId"]
+    sqs.receive_message(QueueUrl=url, VisibilityTimeout=5)  # received once, never acknowledged
+    broker.clock.advance(30)
+    sqs.send_message(QueueUrl=url, MessageBody="young")
+    assert kinds(broker, EventKind.EXPIRED) == []
+
+    broker.clock.advance(30)  # the first message is 60 s old: SQS deletes it
+
+    (expired,) = kinds(broker, EventKind.EXPIRED)
+    (delivered,) = kinds(broker, EventKind.DELIVERED)
+    assert (expired.queue, expired.message_id, expired.published_id) == (
+        "short",
+        delivered.message_id,
+        published,
+    )
+    assert expired.detail == {"retention_seconds": 60, "receive_count": 1}
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "1"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+    (left,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert left["Body"] == "young"
+
+
+def test_a_receive_deletes_and_reports_expired_messages_itself(
+    broker: SimulatedBroker, sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As when time passes on a real-time clock: no advance sweeps the queues for it."""
+    monkeypatch.setattr(moto_internals, "expire_messages", lambda: None)
+    url, _ = make_queue(sqs, "q", MessageRetentionPeriod="60")
+    old = sqs.send_message(QueueUrl=url, MessageBody="old")["MessageId"]
+    broker.clock.advance(61)
+    assert kinds(broker, EventKind.EXPIRED) == []
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    (left,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert left["Body"] == "new"
+    assert [e.message_id for e in kinds(broker, EventKind.EXPIRED)] == [old]
+
+
+def test_peeking_a_topics_copy_decodes_its_stored_body_once(
+    broker: SimulatedBroker, registry: SerializerRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the view shows of a copy (payload and SNS envelope) comes from one decode."""
+    backend = broker.backend
+    backend.declare_queue("q", backend.declare_topic("t"))
+    published = TopicPublisher(registry, backend).publish("t", {"order": 1})
+    decoded: list[str] = []
+    real = json.loads
+
+    def counted(text: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(text, str) and '"Type": "Notification"' in text:
+            decoded.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counted)
+    (copy,) = broker.peek("q", registry)
+    assert copy.payload == {"order": 1}
+    assert copy.envelope is not None and copy.envelope["MessageId"] == published
+    assert len(decoded) == 1

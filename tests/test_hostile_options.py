@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import math
 import socket
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from melange_lab import SimulatedBroker, TopicPublisher
+from melange_lab import (
+    Consumer,
+    MessagingBackendFactory,
+    QueuePublisher,
+    RemoteBroker,
+    SimpleMessageDispatcher,
+    SimulatedBroker,
+    TopicPublisher,
+)
 from melange_lab.errors import (
     BrokerRequestFailed,
     InvalidFilterPolicy,
@@ -36,6 +45,7 @@ from melange_lab.errors import (
     quoted,
 )
 from melange_lab.serializers import SerializerRegistry
+from melange_lab.serving import BrokerReachableWarning
 from melange_lab.widgets.actions import default_registry
 from melange_lab.widgets.broker_view import BrokerView
 from melange_lab.widgets.comm_recorder import CommRecorder, recording_comms
@@ -194,6 +204,42 @@ def test_the_view_options_of_issue_23(broker: SimulatedBroker) -> None:
     assert "page_sise" in refused(lambda: broker.view(page_sise=20), UnknownOption)
 
 
+NOT_IDS = [v for v in BAD if not isinstance(v, str) or len(v) > 128]
+
+
+@pytest.mark.parametrize("method", ["select", "inspect"])
+@pytest.mark.parametrize(
+    "value", NOT_IDS, ids=[f"{type(v).__name__}{i}" for i, v in enumerate(NOT_IDS)]
+)
+def test_a_views_select_and_inspect_refuse_what_is_no_message_id_and_show_nothing(
+    broker: SimulatedBroker, method: str, value: Any
+) -> None:
+    view = broker.view(refresh_interval=None)
+    try:
+        call = (lambda: view.select(value)) if method == "select" else (
+            lambda: view.inspect("billing", value)
+        )  # fmt: skip
+        assert "message id" in refused(call)
+        assert view.selected == "" and view.inspected == {}  # nothing half-shown to sync
+        (card,) = view.queue_pages["billing"]["cards"][:1]
+        view.select(card["published_id"])  # and the real thing still works
+        assert view.inspected["id"] == card["id"]
+    finally:
+        view.close()
+    still_works(broker)
+
+
+def test_default_names_a_misspelt_option_even_while_a_broker_is_shared(
+    broker: SimulatedBroker,
+) -> None:
+    assert SimulatedBroker.default() is broker
+    assert "regoin" in refused(lambda: SimulatedBroker.default(regoin="x"), UnknownOption)
+    assert "clock='bogus'" in refused(lambda: SimulatedBroker.default(clock="bogus"))
+    assert "(100,000 characters)" in refused(lambda: SimulatedBroker.default(region=HUGE))
+    assert SimulatedBroker.default() is broker and broker.running
+    still_works(broker)
+
+
 @pytest.mark.parametrize(
     "source", [None, "broker", 5, object(), [], {"events": []}, SimulatedBroker], ids=range(7)
 )
@@ -306,6 +352,63 @@ def test_serve_on_a_port_in_use_is_a_typed_error_and_the_broker_keeps_working(
         taken.listen()
         with pytest.raises(MelangeLabError):
             broker.serve(port=taken.getsockname()[1])
+    still_works(broker)
+
+
+@pytest.mark.parametrize("host", ["192.0.2.1", "256.1.1.1", "name.invalid"])
+def test_serving_on_an_address_that_is_not_this_machines_is_refused_without_a_warning(
+    broker: SimulatedBroker, host: str
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning about who can reach a server never started
+        with pytest.raises(InvalidParameter, match="host="):
+            broker.serve(host=host)
+    still_works(broker)
+
+
+def test_the_warning_about_a_reachable_broker_points_at_the_learners_own_line(
+    broker: SimulatedBroker,
+) -> None:
+    with pytest.warns(BrokerReachableWarning) as warned:
+        server = broker.serve(host="0.0.0.0")
+    server.stop()
+    assert warned[0].filename == __file__
+    still_works(broker)
+
+
+@pytest.mark.parametrize(
+    "seed", [10**5000, -(10**5000), 2**63, -(2**63)], ids=["5000-digits", "minus", "2^63", "-2^63"]
+)
+def test_a_seed_too_large_to_print_is_refused_and_faults_stay_off(
+    broker: SimulatedBroker, seed: int
+) -> None:
+    with pytest.raises(InvalidParameter) as refused:
+        broker.faults(seed=seed)
+    assert refused.value.parameter == "seed" and len(str(refused.value)) < 400
+    assert broker.backend.faults is None
+    assert repr(broker.faults(seed=2**63 - 1))  # the largest seed prints, in a report too
+    broker.clear_faults()
+    still_works(broker)
+
+
+MISSPELT_CONSTRUCTORS: dict[str, Callable[[SimulatedBroker], Any]] = {
+    "TopicPublisher": lambda b: TopicPublisher(default_registry(), b.backend, regsitry=None),
+    "QueuePublisher": lambda b: QueuePublisher(default_registry(), bakend=b.backend),
+    "MessagingBackendFactory": lambda b: MessagingBackendFactory(b.backend, dlq=True),
+    "Consumer": lambda b: Consumer(on_mesage=print),
+    "SimpleMessageDispatcher": lambda b: SimpleMessageDispatcher(
+        Consumer(on_message=print), default_registry(), backend=b.backend, early_ak=True
+    ),
+    "RemoteBroker": lambda b: RemoteBroker(b.backend, region="eu-west-1"),
+}
+
+
+@pytest.mark.parametrize("called", MISSPELT_CONSTRUCTORS)
+def test_a_misspelt_constructor_option_names_the_class_called_and_its_options(
+    broker: SimulatedBroker, called: str
+) -> None:
+    text = refused(lambda: MISSPELT_CONSTRUCTORS[called](broker), UnknownOption)
+    assert text.startswith(f"{called}(): unknown option(s)") and "Its options are" in text
     still_works(broker)
 
 

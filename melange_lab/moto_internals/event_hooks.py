@@ -16,6 +16,8 @@ to 5.2.6, the fingerprints in ``versions.py``):
   0 (``released``); batch calls reach them per entry. ``receipts`` remembers which message a
   receipt handle was handed out for.
 - ``queue_events``: ``queue_declared``, ``queue_deleted``, ``purged``.
+- ``retention``: ``expired`` (and the message deleted, as SQS does) when its queue's
+  retention ends, seen when the broker's clock advances or a receive looks at the queue.
 - ``topic_events``: ``topic_declared``, ``topic_deleted``, ``subscribed``, ``unsubscribed``.
 - ``fan_out`` (its own feature): Publish: ``published`` and, per subscription, ``filtered``
   / ``delivered`` / ``delivery_failed``, or ``deduplicated``; ``message_moves``: redrive.
@@ -31,7 +33,13 @@ from collections.abc import Callable
 from moto.sqs.models import SQSBackend
 
 from melange_lab.events import EventLog
-from melange_lab.moto_internals import arrivals, message_events, queue_events, topic_events
+from melange_lab.moto_internals import (
+    arrivals,
+    message_events,
+    queue_events,
+    retention,
+    topic_events,
+)
 from melange_lab.moto_internals.dead_letters import _note_receiving
 from melange_lab.moto_internals.event_sink import set_sink
 from melange_lab.moto_internals.patching import _Layer, _lock, _set_feature
@@ -39,6 +47,7 @@ from melange_lab.moto_internals.receipts import handles
 
 _EVENT_HOOKS: list[_Layer] = [
     *arrivals.LAYERS,
+    *retention.LAYERS,  # expired messages gone before a receive looks
     (SQSBackend, "receive_message", _note_receiving),  # who is receiving, for DLQ moves
     *message_events.LAYERS,
     *queue_events.LAYERS,

@@ -13,6 +13,10 @@ LocalStack's ``test_sqs.snapshot.json``; the SQS API reference).
   handle whose visibility timeout ended has expired (InvalidParameterValue);
   ChangeMessageVisibility of a deleted message is InvalidParameterValue, not
   ReceiptHandleIsInvalid.
+- ListQueueTags of a queue without tags: no ``Tags`` at all (recorded), not an empty map.
+- AddPermission on a queue without a policy writes SQS's policy, version "2008-10-17"
+  (recorded), where moto writes "2012-10-17"; RemovePermission of a label the policy lacks
+  says "can't find label." (recorded).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.sqs.exceptions import (
     InvalidAttributeName,
     InvalidAttributeValue,
@@ -31,6 +36,7 @@ from moto.sqs.exceptions import (
 from moto.sqs.models import Message, Queue, SQSBackend
 from moto.sqs.responses import SQSResponse
 
+from melange_lab.errors import shortened
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 
 _FIFO_ONLY_NAMED = ("FifoQueue", "ContentBasedDeduplication")
@@ -150,9 +156,27 @@ def _fifo_zero_delay_is_the_queues(stock: Callable[..., Message]) -> Callable[..
     return send_message
 
 
+def _no_negative_delay(stock: Callable[..., Message]) -> Callable[..., Message]:
+    """moto refuses a DelaySeconds over 900 only; SQS refuses a negative one the same way."""
+
+    def send_message(
+        self: SQSBackend, queue_name: str, message_body: str, *args: Any, **kwargs: Any
+    ) -> Message:
+        delay = kwargs.get("delay_seconds", args[1] if len(args) > 1 else None)
+        if delay is not None and int(delay) < 0:
+            raise InvalidParameterValue(
+                f"Value {delay} for parameter DelaySeconds is invalid. Reason: DelaySeconds "
+                "must be >= 0 and <= 900."
+            )
+        return stock(self, queue_name, message_body, *args, **kwargs)
+
+    return send_message
+
+
 _RECEIVE_RANGES = {
     "MaxNumberOfMessages": (1, 10, "Must be between 1 and 10, if provided."),
     "WaitTimeSeconds": (0, 20, "Must be >= 0 and <= 20, if provided."),
+    "VisibilityTimeout": (0, 43_200, "Must be >= 0 and <= 43200, if provided."),
 }
 
 
@@ -168,7 +192,8 @@ def _receive_ranges(stock: Callable[..., Any]) -> Callable[..., Any]:
                 number = lowest - 1
             if not lowest <= number <= highest:
                 raise InvalidParameterValue(
-                    f"Value {value} for parameter {parameter} is invalid. Reason: {reason}"
+                    f"Value {shortened(str(value), 80)} for parameter {parameter} is invalid. "
+                    f"Reason: {reason}"
                 )
         return stock(self)
 
@@ -214,14 +239,53 @@ def _change_visibility_like_sqs(stock: Callable[..., None]) -> Callable[..., Non
     return change_message_visibility
 
 
+def _no_empty_tags(stock: Callable[..., ActionResult]) -> Callable[..., ActionResult]:
+    def list_queue_tags(self: SQSResponse) -> ActionResult:
+        answer = stock(self)
+        result = answer.result
+        if isinstance(result, dict) and not result.get("Tags"):
+            return ActionResult({k: v for k, v in result.items() if k != "Tags"})
+        return answer
+
+    return list_queue_tags
+
+
+def _sqs_policy_version(stock: Callable[..., None]) -> Callable[..., None]:
+    def add_permission(self: SQSBackend, *args: Any, **kwargs: Any) -> None:
+        queue_name = kwargs["queue_name"] if "queue_name" in kwargs else args[1]
+        policy = self.get_queue(queue_name)._policy_json
+        if not policy.get("Statement"):
+            policy["Version"] = "2008-10-17"
+        stock(self, *args, **kwargs)
+
+    return add_permission
+
+
+def _remove_permission_like_sqs(stock: Callable[..., None]) -> Callable[..., None]:
+    def remove_permission(self: SQSBackend, *args: Any, **kwargs: Any) -> None:
+        try:
+            stock(self, *args, **kwargs)
+        except InvalidParameterValue as problem:
+            problem.message = problem.message.replace(
+                "can't find label on existing policy.", "can't find label."
+            )
+            raise
+
+    return remove_permission
+
+
 _SQS_REQUESTS: list[_Layer] = [
     (SQSBackend, "create_queue", _create_like_sqs),
     (SQSBackend, "set_queue_attributes", _set_like_sqs),
     (SQSBackend, "send_message", _check_ids),
     (SQSBackend, "send_message", _fifo_zero_delay_is_the_queues),
+    (SQSBackend, "send_message", _no_negative_delay),
     (SQSResponse, "receive_message", _receive_ranges),
     (Queue, "delete_message", _delete_like_sqs),
     (SQSBackend, "change_message_visibility", _change_visibility_like_sqs),
+    (SQSResponse, "list_queue_tags", _no_empty_tags),
+    (SQSBackend, "add_permission", _sqs_policy_version),
+    (SQSBackend, "remove_permission", _remove_permission_like_sqs),
 ]
 
 
