@@ -342,13 +342,14 @@ function Topology(ctx, live) {
       item.items && item.items.length ? h("ul", {}, item.items.map((t) => h("li", {}, t))) : null)));
     if (!diagram || !diagram.nodes.length) {
       svg = tokens = null;
-      box.replaceChildren(h("p", { class: "mlv-empty" }, "No topics or queues yet: declare some."));
+      box.replaceChildren(h("p", { class: "mlv-empty" }, (structure.texts || {}).no_topology));
       fitButton();
       return;
     }
     const arrow = ctx.id("arrow"), deadArrow = ctx.id("arrow-dead");
-    const marker = (mid, cls) => s("marker", { id: mid, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7,
-      markerHeight: 7, orient: "auto-start-reverse" }, s("path", { d: "M0,0 L10,5 L0,10 z", class: cls }));
+    const a = diagram.arrow;
+    const marker = (mid, cls) => s("marker", { id: mid, viewBox: a.view_box, refX: a.ref_x, refY: a.ref_y, markerWidth: a.size,
+      markerHeight: a.size, orient: "auto-start-reverse" }, s("path", { d: a.path, class: cls }));
     const edges = diagram.edges.map((e) => s("path", { d: e.d, class: `mlv-edge mlv-edge-${e.kind}`,
       "marker-end": `url(#${e.kind === "dead-letter" ? deadArrow : arrow})`, "data-edge": `${e.from}|${e.to}` },
       e.tip ? s("title", {}, e.tip) : null));
@@ -364,7 +365,7 @@ function Topology(ctx, live) {
     s("defs", {}, marker(arrow, "mlv-arrowhead"), marker(deadArrow, "mlv-arrowhead mlv-arrowhead-dead")),
     edges, nodes, tokens);
     box.replaceChildren(svg);
-    for (const [name, p] of Object.entries(ctx.pages())) setCount(name, p.total);
+    for (const [name, p] of Object.entries(ctx.pages())) setCount(name, p.total_text);
     requestAnimationFrame(shrinkOverflowing);
     fitButton();
   }
@@ -380,10 +381,10 @@ function Topology(ctx, live) {
       }
     }
   }
-  function setCount(queue, total) {
-    if (!svg || total === undefined) return;
+  function setCount(queue, said) {
+    if (!svg || said === undefined) return;
     const text = svg.querySelector(`text[data-count-of="${CSS.escape(queue)}"]`);
-    if (text) text.textContent = plural(total, "message");
+    if (text) text.textContent = said;
   }
   function flash(key, cls, delay = 0) {
     ctx.later(() => {
@@ -586,21 +587,19 @@ function Queues(ctx, topology, forms, live, clock) {
     item.li.className = `mlv-queue${item.facts.is_dlq ? " mlv-queue-dlq" : ""}`;
     item.li.setAttribute("data-total", p ? p.total : "");
     item.li.setAttribute("aria-labelledby", ctx.id(`q-${name}`));
-    if (p) topology.setCount(name, p.total);
+    if (p) topology.setCount(name, p.total_text);
     if (before && p) remember(name, before, p);
     if (focused) restoreFocus(focused);
     mark();
     clock.tick();
   }
   function panel(q, p, before) {
-    const tags = [];
-    if (q.fifo) tags.push(h("span", { class: "mlv-tag" }, "FIFO"));
-    if (q.is_dlq) tags.push(h("span", { class: "mlv-tag mlv-tag-dlq" }, "dead-letter queue"));
+    const tags = (q.tags || []).map((t) => h("span", { class: t.cls }, t.text));
     const previous = new Map(((before || {}).cards || []).map((c) => [c.id, c]));
     const cards = (p.cards || []).map((c) => card(q, c, previous.get(c.id)));
     let body;
     if (p.peek_error) body = h("p", { class: "mlv-note" }, p.peek_error);
-    else if (!cards.length) body = h("p", { class: "mlv-empty" }, "No messages.");
+    else if (!cards.length) body = h("p", { class: "mlv-empty" }, (ctx.structure().texts || {}).no_messages);
     else body = h("ul", { class: "mlv-cards", "aria-label": `Messages in ${q.name}` }, cards);
     return [
       h("h4", { id: ctx.id(`q-${q.name}`), class: "mlv-h4" }, h("span", { class: "mlv-qname" }, q.name), ...tags),
@@ -624,7 +623,7 @@ function Queues(ctx, topology, forms, live, clock) {
     if (!note) return null;
     return h("details", { class: "mlv-note mlv-filtered" },
       h("summary", {}, h("strong", {}, note.title), `: ${note.why}.`),
-      h("ul", {}, note.items.map((f) => h("li", {}, idButton(f.id, q.name), ` from topic ${f.topic}: ${f.reason}`))),
+      h("ul", {}, note.items.map((f) => h("li", {}, idButton(f.id, q.name), " ", f.text))),
       note.more ? h("p", { class: "mlv-muted" }, note.more) : null);
   }
   function idButton(pid, queue) {
@@ -637,17 +636,16 @@ function Queues(ctx, topology, forms, live, clock) {
     const isNew = !seen.has(key) && !first;
     seen.add(key);
     const changed = previous && previous.state !== c.state;
-    const [symbol, label] = ctx.states()[c.state] || ["?", c.state];
     const deadline = c.state === "in_flight" ? c.visible_at : c.state === "delayed" ? c.delayed_until : null;
     const fields = c.fields ? h("span", { class: "mlv-fields" }, c.fields.map(([k, v]) =>
       h("span", { class: "mlv-kv" }, h("span", { class: "mlv-k" }, `${k}:`), " ", h("span", { class: "mlv-v" }, v))),
-    c.more_fields ? h("span", { class: "mlv-muted" }, `+${c.more_fields} more`) : null) : null;
+    c.more_text ? h("span", { class: "mlv-muted" }, c.more_text) : null) : null;
     const li = h("li", { class: `mlv-card mlv-${c.state}${isNew ? " mlv-new" : ""}${changed ? " mlv-changed" : ""}`,
       "data-message-id": c.id, "data-published-id": c.published_id, "data-state": c.state, "data-queue": q.name },
     h("button", { type: "button", class: "mlv-card-main", "data-focus-key": `card:${key}`,
       onclick: () => { ctx.select(c.published_id, { send: false }); ctx.send("inspect", { queue: q.name, id: c.id }); forms.show("inspect"); } },
     h("span", { class: "mlv-card-top" },
-      h("span", { class: "mlv-state" }, `${symbol} ${label}`),
+      h("span", { class: "mlv-state" }, c.state_text),
       isNew ? h("span", { class: "mlv-new-badge" }, "new") : null,
       h("span", { class: "mlv-ids" }, c.ids),
       deadline ? h("span", { class: "mlv-muted mlv-deadline", "data-until": deadline }) : null),
@@ -1040,8 +1038,9 @@ function Timeline(ctx, topology, forms) {
     const top = Math.max(0, Math.floor((tl.scroller.scrollTop - LANE_HEAD) / ROW_H) - 10);
     const count = Math.ceil((tl.scroller.clientHeight || 320) / ROW_H) + 20;
     const current = replay.playing ? rows[replay.index] : null;
-    const parts = [s("defs", {}, s("marker", { id: marker, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6,
-      orient: "auto-start-reverse" }, s("path", { d: "M0,0 L10,5 L0,10 z", class: "mlv-arrowhead" })))];
+    const a = (ctx.structure().diagram || {}).arrow;  // the diagram's arrowhead, a little smaller
+    const parts = a ? [s("defs", {}, s("marker", { id: marker, viewBox: a.view_box, refX: a.ref_x, refY: a.ref_y,
+      markerWidth: a.size - 1, markerHeight: a.size - 1, orient: "auto-start-reverse" }, s("path", { d: a.path, class: "mlv-arrowhead" })))] : [];
     const height = rows.length * ROW_H + 8;
     for (const lane of lanes) parts.push(s("line", { x1: x(lane.key), y1: 0, x2: x(lane.key), y2: height, class: "mlv-lifeline" }));
     rows.slice(top, top + count).forEach((ev, i) => parts.push(row(ev, (top + i) * ROW_H + ROW_H / 2, ev === current)));
