@@ -16,6 +16,8 @@ const REPLY_TIMEOUT_MS = 20000;
 const ANNOUNCE_EVERY_MS = 1500;
 const ROW_H = 22, GUTTER = 40, LANE_HEAD = 44;
 const TRAVELLING = new Set(["published", "delivered", "filtered", "dead_lettered"]);
+const PHRASES = { published: "published to", delivered: "delivered to", filtered: "filtered out of",
+  received: "received from", acknowledged: "acknowledged in", dead_lettered: "dead-lettered to", redriven: "redriven to" };
 let viewCount = 0;
 
 function h(tag, attrs = {}, ...children) {
@@ -471,8 +473,10 @@ function Topology(ctx, live) {
     const travellers = [...stories].filter(([, evs]) => evs.some((e) => TRAVELLING.has(e.kind) && routeOf(e)));
     const numbered = Math.min(travellers.length, BURST_TRAVEL) > 1;
     let travelled = 0, flashes = 0, start = 0;
-    const told = [], rest = {};
-    let restStories = 0;
+    const told = [];
+    // messages that would travel but exceed the burst's share, and messages with nothing to
+    // travel (receives, acknowledgements: their queues flash): each told as a count per kind
+    const untold = { n: 0, kinds: {}, first: null }, quiet = { n: 0, kinds: {}, first: null };
     for (const [pid, evs] of stories) {
       const moving = evs.filter((e) => TRAVELLING.has(e.kind) && routeOf(e));
       if (moving.length && travelled < BURST_TRAVEL) {
@@ -490,8 +494,10 @@ function Topology(ctx, live) {
         told.push(numbered ? `${mark}: ${story(pid, evs)}` : story(pid, evs));
         start += STAGGER_MS;
       } else if (pid) {
-        restStories += 1;
-        for (const ev of evs) rest[ev.kind] = (rest[ev.kind] || 0) + 1;
+        const tally = moving.length ? untold : quiet;
+        tally.n += 1;
+        if (!tally.first) tally.first = story(pid, evs);
+        for (const ev of evs) tally.kinds[ev.kind] = (tally.kinds[ev.kind] || 0) + 1;
       }
       for (const ev of evs) {
         if (TRAVELLING.has(ev.kind) || !ev.queue || flashes >= FLASHES) continue;
@@ -504,25 +510,33 @@ function Topology(ctx, live) {
       const ids = told.slice(1).map((t) => t.split(" ").slice(0, 2).join(" "));
       text += ` Then ${ids.join(", ")} (${told.length - 1 === 1 ? "it travels" : "they travel"} in that order).`;
     }
-    if (restStories) {
-      const parts = Object.entries(rest).slice(0, 4).map(([k, n]) => `${num(n)} ${words(k)}`);
-      text += ` Not drawn: ${plural(restStories, "more message")} (${parts.join(", ")}${Object.keys(rest).length > 4 ? ", \u2026" : ""}); the timeline has every event.`;
+    const kinds = (tally) => {
+      const parts = Object.entries(tally.kinds).slice(0, 4).map(([k, n]) => `${num(n)} ${words(k)}`);
+      return parts.join(", ") + (Object.keys(tally.kinds).length > 4 ? ", \u2026" : "");
+    };
+    if (untold.n) text += ` Not drawn: ${plural(untold.n, "more message")} (${kinds(untold)}); the timeline has every event.`;
+    if (quiet.n) {
+      const said = quiet.n === 1 ? `message ${quiet.first}` : `${plural(quiet.n, "message")}: ${kinds(quiet)}.`;
+      text += text ? ` Also ${said}` : said.charAt(0).toUpperCase() + said.slice(1);
     }
     caption.textContent = text.trim();
     return arrivals;
   }
+  // One message's events of this update in the order they happened, a kind repeated in a row
+  // said once: "a1b2c3d4 published to topic orders; delivered to billing, shipping."
   function story(pid, evs) {
-    const of = (kind) => [...new Set(evs.filter((e) => e.kind === kind).map((e) => e.queue).filter(Boolean))];
-    const first = evs.find((e) => e.kind === "published");
     const parts = [];
-    if (first) parts.push(`published to ${first.topic ? `topic ${first.topic}` : `queue ${first.queue}`}`);
-    if (of("delivered").length) parts.push(`delivered to ${of("delivered").join(", ")}`);
-    if (of("filtered").length) parts.push(`filtered out of ${of("filtered").join(", ")}`);
-    if (of("received").length) parts.push(`received from ${of("received").join(", ")}`);
-    if (of("acknowledged").length) parts.push(`acknowledged in ${of("acknowledged").join(", ")}`);
-    const dead = evs.filter((e) => e.kind === "dead_lettered");
-    if (dead.length) parts.push(`dead-lettered to ${dead.map((e) => e.detail.dead_letter_queue).join(", ")}`);
-    return `${short(pid)} ${parts.join("; ")}.`;
+    for (const e of evs) {
+      const verb = PHRASES[e.kind] || `${words(e.kind)} in`;
+      const d = e.detail || {};
+      const where = e.kind === "published" ? (e.topic ? `topic ${e.topic}` : `queue ${e.queue}`)
+        : e.kind === "dead_lettered" ? d.dead_letter_queue : e.kind === "redriven" ? d.to_queue || e.queue : e.queue;
+      const last = parts[parts.length - 1];
+      if (last && last.verb === verb) { if (where && !last.places.includes(where)) last.places.push(where); }
+      else parts.push({ verb, places: where ? [where] : [] });
+    }
+    const said = parts.map((p) => (p.places.length ? `${p.verb} ${p.places.join(", ")}` : p.verb.replace(/ (in|to|from|out of)$/, "")));
+    return `${short(pid)} ${said.join("; ")}.`;
   }
   function replayStep(ev) {
     if (TRAVELLING.has(ev.kind) && routeOf(ev)) travel(ev, 0, "");
@@ -984,7 +998,10 @@ function Timeline(ctx, topology, forms) {
   const replay = { playing: false, paused: false, index: -1, timer: null };
   const resize = new ResizeObserver(() => { layout(); drawRows(); });
   resize.observe(tl.scroller);
-  tl.scroller.addEventListener("scroll", () => requestAnimationFrame(drawRows));
+  // The newest row stays in sight as events arrive, until the learner scrolls away from it.
+  let following = true;
+  const atEnd = () => tl.scroller.scrollTop + tl.scroller.clientHeight >= tl.scroller.scrollHeight - ROW_H;
+  tl.scroller.addEventListener("scroll", () => { following = atEnd(); requestAnimationFrame(drawRows); });
 
   function arrange(structure) {
     lanes = ((structure.diagram || {}).lanes || []).slice();
@@ -1028,6 +1045,7 @@ function Timeline(ctx, topology, forms) {
     if (!force && !rows.length) return;
     body.setAttribute("width", GUTTER + lanes.length * laneW);
     body.setAttribute("height", rows.length * ROW_H + 8);
+    if (following && !replay.playing) tl.scroller.scrollTop = tl.scroller.scrollHeight;
     drawRows();
     const shown = rows.slice(-200);
     tl.list.replaceChildren(...shown.map((ev) => h("li", { "data-seq": ev.seq }, ev.text)));
