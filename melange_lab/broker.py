@@ -56,7 +56,7 @@ _FAKE_KEY = "melange-lab"  # the broker's own credentials; moto accepts any
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 
 
-def _region(parameter: str, value: object) -> str:
+def check_region(parameter: str, value: object) -> str:
     if not isinstance(value, str) or not _REGION.fullmatch(value):
         raise InvalidParameter(
             parameter, value, "an AWS region name such as 'us-east-1' or 'eu-west-1'"
@@ -153,7 +153,7 @@ class SimulatedBroker:
     """
 
     @checked(
-        region=_region,
+        region=check_region,
         clock=_clock_mode,
         max_receive_count=limits.MAX_RECEIVE_COUNT.check,
         max_events=_max_events,
@@ -206,9 +206,7 @@ class SimulatedBroker:
                 config={"core": {"mock_credentials": False, "reset_boto3_session": False}}
             )
             self._mock.start()
-            moto_internals.install_lab_layers(
-                self.clock.now, lambda: self.clock.mode == "manual"
-            )
+            moto_internals.install_lab_layers(self.clock.now, lambda: self.clock.mode == "manual")
             moto_internals.install_broker_events(self.events, self._last_failure)
             self._start_delivery_latency()
             request_text.turn_on()
@@ -549,6 +547,8 @@ class SimulatedBroker:
 
     def _clock_advanced(self, seconds: float) -> None:
         self.events.emit(EventKind.CLOCK_ADVANCED, detail={"seconds": seconds})
+        if self.running:
+            moto_internals.expire_messages()
         if self._delivery_latency > 0 and self.running:
             moto_internals.deliver_due()
 

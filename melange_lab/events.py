@@ -47,6 +47,7 @@ class EventKind(str, enum.Enum):
     QUEUE_DELETED = "queue_deleted"
     TOPIC_DELETED = "topic_deleted"
     PURGED = "purged"  # PurgeQueue: every message of the queue deleted
+    EXPIRED = "expired"  # its queue's retention period ended: SQS deleted it
     RESET = "reset"
 
     def __str__(self) -> str:

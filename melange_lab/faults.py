@@ -32,10 +32,15 @@ def _rate(name: str, value: float) -> float:
     )
 
 
+MAX_SEED = 2**63 - 1  # 64 bits: plenty of different runs, and printable in any report
+
+
 def seed_value(name: str, value: object) -> int:
     """A seed is a whole number, so the same seed gives the same run everywhere."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidParameter(name, value, "a whole number, e.g. seed=7")
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_SEED:
+        raise InvalidParameter(
+            name, value, f"a whole number from {-MAX_SEED:,} to {MAX_SEED:,}, e.g. seed=7"
+        )
     return value
 
 

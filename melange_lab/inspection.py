@@ -200,14 +200,9 @@ def decode_payload(
     body: str, attributes: dict[str, dict[str, str]], registry: SerializerRegistry
 ) -> tuple[Any, str | None, int | None, dict[str, Any] | None, str | None]:
     """(payload, manifest, serializer id, SNS envelope, error) for a stored body."""
-    message = wire.decode({"Body": body, "MessageAttributes": attributes}, "")
-    envelope = None
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
-        parsed = None
-    if isinstance(parsed, dict) and parsed.get("Type") == "Notification":
-        envelope = parsed
+    message, envelope = wire.decode_with_envelope(
+        {"Body": body, "MessageAttributes": attributes}, ""
+    )
     payload: Any = message.content
     error = None
     if message.serializer_id is not None:

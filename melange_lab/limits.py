@@ -9,6 +9,7 @@ message in moto).
 
 from __future__ import annotations
 
+import decimal
 import json
 import math
 import re
@@ -170,19 +171,77 @@ def message_attributes(values: object) -> wire.AttributeMap:
                 "attribute names of 1 to 256 letters, digits, '_', '-' or '.', not starting "
                 "with 'AWS.' or 'Amazon.', with no '..' and no '.' at either end",
             )
-        if value is None or value == "" or value == []:
-            raise InvalidParameter(
-                f"message_attributes[{name!r}]", value, "a non-empty string, number or list"
-            )
-        if isinstance(value, float) and not math.isfinite(value):
-            raise InvalidParameter(f"message_attributes[{name!r}]", value, "a finite number")
-        if isinstance(value, dict) and "DataType" not in value:
-            raise InvalidParameter(
-                f"message_attributes[{name!r}]",
-                value,
-                "a plain value, or boto3's form {'DataType': 'String', 'StringValue': '...'}",
-            )
+        attribute_value(f"message_attributes[{name!r}]", value)
     return wire.as_attribute_map(values)
+
+
+# SNS and SQS (message attribute data types): a Number has at most 38 significant digits and
+# lies between 10^-128 and 10^+126 in size; a String.Array holds strings, numbers, true,
+# false and null, not arrays or objects.
+NUMBER_DIGITS = 38
+NUMBER_EXPONENTS = (-128, 126)
+_NUMBER_RULE = (
+    "a finite number of at most 38 significant digits, between 10^-128 and 10^126 in size "
+    "(or 0), as SNS and SQS take them"
+)
+_ATTRIBUTE_VALUE = (
+    "a non-empty string, a number, True or False, a non-empty list of strings, numbers, "
+    "True, False or None, or boto3's form {'DataType': 'String', 'StringValue': '...'}"
+)
+_BOTO3_KEYS = ("DataType", "StringValue", "BinaryValue")
+
+
+def attribute_value(parameter: str, value: object) -> None:
+    """Refuses an attribute value SNS or SQS could not carry, or that only ``str()`` could
+    turn into text (a set, bytes, an object): it would arrive as its Python spelling."""
+    if isinstance(value, dict):
+        _boto3_attribute(parameter, value)
+    elif isinstance(value, (list, tuple)):
+        if not value or not all(_array_item(parameter, item) for item in value):
+            raise InvalidParameter(parameter, value, _ATTRIBUTE_VALUE)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        attribute_number(parameter, value)
+    elif not isinstance(value, (str, bool)) or value == "":
+        raise InvalidParameter(parameter, value, _ATTRIBUTE_VALUE)
+
+
+def attribute_number(parameter: str, value: int | float) -> None:
+    """Refuses a number SNS and SQS would not take as a Number attribute."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidParameter(parameter, value, _NUMBER_RULE)
+    if isinstance(value, int) and value.bit_length() > 430:  # over 10^129: far out of range
+        raise InvalidParameter(parameter, value, _NUMBER_RULE)
+    exact = decimal.Decimal(str(value))  # as it is sent; normalize() would round to 28 digits
+    digits = "".join(map(str, exact.as_tuple().digits)).strip("0")
+    lowest, highest = NUMBER_EXPONENTS
+    if digits and (len(digits) > NUMBER_DIGITS or not lowest <= exact.adjusted() <= highest):
+        raise InvalidParameter(parameter, value, _NUMBER_RULE)
+
+
+def _array_item(parameter: str, item: object) -> bool:
+    if isinstance(item, (int, float)) and not isinstance(item, bool):
+        attribute_number(parameter, item)
+        return True
+    return item is None or isinstance(item, (str, bool))
+
+
+def _boto3_attribute(parameter: str, value: dict[Any, Any]) -> None:
+    kind = value.get("DataType")
+    text, binary = value.get("StringValue"), value.get("BinaryValue")
+    if (
+        not set(value) <= set(_BOTO3_KEYS)
+        or not isinstance(kind, str)
+        or not kind.startswith(("String", "Number", "Binary"))
+        or (text is not None and not isinstance(text, str))
+        or (binary is not None and not isinstance(binary, (bytes, bytearray)))
+    ):
+        raise InvalidParameter(
+            parameter,
+            value,
+            "boto3's form: a 'DataType' starting with 'String', 'Number' or 'Binary', and a "
+            "'StringValue' string or a 'BinaryValue' of bytes",
+            "e.g. {'DataType': 'String', 'StringValue': 'high'}, or just 'high'.",
+        )
 
 
 def check_topic_publish(topic: TopicWrapper, request: dict[str, Any]) -> None:

@@ -21,8 +21,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from melange_lab import runtime
-from melange_lab.arguments import from_text, host, whole_number
-from melange_lab.errors import InvalidParameter, MelangeLabError, PortInUse, ServeNotAvailable
+from melange_lab.arguments import from_text, host, ranged, whole_number
+from melange_lab.errors import (
+    InvalidParameter,
+    MelangeLabError,
+    PortInUse,
+    ServeNotAvailable,
+    quoted,
+)
 from melange_lab.simulated_environment import FAKE_KEY
 
 if TYPE_CHECKING:
@@ -69,19 +75,19 @@ class BrokerServer:
     def __init__(self, broker: SimulatedBroker, host: str, port: int) -> None:
         if runtime.in_pyodide():
             raise ServeNotAvailable()
-        if not is_loopback(host):
-            warnings.warn(
-                f"broker.serve(host={host!r}): anyone who can reach this machine on that "
-                "network can read, send and delete the broker's messages; there is no "
-                "password. Leave host out (127.0.0.1) to serve this machine only.",
-                BrokerReachableWarning,
-                stacklevel=3,
-            )
         self.broker = broker
         self.host = host
         self.region = broker.region
         self._serving = _bind(host, port)
         self.port = self._serving.port
+        if not is_loopback(host):
+            warnings.warn(
+                f"broker.serve(host={quoted(host)}): anyone who can reach this machine on that "
+                "network can read, send and delete the broker's messages; there is no "
+                "password. Leave host out (127.0.0.1) to serve this machine only.",
+                BrokerReachableWarning,
+                stacklevel=4,  # the learner's serve() call, past the option checks
+            )
 
     @property
     def url(self) -> str:
@@ -156,6 +162,19 @@ def _bind(host: str, port: int) -> ServingThread:
         raise
 
 
+_CLI_PORT = ranged(0, 65_535, whole=True, fix="e.g. --port 0 for a free port, or --port 9324.")
+
+
+def _cli_host(parameter: str, value: object) -> str:
+    return host(parameter, value, fix="e.g. --host 127.0.0.1, the default: only this machine.")
+
+
+def _cli_region(parameter: str, value: object) -> str:
+    from melange_lab.broker import check_region  # the broker imports this module
+
+    return check_region(parameter, value)
+
+
 def serve_main(argv: Sequence[str]) -> int:
     """``melange-lab serve``: a simulated broker answering SNS and SQS until Ctrl+C, printing
     what happens on it, one event per line."""
@@ -169,17 +188,22 @@ def serve_main(argv: Sequence[str]) -> int:
     )
     parser.add_argument(
         "--port",
-        type=lambda text: int(from_text(text, check_port, int)),
+        type=lambda text: int(from_text(text, _CLI_PORT, int)),
         default=0,
         help="port to listen on, 0 to 65535 (default 0: a free one)",
     )
     parser.add_argument(
         "--host",
-        type=lambda text: str(from_text(text, check_host, str)),
+        type=lambda text: str(from_text(text, _cli_host, str)),
         default=LOOPBACK,
         help="address to listen on (default 127.0.0.1: this machine only)",
     )
-    parser.add_argument("--region", default=None, help="the broker's region (default us-east-1)")
+    parser.add_argument(
+        "--region",
+        type=lambda text: str(from_text(text, _cli_region, str)),
+        default=None,
+        help="the broker's region (default us-east-1)",
+    )
     options = parser.parse_args(argv)
     from melange_lab.broker import SimulatedBroker  # the broker imports this module
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from melange_lab.models import Message
 
-AttributeMap = dict[str, dict[str, str]]
+AttributeMap = dict[str, dict[str, Any]]  # text values, and bytes for a BinaryValue
 
 
 def queue_body(message: Message) -> str:
@@ -51,7 +51,10 @@ def as_attribute_map(values: dict[str, object]) -> AttributeMap:
     attributes: AttributeMap = {}
     for name, value in values.items():
         if isinstance(value, dict):
-            attributes[name] = {str(k): str(v) for k, v in value.items()}
+            # a BinaryValue stays bytes (its str() would be "b'...'"); the rest is text
+            attributes[name] = {
+                str(k): v if isinstance(v, (bytes, bytearray)) else str(v) for k, v in value.items()
+            }
         elif isinstance(value, bool) or not isinstance(value, (int, float, list, tuple)):
             attributes[name] = {"DataType": "String", "StringValue": str(value)}
         elif isinstance(value, (list, tuple)):
@@ -67,6 +70,7 @@ def encoded_size(body: str, attributes: AttributeMap) -> int:
     for name, value in attributes.items():
         for text in (name, value["DataType"], value.get("StringValue", "")):
             size += len(text.encode("utf-8", "surrogatepass"))
+        size += len(value.get("BinaryValue", b""))
     return size
 
 
@@ -81,6 +85,14 @@ def decode(received: dict[str, Any], queue_url: str) -> Message:
     names the id the message was published under (``published_id``: the envelope's for a
     topic's copy, else its own).
     """
+    return decode_with_envelope(received, queue_url)[0]
+
+
+def decode_with_envelope(
+    received: dict[str, Any], queue_url: str
+) -> tuple[Message, dict[str, Any] | None]:
+    """``decode``, and the SNS envelope when the body is a topic's notification: the body is
+    decoded once for both (a view shows the envelope beside the payload)."""
     body = received.get("Body", "")
     manifest = _sqs_attribute(received, "manifest")
     serializer_id = _sqs_attribute(received, "serializer_id")
@@ -92,21 +104,23 @@ def decode(received: dict[str, Any], queue_url: str) -> Message:
     else:
         content = parsed
     published = received.get("MessageId")
+    is_notification = isinstance(parsed, dict) and parsed.get("Type") == "Notification"
     if isinstance(parsed, dict) and "Message" in parsed:
         content = parsed["Message"]
-        if parsed.get("Type") == "Notification" and isinstance(parsed.get("MessageId"), str):
+        if is_notification and isinstance(parsed.get("MessageId"), str):
             published = parsed["MessageId"]  # the topic's id for this copy
         envelope_attributes = parsed.get("MessageAttributes")
         if isinstance(envelope_attributes, dict):
             manifest = _envelope_attribute(envelope_attributes, "manifest")
             serializer_id = _envelope_attribute(envelope_attributes, "serializer_id")
-    return Message(
+    message = Message(
         message_id=received.get("MessageId"),
         content=content,
         metadata={"queue_url": queue_url, **received, PUBLISHED_ID: published},
         manifest=manifest or None,
         serializer_id=int(serializer_id) if serializer_id else None,
     )
+    return message, parsed if is_notification else None
 
 
 def published_id_of(message: Message) -> str | None:

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from melange_lab import MessageDispatcher, SimulatedBroker, TopicPublisher
+from melange_lab import MessageDispatcher, SimulatedBroker, TopicPublisher, moto_internals
 from melange_lab.events import Event, EventKind
 from melange_lab.filter_policies import FilterPolicy
-from melange_lab.moto_internals import event_hooks, fan_out, filter_policies
+from melange_lab.moto_internals import fan_out, filter_policies, receipts
 from melange_lab.serializers import SerializerRegistry
 from tests.scenarios import Recorder
 
@@ -337,7 +337,7 @@ def test_messages_a_stopped_broker_held_are_not_reported_by_the_next(
 def test_an_acknowledgement_names_its_message_even_when_the_handle_left_the_cache(
     broker: SimulatedBroker, sqs: Any, sns: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(event_hooks, "_HANDLES_KEPT", 1)
+    monkeypatch.setattr(receipts, "HANDLES_KEPT", 1)
     topic = sns.create_topic(Name="t")["TopicArn"]
     url, arn = make_queue(sqs, "q")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
@@ -355,3 +355,103 @@ def test_an_acknowledgement_names_its_message_even_when_the_handle_left_the_cach
         published[0],
     )
     assert (released.message_id, released.published_id) == (second["MessageId"], published[1])
+
+
+def test_a_publish_decodes_its_body_once_for_every_message_body_policy(
+    broker: SimulatedBroker, sqs: Any, sns: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = sns.create_topic(Name="shop")["TopicArn"]
+    policies = {
+        "eu": {"region": ["eu"]},
+        "us": {"region": ["us"]},
+        "big": {"n": [{"numeric": [">", 5]}]},
+    }
+    for name, policy in policies.items():
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=make_queue(sqs, name)[1],
+            Attributes={"FilterPolicy": json.dumps(policy), "FilterPolicyScope": "MessageBody"},
+        )
+    body = json.dumps({"region": "eu", "n": 9})
+    decoded: list[str] = []
+    real = json.loads
+
+    def counted(text: Any, *args: Any, **kwargs: Any) -> Any:
+        if text == body:
+            decoded.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counted)
+    sns.publish(TopicArn=topic, Message=body)
+    assert len(decoded) == 1
+    delivered = sorted(str(e.queue) for e in kinds(broker, EventKind.DELIVERED))
+    filtered = [(e.queue, e.reason) for e in kinds(broker, EventKind.FILTERED)]
+    assert delivered == ["big", "eu"]
+    assert filtered == [("us", 'body field \'region\' is "eu"; the policy wants ["us"]')]
+
+
+def test_a_message_past_its_retention_is_deleted_and_reported_as_expired(
+    broker: SimulatedBroker, sqs: Any, sns: Any
+) -> None:
+    url, arn = make_queue(sqs, "short", MessageRetentionPeriod="60")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    published = sns.publish(TopicArn=topic, Message="old")["MessageId"]
+    sqs.receive_message(QueueUrl=url, VisibilityTimeout=5)  # received once, never acknowledged
+    broker.clock.advance(30)
+    sqs.send_message(QueueUrl=url, MessageBody="young")
+    assert kinds(broker, EventKind.EXPIRED) == []
+
+    broker.clock.advance(30)  # the first message is 60 s old: SQS deletes it
+
+    (expired,) = kinds(broker, EventKind.EXPIRED)
+    (delivered,) = kinds(broker, EventKind.DELIVERED)
+    assert (expired.queue, expired.message_id, expired.published_id) == (
+        "short",
+        delivered.message_id,
+        published,
+    )
+    assert expired.detail == {"retention_seconds": 60, "receive_count": 1}
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "1"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+    (left,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert left["Body"] == "young"
+
+
+def test_a_receive_deletes_and_reports_expired_messages_itself(
+    broker: SimulatedBroker, sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As when time passes on a real-time clock: no advance sweeps the queues for it."""
+    monkeypatch.setattr(moto_internals, "expire_messages", lambda: None)
+    url, _ = make_queue(sqs, "q", MessageRetentionPeriod="60")
+    old = sqs.send_message(QueueUrl=url, MessageBody="old")["MessageId"]
+    broker.clock.advance(61)
+    assert kinds(broker, EventKind.EXPIRED) == []
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    (left,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert left["Body"] == "new"
+    assert [e.message_id for e in kinds(broker, EventKind.EXPIRED)] == [old]
+
+
+def test_peeking_a_topics_copy_decodes_its_stored_body_once(
+    broker: SimulatedBroker, registry: SerializerRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the view shows of a copy (payload and SNS envelope) comes from one decode."""
+    backend = broker.backend
+    backend.declare_queue("q", backend.declare_topic("t"))
+    published = TopicPublisher(registry, backend).publish("t", {"order": 1})
+    decoded: list[str] = []
+    real = json.loads
+
+    def counted(text: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(text, str) and '"Type": "Notification"' in text:
+            decoded.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counted)
+    (copy,) = broker.peek("q", registry)
+    assert copy.payload == {"order": 1}
+    assert copy.envelope is not None and copy.envelope["MessageId"] == published
+    assert len(decoded) == 1

@@ -58,6 +58,7 @@ OPTION_CASES = [
     *[("lab", "--token", v) for v in ["", "a b", "\n", "\udcff", "t" * 1_001]],
     *[("serve", "--port", v) for v in NOT_PORTS if v != "0"],
     *[("serve", "--host", v) for v in NOT_HOSTS],
+    *[("serve", "--region", v) for v in ["", "US-EAST-1", "moon", "\udcff", "x" * 300]],
 ]
 
 
@@ -86,6 +87,8 @@ def test_a_bad_option_value_is_argparses_error_with_our_reason_and_nothing_runs(
     said = capsys.readouterr()
     assert f"argument {option}" in said.err and "is not allowed" in said.err
     assert "Traceback" not in said.err + said.out and len(said.err) < 2_000
+    assert "serve(" not in said.err and "=" not in said.err.split("allowed:")[-1]  # no Python
+    assert "e.g." not in said.err or f"e.g. {option} " in said.err  # the example is this option
     assert not (tmp_path / "out").exists() and not (tmp_path / "lab").exists()
 
 

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import math
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -362,6 +363,27 @@ def test_a_payload_with_an_escaped_lone_surrogate_is_published_escaped_and_arriv
         (json.dumps({f"a{i}": "v" for i in range(11)}), "at most 10"),
         ("[1, 2]", "JSON object"),
         ('{"a": true}', "JSON object"),
+        ('{"a": [["x"]]}', "list of strings, numbers"),
+        ('{"a": [{"x": 1}]}', "list of strings, numbers"),
+        ('{"a": 1e300}', "38 significant digits"),
+        ('{"a": ' + "9" * 4_000 + "}", "38 significant digits"),
+        (json.dumps({"n" * 60_000: "x"}), "attribute names"),
+    ],
+    ids=[
+        "nan",
+        "object",
+        "empty",
+        "surrogate-name",
+        "surrogate-value",
+        "aws-prefix",
+        "eleven",
+        "array",
+        "true",
+        "nested-list",
+        "object-in-list",
+        "1e300",
+        "4000-digits",
+        "long-name",
     ],
 )
 def test_attributes_sns_would_refuse_are_refused_before_publishing(
@@ -370,6 +392,7 @@ def test_attributes_sns_would_refuse_are_refused_before_publishing(
     before = snapshot(emptied, view)
     result = send(view, with_field("publish", "attributes", attributes))
     assert not result["ok"] and said in result["text"], result["text"]
+    assert len(result["text"]) < 800  # a 60,000-character name is quoted short
     assert snapshot(emptied, view) == before
 
 
@@ -400,6 +423,13 @@ def test_the_text_false_never_starts_a_background_consumer(
     assert not result["ok"] and "true or false" in result["text"]
     assert view.forms["background"] is None and view._desk is not None
     assert view._desk.dispatcher is None
+
+
+def test_minus_zero_seconds_moves_the_clock_by_zero_and_says_so(
+    view: BrokerView, fan_out: SimulatedBroker
+) -> None:
+    result = send(view, with_field("advance", "seconds", -0.0))
+    assert result["ok"] and result["text"] == "Broker clock advanced 0 s.", result["text"]
 
 
 def test_a_missing_seconds_never_moves_the_clock(
@@ -630,19 +660,22 @@ def test_the_learners_own_code_failing_inside_an_intent_is_said_in_the_panel(
 def test_an_acknowledge_the_broker_refuses_keeps_the_message_held_to_try_again(
     view: BrokerView, emptied: SimulatedBroker
 ) -> None:
-    emptied.backend.declare_queue("lonely")
-    view.refresh()
-    to_lonely = {**GOOD["publish"], "kind": "queue", "target": "lonely"}
-    assert send(view, {"intent": "publish", **to_lonely})["ok"]
-    assert send(view, {"intent": "receive", **GOOD["receive"], "queue": "lonely"})["ok"]
+    to_fifo = {**GOOD["publish"], "kind": "queue", "target": "jobs.fifo", "group_id": "g"}
+    assert send(view, {"intent": "publish", **to_fifo})["ok"]
+    receive = {"intent": "receive", "panel": "consume", "queue": "jobs.fifo", "hide_for": 1}
+    assert send(view, receive)["ok"]
     held = view.forms["held"][0]["id"]
+    emptied.clock.advance(2)  # its visibility timeout ends; another consumer receives it
     sqs = emptied.client("sqs")
-    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName="lonely")["QueueUrl"])
+    url = sqs.get_queue_url(QueueName="jobs.fifo")["QueueUrl"]
+    assert sqs.receive_message(QueueUrl=url, VisibilityTimeout=30)["Messages"]
     result = send(view, {"intent": "finish", "panel": "consume", "id": held, "how": "acknowledge"})
-    assert result["answered"] and not result["ok"] and "lonely" in result["text"]
-    assert [h["id"] for h in view.forms["held"]] == [held]
+    assert result["answered"] and not result["ok"] and "expired" in result["text"]
+    assert [h["id"] for h in view.forms["held"]] == [held]  # still held, to try again
     let_go = {"intent": "finish", "panel": "consume", "id": held, "how": "let_time_out"}
     assert send(view, let_go)["ok"] and view.forms["held"] == []
+    entered, accounted = ledger(emptied)
+    assert entered == accounted == 1
 
 
 NOT_REQUESTS: list[Any] = [*NOT_A_NUMBER, *NOT_FINITE, -1, 1.5, 2**53 + 1]
@@ -684,3 +717,66 @@ def test_a_publish_one_subscription_cannot_take_succeeds_and_the_view_shows_that
     assert [q.total for q in emptied.queues() if q.name in ("billing", "shipping")] == [0, 1]
     entered, accounted = ledger(emptied)
     assert entered == accounted == 1
+
+
+def test_advancing_past_every_retention_period_expires_copies_and_loses_none(
+    view: BrokerView, emptied: SimulatedBroker
+) -> None:
+    assert send(view, {"intent": "publish", **GOOD["publish"]})["ok"]
+    result = send(view, with_field("advance", "seconds", intents.MAX_ADVANCE_SECONDS))
+    assert result["ok"], result["text"]
+    view.flush()
+    assert all(state["total"] == 0 for state in view.queue_pages.values())
+    expired = [e for e in emptied.events if e.kind is EventKind.EXPIRED]
+    assert {e.queue for e in expired} == {"billing", "shipping"}
+    entered, accounted = ledger(emptied)
+    assert entered == accounted == 2
+    assert_still_works(view, emptied)
+
+
+def test_a_held_message_whose_queue_was_deleted_is_let_go_with_a_reason(
+    view: BrokerView, emptied: SimulatedBroker
+) -> None:
+    assert send(view, {"intent": "publish", **GOOD["publish"]})["ok"]
+    assert send(view, {"intent": "receive", **GOOD["receive"]})["ok"]
+    held = view.forms["held"][0]["id"]
+    emptied.backend.delete_queue(emptied.backend.get_queue("billing"))
+    result = send(view, {"intent": "finish", "panel": "consume", "id": held, "how": "acknowledge"})
+    assert result["answered"] and not result["ok"]
+    assert "billing was deleted" in result["text"] and "Declare the queue again" in result["text"]
+    assert view.forms["held"] == []  # no ghost left to press on
+    entered, accounted = ledger(emptied)
+    assert entered == accounted == 2  # the held copy went with its queue, and was reported
+    emptied.clock.advance(61)  # SQS: a deleted queue's name is free again after 60 s
+    declare(emptied)
+    view.refresh()
+    assert_still_works(view, emptied)
+
+
+def test_a_background_consumer_whose_queue_is_deleted_shows_stopped_and_starts_again(
+    view: BrokerView, emptied: SimulatedBroker
+) -> None:
+    emptied.clock.use_real_time()  # a background consumer polls on the real clock
+    try:
+        on = {"intent": "background", "panel": "consume", "queue": "shipping", "on": True}
+        assert send(view, on)["ok"]
+        emptied.backend.delete_queue(emptied.backend.get_queue("shipping"))
+        desk = view._desk
+        assert desk is not None and desk.dispatcher is not None
+        deadline = time.monotonic() + 20  # a bound, not a measurement
+        while desk.dispatcher.running and time.monotonic() < deadline:
+            time.sleep(0.02)
+        view.flush()
+        assert view.forms["background"] is None  # not shown as running on a deleted queue
+        emptied.clock.advance(61)  # SQS: a deleted queue's name is free again after 60 s
+        declare(emptied)
+        view.refresh()
+        again = send(view, on)
+        assert again["ok"] and "stopped by itself" in again["text"], again["text"]
+        assert "shipping' does not exist" in again["text"]
+        assert view.forms["background"] == "shipping"
+        off = send(view, {**on, "on": False})
+        assert off["ok"] and view.forms["background"] is None
+    finally:
+        emptied.clock.freeze()
+    assert_still_works(view, emptied)

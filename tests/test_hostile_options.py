@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import socket
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,6 +37,7 @@ from melange_lab.errors import (
     quoted,
 )
 from melange_lab.serializers import SerializerRegistry
+from melange_lab.serving import BrokerReachableWarning
 from melange_lab.widgets.actions import default_registry
 from melange_lab.widgets.broker_view import BrokerView
 from melange_lab.widgets.comm_recorder import CommRecorder, recording_comms
@@ -306,6 +308,42 @@ def test_serve_on_a_port_in_use_is_a_typed_error_and_the_broker_keeps_working(
         taken.listen()
         with pytest.raises(MelangeLabError):
             broker.serve(port=taken.getsockname()[1])
+    still_works(broker)
+
+
+@pytest.mark.parametrize("host", ["192.0.2.1", "256.1.1.1", "name.invalid"])
+def test_serving_on_an_address_that_is_not_this_machines_is_refused_without_a_warning(
+    broker: SimulatedBroker, host: str
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning about who can reach a server never started
+        with pytest.raises(InvalidParameter, match="host="):
+            broker.serve(host=host)
+    still_works(broker)
+
+
+def test_the_warning_about_a_reachable_broker_points_at_the_learners_own_line(
+    broker: SimulatedBroker,
+) -> None:
+    with pytest.warns(BrokerReachableWarning) as warned:
+        server = broker.serve(host="0.0.0.0")
+    server.stop()
+    assert warned[0].filename == __file__
+    still_works(broker)
+
+
+@pytest.mark.parametrize(
+    "seed", [10**5000, -(10**5000), 2**63, -(2**63)], ids=["5000-digits", "minus", "2^63", "-2^63"]
+)
+def test_a_seed_too_large_to_print_is_refused_and_faults_stay_off(
+    broker: SimulatedBroker, seed: int
+) -> None:
+    with pytest.raises(InvalidParameter) as refused:
+        broker.faults(seed=seed)
+    assert refused.value.parameter == "seed" and len(str(refused.value)) < 400
+    assert broker.backend.faults is None
+    assert repr(broker.faults(seed=2**63 - 1))  # the largest seed prints, in a report too
+    broker.clear_faults()
     still_works(broker)
 
 

@@ -10,6 +10,11 @@ UTF-8 bytes up to exactly the limit.
 
 from __future__ import annotations
 
+import decimal
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -20,13 +25,14 @@ from melange_lab import QueuePublisher, SimulatedBroker, TopicPublisher
 from melange_lab.errors import (
     BrokerRequestFailed,
     InvalidMessageContents,
+    InvalidParameter,
     MelangeLabError,
     MessageTooLarge,
 )
 from melange_lab.events import EventKind
 from melange_lab.serializers import Serializer, SerializerRegistry
 from melange_lab.widgets.actions import default_registry
-from tests.hostile import adds_up
+from tests.hostile import adds_up, deep_list
 
 # Around each edge of SQS's ranges
 SQS_ALLOWED = ["\t", "\n", "\r", " ", "~", "\x7f", "é", "\ud7ff", "\ue000", "\ufffd", "\U00010000",
@@ -385,3 +391,171 @@ def test_every_subscription_failing_still_loses_nothing_and_says_so_for_each(
     assert totals(broker) == {"billing": 0, "audit": 0, "jobs": 0}
     assert set(failures(broker)) == {"billing", "audit"}
     assert adds_up(broker)
+
+
+# -- message attribute values: what SNS and SQS carry, or a typed error naming the attribute ----
+
+BIG_DIGITS = 10**5_000
+BAD_ATTRIBUTE_VALUES: dict[str, Any] = {
+    "nested list": [["x"]],
+    "object in a list": [{"x": 1}],
+    "NaN in a list": [float("nan")],
+    "5,000 digits in a list": [BIG_DIGITS],
+    "5,000 digits": BIG_DIGITS,
+    "39 significant digits": 10**38 + 1,
+    "over 10^126": 1e127,
+    "under 10^-128": 1e-129,
+    "1e308": 1e308,
+    "infinity": float("inf"),
+    "a set": {"x"},
+    "bytes": b"xyz",
+    "an object": object(),
+    "a Decimal": decimal.Decimal("1.5"),
+    "None": None,
+    "empty text": "",
+    "empty list": [],
+    "deep list": deep_list(),
+    "boto3 form with an unknown key": {"DataType": "String", "StringValue": "x", "Foo": 1},
+    "boto3 form with a made-up type": {"DataType": "Bogus", "StringValue": "x"},
+    "boto3 form with a number as text": {"DataType": "String", "StringValue": 5},
+    "boto3 form with text as bytes": {"DataType": "Binary", "BinaryValue": "AAH/"},
+}
+
+
+@pytest.mark.parametrize("value", BAD_ATTRIBUTE_VALUES.values(), ids=BAD_ATTRIBUTE_VALUES)
+def test_an_attribute_value_sns_cannot_carry_is_refused_naming_it_and_nothing_is_sent(
+    broker: SimulatedBroker, value: Any
+) -> None:
+    before = len(list(broker.events))
+    with pytest.raises(InvalidParameter) as refused:
+        TopicPublisher(default_registry(), broker.backend).publish(
+            "orders", {"order_id": "A1"}, message_attributes={"priority": value}
+        )
+    said = str(refused.value)
+    assert refused.value.parameter == "message_attributes['priority']"
+    assert "is not allowed" in said and ("boto3's form" in said or "38 significant" in said)
+    assert len(said) < 600  # a 5,000-digit or 5,000-deep value is quoted short
+    assert len(list(broker.events)) == before and totals(broker)["billing"] == 0
+    still_works(broker)
+
+
+GOOD_ATTRIBUTE_VALUES: dict[str, tuple[Any, str, str]] = {
+    "38 significant digits": (12345678901234567890123456789012345678, "Number",
+                              "12345678901234567890123456789012345678"),
+    "10^126": (1e126, "Number", "1e+126"),
+    "10^-128": (1e-128, "Number", "1e-128"),
+    "zero": (0, "Number", "0"),
+    "a list of every kind SNS takes": (["x", 1, 2.5, True, None], "String.Array",
+                                       '["x", 1, 2.5, true, null]'),
+    "bytes in boto3's form": ({"DataType": "Binary", "BinaryValue": b"\x00\x01\xff"}, "Binary",
+                              "AAH/"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "arrives"), GOOD_ATTRIBUTE_VALUES.values(), ids=GOOD_ATTRIBUTE_VALUES
+)
+def test_an_attribute_value_at_the_edge_of_what_sns_carries_arrives_unchanged(
+    broker: SimulatedBroker, value: Any, kind: str, arrives: str
+) -> None:
+    TopicPublisher(default_registry(), broker.backend).publish(
+        "orders", {"order_id": "A1"}, message_attributes={"edge": value}
+    )
+    (copy,) = broker.peek("billing")
+    envelope = json.loads(copy.body)["MessageAttributes"]["edge"]
+    assert envelope == {"Type": kind, "Value": arrives}
+    still_works(broker)
+
+
+# -- over HTTP (broker.serve()): what moto cannot read is SQS's or SNS's error, not a 500 ------
+
+
+@pytest.fixture(scope="module")
+def served(lab: SimulatedBroker) -> Iterator[str]:
+    if not lab.running:
+        lab.start()
+    with lab.serve() as server:
+        yield server.url
+
+
+JSON_PROTOCOL = "application/x-amz-json-1.0"
+
+
+def over_http(url: str, service: str, body: str, target: str = "") -> tuple[int, str]:
+    """A request as any HTTP client may send it (signed the way moto routes it, no more)."""
+    headers = {
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=key/20260101/us-east-1/{service}/"
+        "aws4_request, SignedHeaders=host, Signature=0",
+        "Content-Type": JSON_PROTOCOL if target else "application/x-www-form-urlencoded",
+        **({"X-Amz-Target": f"AmazonSQS.{target}"} if target else {}),
+    }
+    request = urllib.request.Request(url, data=body.encode(), headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+UNREADABLE_QUERIES = {
+    "DelaySeconds=nan": "Action=SendMessage&MessageBody=x&DelaySeconds=nan",
+    "DelaySeconds of 5,000 digits": "Action=SendMessage&MessageBody=x&DelaySeconds=" + "9" * 5000,
+    "VisibilityTimeout=inf": "Action=ReceiveMessage&VisibilityTimeout=inf",
+    "MaxNumberOfMessages of 5,000 digits": "Action=ReceiveMessage&MaxNumberOfMessages="
+    + "9" * 5000,
+}
+UNREADABLE_JSON = {
+    "a list, not an object": ("SendMessage", "[1]"),
+    "nested 100,000 deep": ("SendMessage", "[" * 100_000),
+    "a body that is an object": ("SendMessage", '{"QueueUrl": "%s", "MessageBody": {"a": 1}}'),
+    "a count that is NaN": ("ReceiveMessage", '{"QueueUrl": "%s", "MaxNumberOfMessages": NaN}'),
+    "a count of 1e400": ("ReceiveMessage", '{"QueueUrl": "%s", "MaxNumberOfMessages": 1e400}'),
+    "a timeout that is a list": ("ReceiveMessage", '{"QueueUrl": "%s", "VisibilityTimeout": [1]}'),
+}
+
+
+def refused_and_still_served(broker: SimulatedBroker, status: int, said: str, code: str) -> None:
+    assert status == 400 and code in said and "could not be read" in said
+    assert len(said) < 1_000  # what moto said is cut short, never a 5,000-digit echo
+    assert totals(broker)["jobs"] == 0
+    still_works(broker)
+
+
+@pytest.mark.parametrize("query", UNREADABLE_QUERIES.values(), ids=UNREADABLE_QUERIES)
+def test_a_query_moto_cannot_read_is_an_invalid_parameter_value_and_the_server_goes_on(
+    broker: SimulatedBroker, served: str, query: str
+) -> None:
+    url = urllib.parse.quote(queue_url(broker, "jobs"), safe="")
+    status, said = over_http(served, "sqs", f"{query}&QueueUrl={url}")
+    refused_and_still_served(broker, status, said, "<Code>InvalidParameterValue</Code>")
+
+
+@pytest.mark.parametrize(("target", "body"), UNREADABLE_JSON.values(), ids=UNREADABLE_JSON)
+def test_json_moto_cannot_read_is_an_invalid_parameter_value_and_the_server_goes_on(
+    broker: SimulatedBroker, served: str, target: str, body: str
+) -> None:
+    filled = body % queue_url(broker, "jobs") if "%s" in body else body
+    status, said = over_http(served, "sqs", filled, target)
+    refused_and_still_served(broker, status, said, "InvalidParameterValueException")
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        ({"Action": "send_message", "MessageBody": "x", "DelaySeconds": -1}, "DelaySeconds"),
+        ({"Action": "receive_message", "VisibilityTimeout": -1}, "VisibilityTimeout"),
+        ({"Action": "receive_message", "VisibilityTimeout": 43_201}, "VisibilityTimeout"),
+    ],
+    ids=["negative delay", "negative visibility", "visibility over 12 hours"],
+)
+def test_boto3_numbers_below_or_above_sqs_ranges_are_invalid_parameter_value(
+    broker: SimulatedBroker, call: dict[str, Any], parameter: str
+) -> None:
+    sqs = broker.client("sqs")
+    arguments = {k: v for k, v in call.items() if k != "Action"}
+    with pytest.raises(ClientError) as refused:
+        getattr(sqs, call["Action"])(QueueUrl=queue_url(broker, "jobs"), **arguments)
+    assert code(refused.value) == "InvalidParameterValue"
+    assert parameter in str(refused.value)
+    assert totals(broker)["jobs"] == 0
+    still_works(broker)

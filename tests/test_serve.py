@@ -261,7 +261,7 @@ def test_melange_lab_serve_prints_its_address_and_each_event_until_terminated() 
         (["--port", "-1"], "'-1' is not allowed"),
         (["--port", "70000"], "'70000' is not allowed"),
         (["--host", "no-such-host.invalid"], "host='no-such-host.invalid' is not allowed"),
-        (["--region", "moon"], "region='moon' is not allowed"),
+        (["--region", "moon"], "argument --region: 'moon' is not allowed"),
     ],
 )
 def test_melange_lab_serve_refuses_bad_options_in_plain_words(

@@ -76,6 +76,10 @@ class BackgroundConsumer:
         summary = self.summary
         try:
             batch = consume_batch(self._stopping)
+        except MelangeLabError as error:  # its queue deleted, its broker stopped: said plainly
+            logger.warning("background consumer of '%s' stopped: %s", queue_name, error)
+            summary.stopped_because = f"error: {error}"
+            return None
         except Exception as error:  # the job's last word: report it instead of dying silently
             logger.exception("background consumer of '%s' stopped", queue_name)
             summary.stopped_because = f"error: {error}"

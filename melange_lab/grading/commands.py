@@ -7,8 +7,8 @@ import os
 import time
 from pathlib import Path
 
-from melange_lab.arguments import from_text, ranged
-from melange_lab.errors import InvalidParameter, MelangeLabError, readable
+from melange_lab.arguments import Check, from_text, ranged
+from melange_lab.errors import InvalidParameter, MelangeLabError, readable, shortened
 from melange_lab.grading.grade import (
     DEFAULT_TIMEOUT,
     MAX_JOBS,
@@ -33,25 +33,29 @@ def _jobs(text: str) -> int:
 
 
 def _memory(text: str) -> int:
-    check = ranged(MIN_MEMORY_MIB, MAX_MEMORY_MIB, whole=True, unit="MiB", fix="e.g. 4096.")
+    check = ranged(
+        MIN_MEMORY_MIB, MAX_MEMORY_MIB, whole=True, unit="MiB", fix="e.g. --memory 4096."
+    )
     return int(from_text(text, check, int))
 
 
 def _assignment(text: str) -> str:
-    return str(from_text(text, _name, str))
+    return str(from_text(text, _name("e.g. --assignment exercises-week-3."), str))
 
 
 def _kernel(text: str) -> str:
-    return str(from_text(text, _name, str))
+    return str(from_text(text, _name("e.g. --kernel python3."), str))
 
 
-def _name(parameter: str, value: object) -> str:
-    """A name written into the reports: printable text of 1 to 200 characters."""
-    if not isinstance(value, str) or not 0 < len(value) <= 200 or not value.isprintable():
-        raise InvalidParameter(
-            parameter, value, "printable text of 1 to 200 characters", "e.g. exercises-week-3."
-        )
-    return value
+def _name(fix: str) -> Check:
+    """A check of a name written into the reports: printable text of 1 to 200 characters."""
+
+    def check_name(parameter: str, value: object) -> str:
+        if not isinstance(value, str) or not 0 < len(value) <= 200 or not value.isprintable():
+            raise InvalidParameter(parameter, value, "printable text of 1 to 200 characters", fix)
+        return value
+
+    return check_name
 
 
 def _unwritable(out: Path) -> str | None:
@@ -85,7 +89,7 @@ def student_version_main(args: list[str]) -> int:
     try:
         written = write_student_version(options.source, options.out)
     except (OSError, ValueError, MelangeLabError) as error:
-        print(f"error: {error}")
+        print(f"error: {readable(shortened(str(error)))}")
         return 1
     for path in written:
         print(f"wrote {path}")

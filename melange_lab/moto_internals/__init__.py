@@ -46,11 +46,7 @@ from melange_lab.moto_internals.delivery import (
 )
 from melange_lab.moto_internals.envelopes import install_envelopes, uninstall_envelopes
 from melange_lab.moto_internals.error_wire import install_error_wire, uninstall_error_wire
-from melange_lab.moto_internals.event_hooks import (
-    install_broker_events,
-    published_id_for_receipt,
-    uninstall_broker_events,
-)
+from melange_lab.moto_internals.event_hooks import install_broker_events, uninstall_broker_events
 from melange_lab.moto_internals.fan_out import install_fan_out, uninstall_fan_out
 from melange_lab.moto_internals.fast_counts import install_fast_counts, uninstall_fast_counts
 from melange_lab.moto_internals.fifo import (
@@ -82,6 +78,8 @@ from melange_lab.moto_internals.message_moves import (
 )
 from melange_lab.moto_internals.message_size import install_message_size, uninstall_message_size
 from melange_lab.moto_internals.patching import _FEATURE_ORDER, _features, _originals
+from melange_lab.moto_internals.receipts import published_id_for_receipt
+from melange_lab.moto_internals.retention import expire_messages
 from melange_lab.moto_internals.signing import install_fast_signing, uninstall_fast_signing
 from melange_lab.moto_internals.sixty_seconds import (
     install_sixty_seconds,
@@ -186,6 +184,7 @@ __all__ = [
     "dead_letter_target",
     "deliver_due",
     "drop_pending",
+    "expire_messages",
     "install_aws_fidelity",
     "install_batches",
     "install_broker_events",

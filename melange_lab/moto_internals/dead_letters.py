@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 # The queue whose ReceiveMessage is running in this context: moto moves messages to the DLQ
 # from inside receive_message, by calling add_message on the source's dead_letter_queue. The
-# DeadLetterQueueSourceArn below and the broker's ``dead_lettered`` event (``event_hooks``)
+# DeadLetterQueueSourceArn below and the broker's ``dead_lettered`` event (``arrivals``)
 # tell such a move by it.
 _receiving_from: contextvars.ContextVar[Queue | None] = contextvars.ContextVar(
     "melange_lab_receiving_from", default=None

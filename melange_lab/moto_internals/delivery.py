@@ -59,7 +59,7 @@ def uninstall_raw_binary_fix() -> None:
 
 # --- delivery after a latency on the broker's clock -----------------------------------------
 #
-# The fan-out (``event_hooks``) decides each subscription's fate at publish time (filtered or
+# The fan-out (``fan_out``) decides each subscription's fate at publish time (filtered or
 # not) and hands each copy that must travel here; a copy is delivered, or reported as dropped,
 # never silently lost.
 

@@ -12,7 +12,7 @@ the filter policy is evaluated once, by the lab's SNS rules, at publish time (``
 with the reason from that evaluation); a copy that passes travels now or after the broker's
 ``delivery_latency`` (``delivery``), is stored by moto's own delivery code (envelope or raw,
 attributes), which reads the decision instead of evaluating the policy again, and is reported
-as ``delivered`` when it enters its queue (``event_hooks``) or ``delivery_failed``.
+as ``delivered`` when it enters its queue (``arrivals``) or ``delivery_failed``.
 """
 
 from __future__ import annotations
@@ -30,20 +30,14 @@ from moto.sqs.models import sqs_backends
 
 from melange_lab.events import EventKind
 from melange_lab.moto_internals import delivery
-from melange_lab.moto_internals.event_hooks import (
-    _Arrival,
-    _arrival,
-    _dead_letter_arn,
-    _duplicate_reason,
-    _emit,
-    _is_true,
-    _manifest,
-    _queue_of,
-)
+from melange_lab.moto_internals.arrivals import Arrival, current_arrival, manifest_of
+from melange_lab.moto_internals.event_sink import emit
 from melange_lab.moto_internals.fifo import DuplicatePublish
-from melange_lab.moto_internals.filter_policies import mismatch
+from melange_lab.moto_internals.filter_policies import Body, mismatch, read_body
+from melange_lab.moto_internals.message_events import duplicate_reason
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 from melange_lab.moto_internals.signing import published_at
+from melange_lab.moto_internals.topic_events import dead_letter_arn, is_true, queue_of
 
 
 @dataclass
@@ -55,11 +49,18 @@ class _TopicPublish:
     announced: bool = False
     # the envelope's Timestamp for every copy: the publish time, read once
     timestamp: str = field(default_factory=lambda: _now_iso())
+    _body: Body | None = None
+
+    def body(self, message: str) -> Body:
+        """The body as MessageBody policies read it: decoded once for every subscription."""
+        if self._body is None:
+            self._body = read_body(message)
+        return self._body
 
     def announce(self, message_id: str) -> None:
         if not self.announced:
             self.announced = True
-            _emit(
+            emit(
                 EventKind.PUBLISHED,
                 topic=self.topic.name,
                 message_id=message_id,
@@ -87,7 +88,7 @@ def _topic_publish_reporting(stock: Callable[..., str]) -> Callable[..., str]:
     @functools.wraps(stock)
     def publish(self: Topic, message: str, *args: Any, **kwargs: Any) -> str:
         detail = {
-            "manifest": _manifest(kwargs.get("message_attributes")),
+            "manifest": manifest_of(kwargs.get("message_attributes")),
             "subject": kwargs.get("subject"),
             "message_group_id": kwargs.get("group_id"),
         }
@@ -99,12 +100,12 @@ def _topic_publish_reporting(stock: Callable[..., str]) -> Callable[..., str]:
             _publishing.reset(token)
         if isinstance(answer, DuplicatePublish):
             first = answer.first_message_id
-            _emit(
+            emit(
                 EventKind.DEDUPLICATED,
                 topic=self.name,
                 message_id=first,
                 published_id=first,
-                reason=_duplicate_reason(
+                reason=duplicate_reason(
                     first, answer.deduplication_id, answer.content_based, "topic"
                 ),
                 detail={
@@ -129,9 +130,10 @@ def _decided_filter(stock: Callable[..., bool]) -> Callable[..., bool]:
     return matches
 
 
-def filter_reason(subscription: Subscription, attributes: Any, message: str) -> str | None:
+def filter_reason(subscription: Subscription, attributes: Any, message: str | Body) -> str | None:
     """The one evaluation of a subscription's filter policy for one publish: why it keeps the
-    message out, or None when the message passes (or there is no policy)."""
+    message out, or None when the message passes (or there is no policy). ``message`` as
+    published, or its body already read for MessageBody policies."""
     matcher = subscription._filter_policy_matcher
     if matcher is None:
         return None
@@ -150,9 +152,10 @@ def _fan_out_reporting(stock: Callable[..., None]) -> Callable[..., None]:
         if self.protocol != "sqs":
             copy.deliver_elsewhere()
             return
-        reason = filter_reason(self, kwargs.get("message_attributes"), message)
+        body = publishing.body(message) if publishing is not None else message
+        reason = filter_reason(self, kwargs.get("message_attributes"), body)
         if reason is not None:
-            _emit(
+            emit(
                 EventKind.FILTERED,
                 topic=self.topic.name,
                 queue=copy.queue,
@@ -183,7 +186,7 @@ class _Copy:
 
     @property
     def queue(self) -> str | None:
-        return _queue_of(self.subscription)
+        return queue_of(self.subscription)
 
     @property
     def topic(self) -> str:
@@ -192,17 +195,17 @@ class _Copy:
     def deliver(self) -> None:
         """moto's own delivery (envelope or raw, attributes), reported as it lands; a failure
         is this subscription's alone."""
-        raw = _is_true(self.subscription.attributes.get("RawMessageDelivery"))
-        arrival = _Arrival(
+        raw = is_true(self.subscription.attributes.get("RawMessageDelivery"))
+        arrival = Arrival(
             EventKind.DELIVERED,
             topic=self.topic,
             published_id=self.message_id,
             detail={
                 "raw_message_delivery": raw,
-                "manifest": _manifest(self.options.get("message_attributes")),
+                "manifest": manifest_of(self.options.get("message_attributes")),
             },
         )
-        decided, arriving = _decided.set(True), _arrival.set(arrival)
+        decided, arriving = _decided.set(True), current_arrival.set(arrival)
         stamped = published_at.set(self.published_at)
         try:
             self.stock(self.subscription, self.message, self.message_id, **self.options)
@@ -212,7 +215,7 @@ class _Copy:
             self._failed(_error_text(error), arrival.sent)
         finally:
             published_at.reset(stamped)
-            _arrival.reset(arriving)
+            current_arrival.reset(arriving)
             _decided.reset(decided)
 
     def deliver_elsewhere(self) -> None:
@@ -227,7 +230,7 @@ class _Copy:
         self._failed(reason, None, to_dead_letters=False)
 
     def _failed(self, why: str, sent: dict[str, Any] | None, to_dead_letters: bool = True) -> None:
-        arn = _dead_letter_arn(self.subscription) if to_dead_letters else None
+        arn = dead_letter_arn(self.subscription) if to_dead_letters else None
         target = None if arn is None else arn.split(":")[-1]
         reason = f"could not deliver to {self._endpoint_text()}: {why}"
         moved: str | None = None
@@ -240,7 +243,7 @@ class _Copy:
             )
         elif self.subscription.protocol == "sqs" and to_dead_letters:
             reason += "; the other subscriptions got theirs (SNS keeps this subscription)"
-        _emit(
+        emit(
             EventKind.DELIVERY_FAILED,
             topic=self.topic,
             queue=self.queue,
@@ -261,7 +264,7 @@ class _Copy:
         SNS does; None when stored, else why not."""
         _, _, _, region, account, target = arn.split(":", 5)
         backend = sqs_backends[account][region]
-        arrival = _Arrival(
+        arrival = Arrival(
             EventKind.DEAD_LETTERED,
             topic=self.topic,
             published_id=self.message_id,
@@ -270,13 +273,13 @@ class _Copy:
             reason=f"SNS could not deliver it ({why}); the subscription's RedrivePolicy",
             detail={"subscription": self.subscription.arn},
         )
-        token = _arrival.set(arrival)
+        token = current_arrival.set(arrival)
         try:
             backend.send_message(target, validate_group_id=False, **sent)
         except Exception as error:
             return _error_text(error)
         finally:
-            _arrival.reset(token)
+            current_arrival.reset(token)
         return None
 
 

@@ -29,8 +29,9 @@ from melange_lab.moto_internals.patching import _Layer, _set_feature, _wrap_prop
 # * ``Queue.add_message`` on a FIFO queue compares the new message's deduplication id with
 #   every queued message's, to drop it if one was sent less than five minutes before.
 #
-# The fix: inside those four callers, ``attributes`` leaves the three counts out (nobody there
-# reads them; everywhere else, GetQueueAttributes included, they are computed as before);
+# The fix: inside those four callers, ``attributes`` leaves the three counts and the Policy out
+# (nobody there reads them; everywhere else, GetQueueAttributes included, they are computed as
+# before);
 # ``messages`` becomes a lazy view evaluated with moto's own visible/delayed tests, so receive
 # stops where stock would stop; delete stops at the first message that had the receipt handle
 # (handles are unique per message, and a message sits in one queue once); and the pure
@@ -82,6 +83,14 @@ def _attributes_with_counts_on_demand(stock: Callable[[Queue], Any]) -> Callable
 def _skip_count_when_unread(stock: Callable[[Queue], int]) -> Callable[[Queue], int]:
     # Inside those callers only the stock attributes getter reads a count, and it is discarded.
     return lambda queue: 0 if _counts_unread.get() else stock(queue)
+
+
+def _policy_left_out_when_unread(stock: property) -> property:
+    # Nor do they read the Policy, which stock serializes to JSON twice per attributes read
+    # (a subscribed queue's policy: most of an SNS copy's cost after the counts).
+    getter = stock.fget
+    assert getter is not None
+    return property(lambda queue: None if _counts_unread.get() else getter(queue), stock.fset)
 
 
 class _VisibleMessages:
@@ -198,6 +207,7 @@ def _add_with_dedup_index(stock: Callable[[Queue, Message], None]) -> Callable[.
 
 _FAST_COUNTS: list[_Layer] = [
     (Queue, "attributes", _wrap_property(_attributes_with_counts_on_demand)),
+    (Queue, "policy", _policy_left_out_when_unread),
     *[
         (Queue, name, _wrap_property(_skip_count_when_unread))
         for name in (

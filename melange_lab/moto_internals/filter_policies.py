@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from moto.sns.exceptions import SNSException, SNSInvalidParameter, SNSNotFoundError
@@ -33,11 +34,13 @@ from melange_lab.moto_internals.filter_policy_checks import (
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 
 __all__ = [
+    "Body",
     "PolicyProblem",
     "check_policy",
     "matches",
     "matches_sns",
     "mismatch",
+    "read_body",
     "validation_problem",
 ]
 
@@ -83,26 +86,53 @@ def matches_sns(
     return _attributes_match(rules, present)
 
 
+_TOO_DEEP = "the body is JSON nested too deeply to read, so no MessageBody policy matches it"
+
+
+@dataclass(frozen=True)
+class Body:
+    """A message body as MessageBody policies read it: its JSON object, or why none can match.
+    Read once per publish, however many subscriptions' policies look at it."""
+
+    document: dict[str, Any] | None = None
+    problem: str | None = None
+
+
+def read_body(body: str) -> Body:
+    """The body, decoded for MessageBody policies."""
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        return Body(problem=_TOO_DEEP)
+    except (TypeError, ValueError):
+        return Body(problem="the body is not JSON, so a MessageBody policy cannot match it")
+    if not isinstance(document, dict):
+        return Body(
+            problem="the body is not a JSON object, so a MessageBody policy cannot match it"
+        )
+    return Body(document)
+
+
 def mismatch(
-    rules: dict[str, Any], scope: str, attributes: dict[str, dict[str, Any]] | None, body: str
+    rules: dict[str, Any],
+    scope: str,
+    attributes: dict[str, dict[str, Any]] | None,
+    body: str | Body,
 ) -> str | None:
     """Why SNS keeps this message out of the subscription, in plain words naming each rule it
     failed, or None when it is delivered. Each rule of the policy is evaluated once: this is
     the one evaluation the simulated broker makes per subscription and publish.
 
-    ``attributes`` as SNS's Publish hands them on: {"Type", "Value"}.
+    ``attributes`` as SNS's Publish hands them on: {"Type", "Value"}; ``body`` as published,
+    or already read (``read_body``) when several policies look at it.
     """
     if not rules:
         return None
     if scope == "MessageBody":
-        try:
-            document = json.loads(body)
-        except RecursionError:
-            return "the body is JSON nested too deeply to read, so no MessageBody policy matches it"
-        except (TypeError, ValueError):
-            return "the body is not JSON, so a MessageBody policy cannot match it"
-        if not isinstance(document, dict):
-            return "the body is not a JSON object, so a MessageBody policy cannot match it"
+        read = body if isinstance(body, Body) else read_body(body)
+        if read.document is None:
+            return read.problem
+        document = read.document
         failed = [key for key in rules if not _body_matches({key: rules[key]}, document)]
         return "; ".join(_why_body_key(key, rules[key], document) for key in failed) or None
     present = attributes or {}

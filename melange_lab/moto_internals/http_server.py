@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import logging
 import socket
 import textwrap
@@ -28,7 +29,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from melange_lab.errors import UnsupportedMotoVersion
+from melange_lab.errors import UnsupportedMotoVersion, shortened
 from melange_lab.moto_internals.versions import SUPPORTED_MOTO
 
 logger = logging.getLogger(__name__)
@@ -77,8 +78,41 @@ class _SnsAndSqsOnly(DomainDispatcherApplication):
                 "UnsupportedOperation",
                 f"This simulated broker answers SNS and SQS only, not {service or 'this request'}.",
             )
-        result: Iterable[bytes] = app(environ, start_response)
+        try:
+            result: Iterable[bytes] = app(environ, start_response)
+        except _UNREADABLE as error:  # moto read a parameter it could not convert
+            logger.debug("an unreadable %s request", service, exc_info=True)
+            return _unreadable(environ, start_response, service, error)
         return result
+
+
+# What moto raises while it converts a request's parameters (int("nan"), a 5,000-digit
+# number, a JSON list where an object goes, JSON nested too deeply): the sender's mistake,
+# answered as SNS and SQS answer one, not as a 500 page with moto's traceback in the log.
+_UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, OverflowError, RecursionError)
+
+
+def _unreadable(
+    environ: dict[str, Any], start_response: _Respond, service: str, error: Exception
+) -> list[bytes]:
+    message = (
+        f"The request could not be read ({type(error).__name__}: {shortened(str(error))}). "
+        "Check each parameter's type and range: e.g. DelaySeconds, MaxNumberOfMessages and "
+        "VisibilityTimeout are whole numbers, MessageBody is text."
+    )
+    code = "InvalidParameterValue" if service == "sqs" else "InvalidParameter"
+    if str(environ.get("CONTENT_TYPE", "")).startswith("application/x-amz-json"):
+        body = json.dumps(
+            {"__type": f"com.amazonaws.{service}#{code}Exception", "message": message}
+        ).encode()
+        headers = [
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("x-amzn-query-error", f"{code};Sender"),
+            ("Content-Length", str(len(body))),
+        ]
+        start_response("400 Bad Request", headers)
+        return [body]
+    return _refuse(start_response, "400 Bad Request", code, message)
 
 
 def _refuse(start_response: _Respond, status: str, code: str, message: str) -> list[bytes]:

@@ -27,8 +27,8 @@ from moto.sqs.responses import SQSResponse
 
 from melange_lab.errors import QueueNotFound
 from melange_lab.events import EventKind
+from melange_lab.moto_internals.arrivals import Arrival, current_arrival, published_id_of
 from melange_lab.moto_internals.dead_letters import SOURCE_ARN
-from melange_lab.moto_internals.event_hooks import _Arrival, _arrival, published_id_of
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 
 _tasks: dict[str, dict[str, Any]] = {}  # source ARN -> its latest task, as ListMessageMoveTasks
@@ -88,7 +88,7 @@ def _origin(message: Message) -> Queue | None:
 def _move(message: Message, source: Queue, target: Queue) -> str:
     backend: SQSBackend = sqs_backends[target.account_id][target.region]
     fifo = bool(target.fifo_queue)
-    arrival = _Arrival(
+    arrival = Arrival(
         EventKind.REDRIVEN,
         published_id=published_id_of(message),
         queue=source.name,
@@ -96,7 +96,7 @@ def _move(message: Message, source: Queue, target: Queue) -> str:
         reason=f"moved back from dead-letter queue '{source.name}' to '{target.name}'",
         detail={"from_message_id": message.id},
     )
-    token = _arrival.set(arrival)
+    token = current_arrival.set(arrival)
     try:
         copy = backend.send_message(
             target.name,
@@ -106,7 +106,7 @@ def _move(message: Message, source: Queue, target: Queue) -> str:
             deduplication_id=str(uuid.uuid4()) if fifo else None,
         )
     finally:
-        _arrival.reset(token)
+        current_arrival.reset(token)
     with source._messages_lock:  # stored in its destination: now it leaves the DLQ
         source._messages = [m for m in source._messages if m is not message]
         source.pending_messages.discard(message)

@@ -31,6 +31,7 @@ from moto.sqs.exceptions import (
 from moto.sqs.models import Message, Queue, SQSBackend
 from moto.sqs.responses import SQSResponse
 
+from melange_lab.errors import shortened
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 
 _FIFO_ONLY_NAMED = ("FifoQueue", "ContentBasedDeduplication")
@@ -150,9 +151,27 @@ def _fifo_zero_delay_is_the_queues(stock: Callable[..., Message]) -> Callable[..
     return send_message
 
 
+def _no_negative_delay(stock: Callable[..., Message]) -> Callable[..., Message]:
+    """moto refuses a DelaySeconds over 900 only; SQS refuses a negative one the same way."""
+
+    def send_message(
+        self: SQSBackend, queue_name: str, message_body: str, *args: Any, **kwargs: Any
+    ) -> Message:
+        delay = kwargs.get("delay_seconds", args[1] if len(args) > 1 else None)
+        if delay is not None and int(delay) < 0:
+            raise InvalidParameterValue(
+                f"Value {delay} for parameter DelaySeconds is invalid. Reason: DelaySeconds "
+                "must be >= 0 and <= 900."
+            )
+        return stock(self, queue_name, message_body, *args, **kwargs)
+
+    return send_message
+
+
 _RECEIVE_RANGES = {
     "MaxNumberOfMessages": (1, 10, "Must be between 1 and 10, if provided."),
     "WaitTimeSeconds": (0, 20, "Must be >= 0 and <= 20, if provided."),
+    "VisibilityTimeout": (0, 43_200, "Must be >= 0 and <= 43200, if provided."),
 }
 
 
@@ -168,7 +187,8 @@ def _receive_ranges(stock: Callable[..., Any]) -> Callable[..., Any]:
                 number = lowest - 1
             if not lowest <= number <= highest:
                 raise InvalidParameterValue(
-                    f"Value {value} for parameter {parameter} is invalid. Reason: {reason}"
+                    f"Value {shortened(str(value), 80)} for parameter {parameter} is invalid. "
+                    f"Reason: {reason}"
                 )
         return stock(self)
 
@@ -219,6 +239,7 @@ _SQS_REQUESTS: list[_Layer] = [
     (SQSBackend, "set_queue_attributes", _set_like_sqs),
     (SQSBackend, "send_message", _check_ids),
     (SQSBackend, "send_message", _fifo_zero_delay_is_the_queues),
+    (SQSBackend, "send_message", _no_negative_delay),
     (SQSResponse, "receive_message", _receive_ranges),
     (Queue, "delete_message", _delete_like_sqs),
     (SQSBackend, "change_message_visibility", _change_visibility_like_sqs),

@@ -23,6 +23,7 @@ from melange_lab.errors import (
     InvalidParameter,
     MelangeLabError,
     MissingMessageGroupId,
+    QueueNotFound,
     TopicNotFound,
     quoted,
     shortened,
@@ -165,7 +166,7 @@ def in_form_words(error: MelangeLabError, target: str) -> MelangeLabError:
     if isinstance(error, InvalidParameter):
         name = next((f for p, f in FORM_FIELDS.items() if error.parameter.startswith(p)), None)
         if name is not None:
-            return InvalidInput(f"{name}: {error.value!r} is not allowed: {error.allowed}.")
+            return InvalidInput(f"{name}: {quoted(error.value)} is not allowed: {error.allowed}.")
     return error
 
 
@@ -310,14 +311,21 @@ class ConsumerDesk:
             raise InvalidInput("No received message is selected: press 'Receive one' first.")
         queue, message = self.held[message_id]
         short = message_id[:8]
-        if how == "acknowledge":
-            self.backend.acknowledge(message)  # refused: still held, to try again or let go
+        try:
+            if how == "acknowledge":
+                self.backend.acknowledge(message)  # refused: still held, to try again or let go
+                del self.held[message_id]
+                return f"Acknowledged {short}: deleted from {queue}."
+            if how == "release":
+                self.backend.release(message, "released by hand")
+                del self.held[message_id]
+                return f"Released {short}: visible again in {queue} at once."
+        except QueueNotFound:  # deleted, with its messages, while this one was held
             del self.held[message_id]
-            return f"Acknowledged {short}: deleted from {queue}."
-        if how == "release":
-            self.backend.release(message, "released by hand")
-            del self.held[message_id]
-            return f"Released {short}: visible again in {queue} at once."
+            raise InvalidInput(
+                f"{queue} was deleted with its messages while {short} was held, so there is "
+                "nothing left to acknowledge or release. Declare the queue again to go on."
+            ) from None
         del self.held[message_id]
         return (
             f"Let {short} go without acknowledging: it becomes visible again in {queue} when its "
@@ -330,28 +338,40 @@ class ConsumerDesk:
             for key, (queue, _) in self.held.items()
         ]
 
+    def running_on(self) -> str | None:
+        """The queue the background consumer consumes, while it runs (it stops by itself if
+        its queue is deleted)."""
+        running = self.dispatcher is not None and self.dispatcher.running
+        return self.background_queue if running else None
+
     def background(self, queue_name: str, on: bool) -> str:
         if not on:
             return self.stop_background()
-        if self.dispatcher is not None:
+        if self.dispatcher is not None and self.dispatcher.running:
             return f"A background consumer already runs on {self.background_queue}."
+        ended = self.stop_background() if self.dispatcher is not None else ""
         if not queue_name:
             raise InvalidInput("No queue is chosen: declare a queue, then pick it here.")
         dispatcher = MessageDispatcher(self.registry, backend=self.backend)
         dispatcher.attach_consumer(Consumer(on_message=_ignore))
         dispatcher.start(queue_name)
         self.dispatcher, self.background_queue = dispatcher, queue_name
-        return f"A background consumer is acknowledging every message of {queue_name}."
+        started = f"A background consumer is acknowledging every message of {queue_name}."
+        return f"{ended} {started}" if ended else started
 
     def stop_background(self) -> str:
         dispatcher, self.dispatcher, self.background_queue = self.dispatcher, None, None
         if dispatcher is None:
             return "No background consumer was running."
         summary = dispatcher.stop()
-        return (
+        said = (
             f"Background consumer stopped: {summary.received} received, {summary.processed} "
             f"processed, {summary.failed} failed."
         )
+        failure = summary.stopped_because.removeprefix("error: ")
+        if failure != summary.stopped_because:  # its queue was deleted, or the broker stopped
+            said += f" It had stopped by itself: {shortened(failure)}"
+        return said
 
     def advance(self, seconds: float) -> str:
         if self.clock is None:

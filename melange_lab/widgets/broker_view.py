@@ -378,7 +378,7 @@ class BrokerView(anywidget.AnyWidget):
             "classes": self._form.choices(),
             "default_group": DEFAULT_GROUP,
             "held": [] if self._desk is None else self._desk.held_list(),
-            "background": None if self._desk is None else self._desk.background_queue,
+            "background": None if self._desk is None else self._desk.running_on(),
             "clock": self._clock is not None,
         }
 

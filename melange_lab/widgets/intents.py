@@ -88,7 +88,7 @@ def _number(minimum: float, maximum: float, unit: str, *, whole: bool = False) -
             checked = number(label, value, minimum, maximum, whole=whole, unit=unit)
         except InvalidParameter as error:
             raise InvalidIntent(label, value, error.allowed) from None
-        return int(checked) if whole else checked
+        return int(checked) if whole else checked + 0.0  # -0.0 reads as 0
 
     return check_number
 
