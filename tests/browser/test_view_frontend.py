@@ -185,6 +185,21 @@ def test_the_caption_tells_a_messages_steps_in_the_order_they_happened(
 
 
 @pytest.mark.browser
+def test_a_fan_out_is_told_as_one_moment_its_deliveries_together(
+    page: Page, fan_out: SimulatedBroker, comms: CommRecorder
+) -> None:
+    front = mount(page, fan_out, comms)
+
+    [published] = publish(fan_out)
+    front.sync()
+
+    told = front.root.locator(".mlv-caption").inner_text()
+    assert told.startswith(f"{published[:8]} published to topic orders; ")
+    assert told.count("delivered to") == 1 and told.count("filtered out of audit") == 1, told
+    assert all(name in told for name in SUBSCRIBERS), told
+
+
+@pytest.mark.browser
 def test_fan_out_travels_even_when_receives_come_first_in_the_update(
     page: Page, fan_out: SimulatedBroker, comms: CommRecorder
 ) -> None:

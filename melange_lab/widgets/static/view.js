@@ -16,6 +16,7 @@ const REPLY_TIMEOUT_MS = 20000;
 const ANNOUNCE_EVERY_MS = 1500;
 const ROW_H = 22, GUTTER = 40, LANE_HEAD = 44;
 const TRAVELLING = new Set(["published", "delivered", "filtered", "dead_lettered"]);
+const FAN_OUT = new Set(["delivered to", "filtered out of"]);
 const PHRASES = { published: "published to", delivered: "delivered to", filtered: "filtered out of",
   received: "received from", acknowledged: "acknowledged in", dead_lettered: "dead-lettered to", redriven: "redriven to" };
 let viewCount = 0;
@@ -523,7 +524,8 @@ function Topology(ctx, live) {
     return arrivals;
   }
   // One message's events of this update in the order they happened, a kind repeated in a row
-  // said once: "a1b2c3d4 published to topic orders; delivered to billing, shipping."
+  // said once: "a1b2c3d4 published to topic orders; delivered to billing, shipping; filtered
+  // out of audit; received from billing."
   function story(pid, evs) {
     const parts = [];
     for (const e of evs) {
@@ -531,8 +533,13 @@ function Topology(ctx, live) {
       const d = e.detail || {};
       const where = e.kind === "published" ? (e.topic ? `topic ${e.topic}` : `queue ${e.queue}`)
         : e.kind === "dead_lettered" ? d.dead_letter_queue : e.kind === "redriven" ? d.to_queue || e.queue : e.queue;
-      const last = parts[parts.length - 1];
-      if (last && last.verb === verb) { if (where && !last.places.includes(where)) last.places.push(where); }
+      // one fan-out is one moment: its deliveries are said together, and its filtered copies
+      let same = null;
+      for (let i = parts.length - 1; i >= 0 && !same; i--) {
+        if (parts[i].verb === verb) same = parts[i];
+        else if (!FAN_OUT.has(verb) || !FAN_OUT.has(parts[i].verb)) break;
+      }
+      if (same) { if (where && !same.places.includes(where)) same.places.push(where); }
       else parts.push({ verb, places: where ? [where] : [] });
     }
     const said = parts.map((p) => (p.places.length ? `${p.verb} ${p.places.join(", ")}` : p.verb.replace(/ (in|to|from|out of)$/, "")));
