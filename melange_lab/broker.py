@@ -8,6 +8,7 @@ new one, e.g. by re-running a notebook cell, stops the old one first.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import threading
@@ -31,7 +32,13 @@ from melange_lab.arguments import (
 from melange_lab.backends.sqs import Subscription
 from melange_lab.backends.sqs.simulated import SimulatedSQSBackend
 from melange_lab.clock import CLOCK_MODES, BrokerClock, ClockMode
-from melange_lab.errors import BrokerStopped, InvalidParameter, MelangeLabError
+from melange_lab.errors import (
+    BrokerStopped,
+    InvalidParameter,
+    MelangeLabError,
+    UnknownOption,
+    quoted,
+)
 from melange_lab.events import MAX_EVENTS, EventKind, EventLog, Observer
 from melange_lab.faults import FaultInjector
 from melange_lab.inspection import (
@@ -82,6 +89,20 @@ def _service(parameter: str, value: object) -> str:
 
 def _max_events(parameter: str, value: object) -> int:
     return whole_number(parameter, value, 1, MAX_EVENTS, fix="e.g. max_events=10_000.")
+
+
+def _check_default_options(options: dict[str, Any]) -> None:
+    """``SimulatedBroker.default``'s options checked as the constructor checks them, even when
+    the live broker is shared: a misspelt option is named, not taken for another setting."""
+    known = [p for p in inspect.signature(SimulatedBroker.__init__).parameters if p != "self"]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise UnknownOption(
+            "SimulatedBroker.default", f"unknown option(s) {quoted(unknown)}", known
+        )
+    for key, check in (("region", check_region), ("clock", _clock_mode)):
+        if key in options:
+            check(key, options[key])
 
 
 class _Live:
@@ -231,14 +252,16 @@ class SimulatedBroker:
             live = _live.broker
             if live is None or not live.running:
                 return cls(**options)
+            _check_default_options(options)
             wanted = {key: options[key] for key in ("region", "clock") if key in options}
             actual = {"region": live.region, "clock": live.clock.mode}
             differing = {k: v for k, v in wanted.items() if actual[k] != v}
             if differing or set(options) - {"region", "clock"}:
                 raise MelangeLabError(
-                    f"SimulatedBroker.default({options}) asks for other settings than the live "
-                    f"broker's ({actual}). Call SimulatedBroker.default() without options to "
-                    "share it, or stop it first (broker.stop()) to start one with new settings."
+                    f"SimulatedBroker.default({quoted(options)}) asks for other settings than "
+                    f"the live broker's ({actual}). Call SimulatedBroker.default() without "
+                    "options to share it, or stop it first (broker.stop()) to start one with new "
+                    "settings."
                 )
             return live
 

@@ -211,11 +211,22 @@ def attribute_number(parameter: str, value: int | float) -> None:
         raise InvalidParameter(parameter, value, _NUMBER_RULE)
     if isinstance(value, int) and value.bit_length() > 430:  # over 10^129: far out of range
         raise InvalidParameter(parameter, value, _NUMBER_RULE)
-    exact = decimal.Decimal(str(value))  # as it is sent; normalize() would round to 28 digits
+    if not number_text_fits(str(value)):  # as it is sent
+        raise InvalidParameter(parameter, value, _NUMBER_RULE)
+
+
+def number_text_fits(text: str) -> bool:
+    """Whether ``text`` is a Number attribute's value SNS and SQS take: a finite decimal
+    number of at most 38 significant digits, 0 or between 10^-128 and 10^126 in size."""
+    if not _NUMBER_TEXT.fullmatch(text):
+        return False
+    exact = decimal.Decimal(text)  # exact: normalize() would round to 28 digits
     digits = "".join(map(str, exact.as_tuple().digits)).strip("0")
     lowest, highest = NUMBER_EXPONENTS
-    if digits and (len(digits) > NUMBER_DIGITS or not lowest <= exact.adjusted() <= highest):
-        raise InvalidParameter(parameter, value, _NUMBER_RULE)
+    return not digits or (len(digits) <= NUMBER_DIGITS and lowest <= exact.adjusted() <= highest)
+
+
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,6})?")
 
 
 def _array_item(parameter: str, item: object) -> bool:
@@ -275,9 +286,10 @@ def check_topic_publish(topic: TopicWrapper, request: dict[str, Any]) -> None:
     ):
         if parameter not in request:
             continue
-        if not topic.is_fifo:
+        if not topic.is_fifo and option == "message_deduplication_id":
             raise MelangeLabError(
                 f"Topic '{topic.name}' is a standard topic: {option} only applies to FIFO "
-                "topics (names ending in '.fifo')."
+                "topics (names ending in '.fifo'). A message_group_id it passes on to "
+                "standard queues (fair queues)."
             )
         fifo_id(option, request[parameter])

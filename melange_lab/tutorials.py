@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from importlib import resources
@@ -41,7 +42,7 @@ def copy_tutorials(folder: Path) -> CopyReport:
     """
     source = tutorials_source()
     report = CopyReport()
-    if folder.resolve() == source.resolve():
+    if os.path.realpath(folder) == os.path.realpath(source):  # a link loop: never the same
         return report
     for notebook in sorted(source.rglob("*.ipynb")):
         relative = notebook.relative_to(source)

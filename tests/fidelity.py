@@ -174,8 +174,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
         f"{SQS_DOCS}/high-throughput-fifo.html",
     ),
     "fifo-topic-to-standard-queue": Behaviour(
-        "A FIFO topic delivers to a standard queue; its envelope has SequenceNumber, no "
-        "Signature",
+        "A FIFO topic delivers to a standard queue; its envelope has SequenceNumber, no Signature",
         "FIFO topics deliver to FIFO and standard queues; the notification carries the "
         "SequenceNumber Publish answered and is not signed (AWS's recorded answers).",
         f"{SNS_DOCS}/fifo-message-delivery.html",
@@ -202,14 +201,27 @@ BEHAVIOURS: dict[str, Behaviour] = {
         "A deleted queue's name, and a second PurgeQueue, wait 60 seconds",
         "CreateQueue answers QueueDeletedRecently for 60 s after DeleteQueue; one PurgeQueue "
         "per queue every 60 s (PurgeQueueInProgress). The lab counts on its own clock.",
-        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/"
-        "API_PurgeQueue.html",
+        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_PurgeQueue.html",
     ),
     "subscribe-attributes": Behaviour(
         "Subscribe checks its attributes and refuses a repeat with different ones",
         "RawMessageDelivery is true or false, the protocol one SNS knows; subscribing again "
         "with different attributes is InvalidParameter (AWS's recorded answers).",
         "https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html",
+    ),
+    "tags": Behaviour(
+        "Tags: duplicate keys and a repeated CreateTopic with other tags are refused",
+        "TagResource refuses two tags with one key; CreateTopic of an existing topic with a tag "
+        "it does not have is InvalidParameter, with some or none of its tags the same topic; a "
+        "queue without tags lists none (AWS's recorded answers).",
+        "https://docs.aws.amazon.com/sns/latest/dg/sns-tags.html",
+    ),
+    "trace-header": Behaviour(
+        "An X-Ray trace header travels as the AWSTraceHeader system attribute",
+        "SendMessage keeps the X-Amzn-Trace-Id header as AWSTraceHeader and answers "
+        "MD5OfMessageSystemAttributes for those given; SNS passes a Publish's header on to "
+        "SQS (AWS's recorded answers).",
+        f"{SQS_DOCS}/sqs-message-metadata.html",
     ),
     "lab-scenarios": Behaviour(
         "The lab's shared scenarios (publish, consume, retry, DLQ, redrive, FIFO, fan-out)",
@@ -304,7 +316,7 @@ def table() -> str:
         "fixes), so its column shows what the lab corrects. LocalStack's timers (visibility,",
         "delay) fire up to a second late, so its tests wait a second longer",
         "(`LOCALSTACK_TIMER_SLACK`); its topic deliveries are asynchronous, as on AWS, so every",
-        "test waits for them with a bounded poll. Rows from \"A FIFO receive hands out\" on",
+        'test waits for them with a bounded poll. Rows from "A FIFO receive hands out" on',
         "are AWS's recorded answers (tests/test_fidelity_recorded.py). `make fidelity`",
         "regenerates this table (`pytest $(FIDELITY_TESTS) --fidelity-table docs/fidelity.md`,",
         "see the Makefile) and the suites section below.",

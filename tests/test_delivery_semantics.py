@@ -21,7 +21,7 @@ from melange_lab import (
     SimulatedBroker,
     TopicPublisher,
 )
-from melange_lab.errors import InvalidFilterPolicy
+from melange_lab.errors import InvalidFilterPolicy, InvalidParameter
 from melange_lab.events import EventKind
 from melange_lab.models import Message
 from melange_lab.serializers import SerializerRegistry
@@ -189,6 +189,53 @@ def test_message_past_its_retention_period_is_no_longer_delivered(
     dispatcher.attach_consumer(recorder)
     assert dispatcher.consume_loop("short-lived").received == 0
     assert recorder.seen == []
+
+
+def _retention(broker: SimulatedBroker, queue: str) -> int:
+    url = broker.backend.get_queue(queue).url
+    answer = broker.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["MessageRetentionPeriod"]
+    )
+    return int(answer["Attributes"]["MessageRetentionPeriod"])
+
+
+def test_a_dead_letter_outlives_its_source_queues_retention_by_default(
+    broker: SimulatedBroker, registry: SerializerRegistry
+) -> None:
+    """AWS advises a DLQ longer retention than its source: a standard queue's message ages
+    from its first sending, also in the DLQ. declare_queue gives a DLQ it creates 14 days."""
+    broker.backend.declare_queue(
+        "work",
+        dead_letter_queue_name="work-dlq",
+        message_retention_period=120,
+        max_receive_count=1,
+        visibility_timeout=10,
+    )
+    assert (_retention(broker, "work"), _retention(broker, "work-dlq")) == (120, 14 * 24 * 3600)
+    QueuePublisher(registry, broker.backend).publish("work", {"n": 1})
+    queue = broker.backend.get_queue("work")
+    assert len(broker.backend.retrieve_messages(queue)) == 1
+    broker.clock.advance(11)
+    assert broker.backend.retrieve_messages(queue) == []  # moved to the DLQ
+    broker.clock.advance(200)  # past the source queue's 120 s, counted from the sending
+    assert [m.state for m in broker.peek("work-dlq")] == ["visible"]
+
+
+def test_a_dead_letter_queue_takes_its_own_retention_and_an_existing_one_keeps_its_own(
+    broker: SimulatedBroker,
+) -> None:
+    broker.backend.declare_queue(
+        "a", dead_letter_queue_name="a-dlq", dead_letter_retention_period=3600
+    )
+    assert _retention(broker, "a-dlq") == 3600
+    broker.backend.declare_queue("kept-dlq", message_retention_period=600)
+    broker.backend.declare_queue("b", dead_letter_queue_name="kept-dlq")
+    assert _retention(broker, "kept-dlq") == 600
+    with pytest.raises(InvalidParameter, match="dead_letter_retention_period"):
+        broker.backend.declare_queue(
+            "c", dead_letter_queue_name="c-dlq", dead_letter_retention_period=59
+        )
+    assert {q.name for q in broker.queues()} == {"a", "a-dlq", "kept-dlq", "b"}
 
 
 def test_manual_clock_does_not_move_by_itself(

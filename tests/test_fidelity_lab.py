@@ -3,6 +3,8 @@ inside a running broker, and the lab's own filter-policy checks agreeing with SN
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import socket
 import time
@@ -296,3 +298,52 @@ def test_localstack_runs_on_the_newest_python_found(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(localstack, "_version_of", versions.get)
 
     assert localstack.find_python() == localstack.Interpreter("/c/python3.14", (3, 14))
+
+
+def test_a_topic_keeps_its_data_protection_policy_and_gives_it_back(
+    broker: SimulatedBroker,
+) -> None:
+    sns = broker.client("sns")
+    arn = sns.create_topic(Name="guarded")["TopicArn"]
+    assert "DataProtectionPolicy" not in sns.get_data_protection_policy(ResourceArn=arn)
+    policy = '{"Name": "p", "Version": "2021-06-01", "Statement": []}'
+    sns.put_data_protection_policy(ResourceArn=arn, DataProtectionPolicy=policy)
+    assert sns.get_data_protection_policy(ResourceArn=arn)["DataProtectionPolicy"] == policy
+    with pytest.raises(sns.exceptions.InvalidParameterException):
+        sns.put_data_protection_policy(ResourceArn=arn, DataProtectionPolicy="{not json")
+    with pytest.raises(sns.exceptions.NotFoundException):
+        sns.get_data_protection_policy(ResourceArn=arn + "-gone")
+
+
+def test_permissions_are_written_and_refused_in_sqs_and_sns_words(broker: SimulatedBroker) -> None:
+    """AWS's recordings (LocalStack's test_sqs_permission_lifecycle, test_add_permission_errors):
+    the lab keeps the policy AddPermission writes; it enforces none (there is no IAM)."""
+    sqs, sns = broker.client("sqs"), broker.client("sns")
+    url = sqs.create_queue(QueueName="shared")["QueueUrl"]
+    grant = {"AWSAccountIds": ["111111111111"], "Actions": ["ReceiveMessage"]}
+    sqs.add_permission(QueueUrl=url, Label="readers", **grant)
+    policy = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]
+    assert json.loads(policy["Policy"])["Version"] == "2008-10-17"
+    with pytest.raises(sqs.exceptions.ClientError) as missing:
+        sqs.remove_permission(QueueUrl=url, Label="writers")
+    assert missing.value.response["Error"]["Message"].endswith("Reason: can't find label.")
+    topic = sns.create_topic(Name="shared")["TopicArn"]
+    allow = {"AWSAccountId": ["111111111111"], "ActionName": ["Publish"]}
+    sns.add_permission(TopicArn=topic, Label="publishers", **allow)
+    with pytest.raises(sns.exceptions.InvalidParameterException) as again:
+        sns.add_permission(TopicArn=topic, Label="publishers", **allow)
+    assert again.value.response["Error"]["Message"] == "Invalid parameter: Statement already exists"
+
+
+def test_sns_pages_carry_base64_next_tokens(broker: SimulatedBroker) -> None:
+    """AWS's NextToken decodes as base64 (LocalStack's AWS-validated pagination test)."""
+    sns = broker.client("sns")
+    for n in range(101):
+        sns.create_topic(Name=f"page-{n}")
+    first = sns.list_topics()
+    assert len(first["Topics"]) == 100
+    assert base64.b64decode(first["NextToken"], validate=True)
+    second = sns.list_topics(NextToken=first["NextToken"])
+    assert len(second["Topics"]) == 1 and "NextToken" not in second
+    with pytest.raises(sns.exceptions.InvalidParameterException):
+        sns.list_topics(NextToken="not a token")

@@ -250,3 +250,60 @@ def test_subscribe_checks_its_attributes_and_refuses_a_different_repeat(aws: Bro
         "InvalidParameter",
         "InvalidParameter",
     )
+
+
+@fidelity(
+    "tags",
+    wrong_on={"moto_server": f"{STOCK_MOTO} keeps the last of two tags with one key"},
+)
+def test_tags_refuse_duplicate_keys_and_a_repeated_topic_with_other_tags(aws: Broker) -> None:
+    kept = [{"Key": "team", "Value": "billing"}, {"Key": "tier", "Value": "1"}]
+    topic = aws.sns.create_topic(Name="tagged", Tags=kept)["TopicArn"]
+    duplicate = error_code(
+        lambda: aws.sns.tag_resource(
+            ResourceArn=topic, Tags=[{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]
+        )
+    )
+    other = error_code(
+        lambda: aws.sns.create_topic(Name="tagged", Tags=[{"Key": "team", "Value": "ops"}])
+    )
+    again = [aws.sns.create_topic(Name="tagged", Tags=t)["TopicArn"] for t in (kept[:1], [])]
+    url, _ = aws.queue("tagged-queue")
+    aws.sqs.tag_queue(QueueUrl=url, Tags={"team": "billing"})
+    aws.sqs.untag_queue(QueueUrl=url, TagKeys=["team"])
+
+    assert (duplicate, other) == ("InvalidParameter", "InvalidParameter")
+    assert again == [topic, topic]
+    assert "Tags" not in aws.sqs.list_queue_tags(QueueUrl=url)
+
+
+TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+def _with_trace_header(client: Any, operation: str) -> None:
+    def add(request: Any, **_: Any) -> None:
+        request.headers["X-Amzn-Trace-Id"] = TRACE
+
+    client.meta.events.register(f"before-send.{operation}", add)
+
+
+@fidelity(
+    "trace-header",
+    wrong_on={"moto_server": f"{STOCK_MOTO} drops the X-Amzn-Trace-Id header"},
+)
+def test_a_trace_header_travels_as_the_aws_trace_header_attribute(aws: Broker) -> None:
+    url, _ = aws.queue("traced")
+    topic = aws.topic("traced-topic")
+    copies = aws.subscribed_queue(topic, "traced-copies")
+    _with_trace_header(aws.sqs, "sqs.SendMessage")
+    _with_trace_header(aws.sns, "sns.Publish")
+    aws.sqs.send_message(QueueUrl=url, MessageBody="hello")
+    given = {"AWSTraceHeader": {"DataType": "String", "StringValue": TRACE}}
+    sent = aws.sqs.send_message(QueueUrl=url, MessageBody="again", MessageSystemAttributes=given)
+    aws.sns.publish(TopicArn=topic, Message="hello")
+    direct = aws.receive(url, 1)[0]
+    delivered = aws.receive_eventually(copies, 1)[0]
+
+    assert direct["Attributes"]["AWSTraceHeader"] == TRACE
+    assert delivered["Attributes"]["AWSTraceHeader"] == TRACE
+    assert sent["MD5OfMessageSystemAttributes"] == "5ae4d5d7636402d80f4eb6d213245a88"  # recorded

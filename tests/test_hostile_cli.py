@@ -11,11 +11,15 @@ written, and the grader works for the next class.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import gc
 import json
 import math
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -100,6 +104,25 @@ def test_the_edges_of_the_timeout_range_are_accepted(
 ) -> None:
     assert main(["validate", str(tmp_path / "missing.ipynb"), option, value]) == 1
     assert "does not exist" in capsys.readouterr().out
+
+
+@pytest.mark.server
+def test_serving_on_every_address_warns_in_the_command_lines_words_then_serves() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "melange_lab.cli", "serve", "--host", "0.0.0.0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("Serving SNS and SQS at http://127.0.0.1:")
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert "warning: --host 0.0.0.0: anyone who can reach this machine" in err
+    assert "Leave --host out" in err and "Warning" not in err and "broker.serve(" not in err
 
 
 # -- paths -------------------------------------------------------------------------------------
@@ -337,6 +360,28 @@ def test_an_unreadable_student_folder_is_reported_not_no_notebook_submitted(
     assert {r["student"] for r in rows(out, "scores.csv")} == {"ana", "ben"}
 
 
+@pytest.mark.parametrize(
+    "target", ["solutions", "loop", "missing"], ids=["to-the-solutions", "a-loop", "dangling"]
+)
+def test_a_student_folder_that_is_a_link_gets_a_row_of_zeros_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    target: str,
+) -> None:  # fmt: skip
+    passing_run(monkeypatch)  # a followed link would score the teacher's solutions
+    root = a_class(tmp_path / "class", {"ana": solution})
+    if target == "solutions":
+        (root / "eve").symlink_to(EXERCISES, target_is_directory=True)
+    else:
+        (root / "eve").symlink_to(root / ("eve" if target == "loop" else "gone"))
+    out = tmp_path / "out"
+    assert main(["grade", str(root), "--out", str(out), "--source", str(EXERCISES)]) == 0
+    assert "eve: the student's folder is a symbolic link" in capsys.readouterr().out
+    eve = [r for r in rows(out, "details.csv") if r["student"] == "eve"]
+    assert eve and all(r["passed"] == "no" and "symbolic link" in r["message"] for r in eve)
+    totals = {r["student"]: r["total"] for r in rows(out, "scores.csv")}
+    assert totals["eve"] == "0" and totals["ana"] != "0"
+
+
 def test_a_notebook_whose_grading_never_ends_is_stopped_at_its_bound_with_a_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -463,6 +508,15 @@ HOSTILE_CLASS: dict[str, Callable[[Path], None]] = {
         (EXERCISES / f"{FIRST}.ipynb").read_text().replace('"points": 1', '"points": 1e308')
     ),
     "empty_folder": lambda f: None,
+    "fills_memory": lambda f: answer_cell(f, "hoard = bytearray(10**11)"),  # over --memory
+    "fills_disk": lambda f: answer_cell(
+        f,
+        "import os\nwith open(os.path.expanduser('~/big'), 'wb') as f:\n"
+        "    while True:\n        f.write(b'x' * 2**20)",  # to the 64 MiB file limit
+    ),
+    "forks_and_leaves": lambda f: answer_cell(
+        f, "import os, time\nfor _ in range(20):\n    if os.fork() == 0:\n        time.sleep(600)"
+    ),  # every fork ends with the sandbox
     "solver": solution,
 }
 
@@ -490,6 +544,9 @@ def test_a_hostile_class_is_graded_in_bounded_time_with_a_row_and_reason_for_eve
     why = {r["student"]: r["message"] for r in details if r["passed"] == "no"}
     assert "number too long to read" in why["digits_in_the_file"]
     assert "no notebook submitted" in why["empty_folder"]
+    causes = {r["student"]: r["cause"] for r in details if r["passed"] == "no"}
+    assert "MemoryError" in causes["fills_memory"]
+    assert "File too large" in causes["fills_disk"] or "OSError" in causes["fills_disk"]
     assert why["never_ends"]  # each not-passed check says why
     assert all(r["message"] for r in details if r["passed"] == "no")
     executed = out / "executed" / "prints_a_surrogate" / f"{FIRST}.ipynb"
@@ -512,6 +569,49 @@ def test_validate_runs_a_hostile_notebook_and_prints_no_traceback(
     assert code == (0 if student == "points_1e308" else 1)  # that one is the solution
     assert "Traceback" not in printed.out + printed.err
     assert "checks passed" in printed.out
+
+
+@pytest.mark.slow
+def test_validate_of_a_notebook_whose_fork_outlives_it_ends_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pid_file = tmp_path / "child.pid"
+    answer_cell(
+        tmp_path,
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()  # out of the runner's process group: it keeps the results pipe open\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(600)\n"
+        "    os._exit(0)",
+    )
+    try:
+        code = main(["validate", str(tmp_path / f"{FIRST}.ipynb"), "--timeout", "20"])
+        gc.collect()  # where the pipes' late closing printed "Event loop is closed"
+        printed = capsys.readouterr()
+        assert code == 1 and "checks passed" in printed.out
+        assert "Traceback" not in printed.out + printed.err
+    finally:
+        if pid_file.exists():  # validate runs without a sandbox: the fork is the student's
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("command", ["student-version", "lab", "grade --out"])
+def test_a_symbolic_link_loop_as_a_folder_is_a_plain_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    argv = {
+        "student-version": ["student-version", str(EXERCISES), str(loop)],
+        "lab": [str(loop), "--dry-run"],
+        "grade --out": ["grade", str(tmp_path), "--out", str(loop)],
+    }[command]
+    assert main(argv) == (1 if command == "student-version" else 2)
+    printed = capsys.readouterr()
+    assert "error:" in printed.out + printed.err and "Traceback" not in printed.out + printed.err
+    assert loop.is_symlink() and not (tmp_path / "out").exists()
 
 
 def test_student_version_of_a_missing_folder_says_so(

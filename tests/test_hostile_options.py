@@ -196,6 +196,42 @@ def test_the_view_options_of_issue_23(broker: SimulatedBroker) -> None:
     assert "page_sise" in refused(lambda: broker.view(page_sise=20), UnknownOption)
 
 
+NOT_IDS = [v for v in BAD if not isinstance(v, str) or len(v) > 128]
+
+
+@pytest.mark.parametrize("method", ["select", "inspect"])
+@pytest.mark.parametrize(
+    "value", NOT_IDS, ids=[f"{type(v).__name__}{i}" for i, v in enumerate(NOT_IDS)]
+)
+def test_a_views_select_and_inspect_refuse_what_is_no_message_id_and_show_nothing(
+    broker: SimulatedBroker, method: str, value: Any
+) -> None:
+    view = broker.view(refresh_interval=None)
+    try:
+        call = (lambda: view.select(value)) if method == "select" else (
+            lambda: view.inspect("billing", value)
+        )  # fmt: skip
+        assert "message id" in refused(call)
+        assert view.selected == "" and view.inspected == {}  # nothing half-shown to sync
+        (card,) = view.queue_pages["billing"]["cards"][:1]
+        view.select(card["published_id"])  # and the real thing still works
+        assert view.inspected["id"] == card["id"]
+    finally:
+        view.close()
+    still_works(broker)
+
+
+def test_default_names_a_misspelt_option_even_while_a_broker_is_shared(
+    broker: SimulatedBroker,
+) -> None:
+    assert SimulatedBroker.default() is broker
+    assert "regoin" in refused(lambda: SimulatedBroker.default(regoin="x"), UnknownOption)
+    assert "clock='bogus'" in refused(lambda: SimulatedBroker.default(clock="bogus"))
+    assert "(100,000 characters)" in refused(lambda: SimulatedBroker.default(region=HUGE))
+    assert SimulatedBroker.default() is broker and broker.running
+    still_works(broker)
+
+
 @pytest.mark.parametrize(
     "source", [None, "broker", 5, object(), [], {"events": []}, SimulatedBroker], ids=range(7)
 )

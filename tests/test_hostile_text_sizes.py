@@ -504,9 +504,14 @@ UNREADABLE_QUERIES = {
     "MaxNumberOfMessages of 5,000 digits": "Action=ReceiveMessage&MaxNumberOfMessages="
     + "9" * 5000,
 }
+NOT_JSON_OBJECTS = {
+    "a list, not an object": "[1]",
+    "nested 100,000 deep": "[" * 100_000,
+    "cut short": '{"QueueUrl": ',
+    "a 5,000-digit number": '{"DelaySeconds": ' + "9" * 5000 + "}",
+    "not JSON": "QueueUrl=x",
+}
 UNREADABLE_JSON = {
-    "a list, not an object": ("SendMessage", "[1]"),
-    "nested 100,000 deep": ("SendMessage", "[" * 100_000),
     "a body that is an object": ("SendMessage", '{"QueueUrl": "%s", "MessageBody": {"a": 1}}'),
     "a count that is NaN": ("ReceiveMessage", '{"QueueUrl": "%s", "MaxNumberOfMessages": NaN}'),
     "a count of 1e400": ("ReceiveMessage", '{"QueueUrl": "%s", "MaxNumberOfMessages": 1e400}'),
@@ -515,7 +520,7 @@ UNREADABLE_JSON = {
 
 
 def refused_and_still_served(broker: SimulatedBroker, status: int, said: str, code: str) -> None:
-    assert status == 400 and code in said and "could not be read" in said
+    assert status == 400 and code in said and ("could not" in said or "not a JSON" in said)
     assert len(said) < 1_000  # what moto said is cut short, never a 5,000-digit echo
     assert totals(broker)["jobs"] == 0
     still_works(broker)
@@ -557,5 +562,97 @@ def test_boto3_numbers_below_or_above_sqs_ranges_are_invalid_parameter_value(
         getattr(sqs, call["Action"])(QueueUrl=queue_url(broker, "jobs"), **arguments)
     assert code(refused.value) == "InvalidParameterValue"
     assert parameter in str(refused.value)
+    assert totals(broker)["jobs"] == 0
+    still_works(broker)
+
+
+NOT_NUMBERS = {
+    "text": "abc",
+    "NaN": "NaN",
+    "1e400": "1e400",
+    "39 digits": "1" * 39,
+    "over 10^126": "1e127",
+    "under 10^-128": "1e-129",
+    "underscores": "1_000",
+}
+
+
+@pytest.mark.parametrize("value", NOT_NUMBERS.values(), ids=NOT_NUMBERS)
+@pytest.mark.parametrize("service", ["sqs", "sns"])
+def test_boto3_number_attributes_sqs_and_sns_cannot_hold_are_refused(
+    broker: SimulatedBroker, service: str, value: str
+) -> None:
+    attributes = {"n": {"DataType": "Number", "StringValue": value}}
+    with pytest.raises(ClientError) as refused:
+        if service == "sqs":
+            broker.client("sqs").send_message(
+                QueueUrl=queue_url(broker, "jobs"), MessageBody="x", MessageAttributes=attributes
+            )
+        else:
+            broker.client("sns").publish(
+                TopicArn=topic_arn(broker), Message="x", MessageAttributes=attributes
+            )
+    assert code(refused.value) in ("InvalidParameterValue", "ParameterValueInvalid")
+    assert "'n'" in str(refused.value)
+    assert totals(broker) == {"billing": 0, "audit": 0, "jobs": 0}
+    still_works(broker)
+
+
+@pytest.mark.parametrize("value", ["nope", "[[1]]", '[{"a": 1}]', "{}", "[" * 10_000])
+def test_boto3_sns_string_arrays_that_are_no_json_array_of_values_are_refused(
+    broker: SimulatedBroker, value: str
+) -> None:
+    attributes = {"tags": {"DataType": "String.Array", "StringValue": value}}
+    with pytest.raises(ClientError) as refused:
+        broker.client("sns").publish(
+            TopicArn=topic_arn(broker), Message="x", MessageAttributes=attributes
+        )
+    assert code(refused.value) == "ParameterValueInvalid" and "JSON array" in str(refused.value)
+    assert totals(broker)["billing"] == 0
+    still_works(broker)
+
+
+@pytest.mark.parametrize("subject", ["a\x00b", "line\nbreak", "tab\there", "bell\x07", "\x7f"])
+def test_boto3_sns_subjects_with_line_breaks_or_control_characters_are_refused(
+    broker: SimulatedBroker, subject: str
+) -> None:
+    sns = broker.client("sns")
+    with pytest.raises(ClientError) as refused:
+        sns.publish(TopicArn=topic_arn(broker), Message="x", Subject=subject)
+    assert code(refused.value) == "InvalidParameter" and "Subject" in str(refused.value)
+    batch = sns.publish_batch(
+        TopicArn=topic_arn(broker),
+        PublishBatchRequestEntries=[{"Id": "bad", "Message": "x", "Subject": subject},
+                                    {"Id": "good", "Message": "y", "Subject": "fine subject"}],
+    )  # fmt: skip
+    assert [f["Id"] for f in batch["Failed"]] == ["bad"]
+    assert [s["Id"] for s in batch["Successful"]] == ["good"]
+    assert totals(broker)["billing"] == 1  # the good entry only
+    still_works(broker)
+
+
+@pytest.mark.parametrize("body", NOT_JSON_OBJECTS.values(), ids=NOT_JSON_OBJECTS)
+def test_a_json_request_that_is_no_json_object_is_a_serialization_exception(
+    broker: SimulatedBroker, served: str, body: str
+) -> None:
+    status, said = over_http(served, "sqs", body, "SendMessage")
+    refused_and_still_served(broker, status, said, "com.amazonaws.sqs#SerializationException")
+
+
+@pytest.mark.parametrize(
+    ("service", "body", "target", "code"),
+    [
+        ("sqs", "Action=SendMesage&MessageBody=x", "", "<Code>InvalidAction</Code>"),
+        ("sqs", "MessageBody=x", "", "<Code>InvalidAction</Code>"),
+        ("sns", "Action=Publsh&Message=x", "", "<Code>InvalidAction</Code>"),
+        ("sqs", "{}", "SendMesage", "com.amazonaws.sqs#UnknownOperationException"),
+    ],
+    ids=["misspelt", "no-action", "sns-misspelt", "json-target"],
+)
+def test_an_action_the_broker_does_not_know_is_invalid_action_not_an_empty_404(
+    broker: SimulatedBroker, served: str, service: str, body: str, target: str, code: str
+) -> None:
+    status, said = over_http(served, service, body, target)
+    assert status == 400 and code in said and "names no" in said
     assert totals(broker)["jobs"] == 0
     still_works(broker)

@@ -113,7 +113,10 @@ BAD_CALLS: dict[str, tuple[Call, str]] = {
         _publish("ordered.fifo", message_group_id="g", message_deduplication_id="é"),
         "é",
     ),
-    "group id on a standard queue": (_publish(message_group_id="g"), "message_group_id"),
+    "dedup id on a standard queue": (
+        _publish(message_deduplication_id="d"),
+        "message_deduplication_id",
+    ),
     "unknown topic keyword": (_publish_topic(colour="red"), "colour"),
     "subject with a line break": (_publish_topic(subject="a\nb"), "a\\nb"),
     "subject of 100 characters": (_publish_topic(subject="s" * 100), "s" * 20),
@@ -125,7 +128,10 @@ BAD_CALLS: dict[str, tuple[Call, str]] = {
         _publish_topic(message_attributes={f"a{i}": "v" for i in range(11)}),
         "a10",
     ),
-    "group id on a standard topic": (_publish_topic(message_group_id="g"), "message_group_id"),
+    "dedup id on a standard topic": (
+        _publish_topic(message_deduplication_id="d"),
+        "message_deduplication_id",
+    ),
     "batch of things that are not MessageDtos": (
         lambda b, _: b.backend.publish_to_queue_batch(
             [Message.create("{}")],  # type: ignore[list-item]

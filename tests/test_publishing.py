@@ -9,6 +9,7 @@ from melange_lab.backends import BackendManager
 from melange_lab.errors import (
     InvalidFilterPolicy,
     InvalidName,
+    MelangeLabError,
     MessageTooLarge,
     MissingMessageGroupId,
     NoDefaultBackend,
@@ -214,3 +215,18 @@ def test_batch_publish_checks_every_message_before_sending_any(
 
     ids = broker.backend.publish_to_queue_batch([good] * 12, queue)
     assert len(ids) == 12 and len(broker.peek("q.fifo")) == 12
+
+
+def test_a_standard_queue_and_topic_take_a_group_id_as_fair_queues_do(
+    broker: SimulatedBroker, registry: SerializerRegistry
+) -> None:
+    """Since 2025 SQS accepts MessageGroupId on standard queues (fair queues: the tenant), and
+    SNS passes a standard topic's on to them (AWS's recorded answers); no deduplication id."""
+    MessagingBackendFactory(broker.backend).init_queue("tenants", ["signups"])
+    QueuePublisher(registry, broker.backend).publish("tenants", {"a": 1}, message_group_id="t1")
+    TopicPublisher(registry, broker.backend).publish("signups", {"a": 2}, message_group_id="t2")
+    assert sorted(m.message_group_id or "" for m in broker.peek("tenants")) == ["t1", "t2"]
+    with pytest.raises(MelangeLabError, match="message_deduplication_id"):
+        QueuePublisher(registry, broker.backend).publish(
+            "tenants", {"a": 3}, message_deduplication_id="d"
+        )

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 from collections.abc import Iterator
@@ -303,3 +304,45 @@ def test_serve_handles_json_and_query_protocol_clients_alike(served: BrokerServe
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert b"ListQueuesResponse" in answer.read()
     assert json.loads(json.dumps(served.environment()))["AWS_DEFAULT_REGION"] == "us-east-1"
+
+
+def _get(url: str, params: dict[str, str], accept: str | None = None) -> tuple[int, str]:
+    """A plain GET, unsigned (no Authorization header), as a browser or curl would send it."""
+    request = urllib.request.Request(
+        f"{url}?{urllib.parse.urlencode(params)}", headers={"Accept": accept} if accept else {}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+
+
+def test_a_get_on_a_queue_url_without_a_signature_reaches_sqs(
+    broker: SimulatedBroker, served: BrokerServer
+) -> None:
+    url = http_client(served, "sqs").create_queue(QueueName="plain-get")["QueueUrl"]
+    assert _get(url, {"Action": "SendMessage", "MessageBody": "from curl"})[0] == 200
+    assert [m.body for m in broker.peek("plain-get")] == ["from curl"]
+    status, text = _get(url, {"Action": "GetQueueAttributes", "AttributeName.1": "QueueArn"})
+    assert status == 200 and "<Name>QueueArn</Name>" in text
+    status, text = _get(url, {"Action": "ReceiveMessage"}, accept="application/json")
+    assert status == 200 and json.loads(text)["ReceiveMessageResponse"]
+
+
+def test_a_query_signature_in_the_url_names_the_service(served: BrokerServer) -> None:
+    http_client(served, "sns").create_topic(Name="signed-in-the-url")
+    credential = "test/20260101/us-east-1/sns/aws4_request"
+    status, text = _get(served.url + "/", {"Action": "ListTopics", "X-Amz-Credential": credential})
+    assert status == 200 and "signed-in-the-url" in text
+
+
+def test_a_queue_url_refuses_what_sqs_refuses_there(served: BrokerServer) -> None:
+    url = http_client(served, "sqs").create_queue(QueueName="not-an-endpoint")["QueueUrl"]
+    assert _get(url, {}) == (404, "<UnknownOperationException/>")
+    for action in ("CreateQueue", "ListQueues", "FooBar"):
+        status, text = _get(url, {"Action": action, "QueueName": "another"})
+        assert status == 400 and "<Code>InvalidAction</Code>" in text
+        assert f"The action {action} is not valid for this endpoint." in text
+    status, text = _get(url, {"Action": "SendMessage"})
+    assert status == 400 and "MessageBody" in text

@@ -141,7 +141,7 @@ class Finder:
             path = Path(entry.path)
             if entry.name.startswith(".") or entry.name in IGNORED:
                 continue
-            if path.resolve() in self.skip and not entry.is_symlink():
+            if not entry.is_symlink() and path.resolve() in self.skip:  # a loop never resolves
                 continue
             if entry.is_symlink():
                 self._link(path)
@@ -162,8 +162,14 @@ class Finder:
     def _link(self, path: Path) -> None:
         if _is_notebook_name(path.name):
             self._flat(path, problem="it is a symbolic link, which is not followed")
-        else:
-            self.warn(path, "a symbolic link, not followed: ignored")
+            return
+        # a student's folder given as a link (a zip can hold one): never followed, since it
+        # may lead to the teacher's files, but the student still gets a row saying why
+        student = readable(student_from_folder(path.name))
+        why = "the student's folder is a symbolic link, which is not followed"
+        self.found.students.add(student)
+        self.found.unreadable[student] = why
+        self.warn(path, f"{why}: every check scores zero; copy the folder itself in instead")
 
     def _flat(self, path: Path, problem: str | None = None) -> None:
         if self.exercises is None:

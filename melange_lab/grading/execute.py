@@ -165,6 +165,7 @@ async def _supervise(
                 await asyncio.wait_for(process.wait(), timeout=FLUSH_SECONDS)
         _kill_group(process.pid)
         await process.wait()
+        _close_pipes(process)
     execution.seconds = time.monotonic() - started
     return execution
 
@@ -226,6 +227,16 @@ async def _started(
         _kill_group(process.pid)
         await process.wait()
         raise
+
+
+def _close_pipes(process: asyncio.subprocess.Process) -> None:
+    """Closes the runner's pipes now. A process the notebook forked into a session of its own
+    (possible without the sandbox) may still hold them open; left to the garbage collector,
+    their closing would run after the event loop ended and print a traceback. asyncio's
+    Process has no public close, so its transport is closed (Python 3.11 to 3.13)."""
+    transport = getattr(process, "_transport", None)
+    if transport is not None:
+        transport.close()
 
 
 def notebook_bound(timeout: float) -> float:

@@ -9,6 +9,7 @@ nbgrader, any line *containing* ``BEGIN SOLUTION`` / ``END SOLUTION`` (or ``BEGI
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from copy import deepcopy
 from dataclasses import dataclass
@@ -243,7 +244,7 @@ def write_student_version(source: Path, out: Path) -> list[Path]:
     notebooks = exercise_paths(source)
     if not notebooks:
         raise FileNotFoundError(f"No notebooks (*.ipynb) in {source}.")
-    if out.resolve() == source.resolve():
+    if os.path.realpath(out) == os.path.realpath(source):  # a link loop: never the same
         raise ValueError("The output folder must differ from the source folder.")
     versions = []
     for path in notebooks:

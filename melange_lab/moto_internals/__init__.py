@@ -10,9 +10,12 @@ locks, the 5-minute deduplication window), ``signing`` (SignatureVersion 1 and 2
 ``filter_policies`` (SNS's grammar and matching), ``dead_letters`` (who is receiving, for DLQ
 moves, and DeadLetterQueueSourceArn), ``message_size`` (UTF-8 bytes with attributes), ``sqs_checks``
 (ranges and contents SQS refuses), ``sns_checks`` (Publish and GetTopicAttributes answers),
-``delivery`` (raw Binary attributes, delivery latency), ``event_hooks`` (the broker's events,
-reported where moto's state changes), ``fan_out`` (SNS delivers, filters and fails each
-subscription on its own), ``message_moves`` (StartMessageMoveTask: redrive),
+``delivery`` (raw Binary attributes, delivery latency), ``event_hooks`` (installs the broker's
+events, reported where moto's state changes: ``event_sink``, ``arrivals``, ``message_events``,
+``receipts``, ``queue_events``, ``topic_events``, ``retention``), ``fan_out`` (SNS delivers,
+filters and fails each subscription on its own), ``message_moves`` (StartMessageMoveTask:
+redrive), ``trace_headers`` (X-Ray trace headers carried), ``service_routing`` (SNS or SQS,
+for a request whose signature does not say),
 ``http_server`` (moto's server on the same state, for ``broker.serve()``), ``look_inside``;
 ``patching`` installs and undoes them in layers, ``versions`` checks the moto underneath.
 ``install_aws_fidelity`` installs every fix that makes moto follow AWS where it does not. The
@@ -93,6 +96,10 @@ from melange_lab.moto_internals.subscriptions import (
     uninstall_subscription_checks,
 )
 from melange_lab.moto_internals.topics import install_topic_checks, uninstall_topic_checks
+from melange_lab.moto_internals.trace_headers import (
+    install_trace_headers,
+    uninstall_trace_headers,
+)
 from melange_lab.moto_internals.versions import (
     _FINGERPRINTS,
     _PATCHED_GLOBALS,
@@ -111,6 +118,7 @@ def install_aws_fidelity() -> None:
     install_message_size()
     install_sqs_checks()
     install_sqs_requests()
+    install_trace_headers()
     install_batches()
     install_sixty_seconds()
     install_sns_checks()
@@ -160,6 +168,7 @@ def uninstall_aws_fidelity() -> None:
     uninstall_sns_checks()
     uninstall_sixty_seconds()
     uninstall_batches()
+    uninstall_trace_headers()
     uninstall_sqs_requests()
     uninstall_sqs_checks()
     uninstall_message_size()
@@ -211,6 +220,7 @@ __all__ = [
     "install_sqs_requests",
     "install_subscription_checks",
     "install_topic_checks",
+    "install_trace_headers",
     "matches",
     "mismatch",
     "next_delivery_due",
@@ -246,5 +256,6 @@ __all__ = [
     "uninstall_sqs_requests",
     "uninstall_subscription_checks",
     "uninstall_topic_checks",
+    "uninstall_trace_headers",
     "validation_problem",
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import io
 import json
 import logging
 import socket
@@ -30,6 +31,12 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from melange_lab.errors import UnsupportedMotoVersion, shortened
+from melange_lab.moto_internals.service_routing import (
+    Refusal,
+    parameters,
+    queue_url_refusal,
+    service_of,
+)
 from melange_lab.moto_internals.versions import SUPPORTED_MOTO
 
 logger = logging.getLogger(__name__)
@@ -57,7 +64,18 @@ def _check_supported() -> None:
 
 
 class _SnsAndSqsOnly(DomainDispatcherApplication):
-    """moto's dispatcher, refusing every service but SNS and SQS, and moto's own API."""
+    """moto's dispatcher, refusing every service but SNS and SQS, and moto's own API; a request
+    whose ``Authorization`` header names no service goes to SNS or SQS by what it asks
+    (``service_routing``), not to moto's default, S3."""
+
+    def infer_service_region_host(self, environ: dict[str, Any], path: str) -> str | None:
+        if not environ.get("HTTP_AUTHORIZATION"):
+            params = parameters(str(environ.get("QUERY_STRING", "")), _form_body(environ))
+            service = service_of(path, params, environ.get("HTTP_X_AMZ_TARGET"))
+            if service is not None:  # the host only picks moto's app; its region is unused
+                return f"{service}.us-east-1.amazonaws.com"
+        host: str | None = super().infer_service_region_host(environ, path)
+        return host
 
     def __call__(self, environ: dict[str, Any], start_response: _Respond) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
@@ -78,12 +96,111 @@ class _SnsAndSqsOnly(DomainDispatcherApplication):
                 "UnsupportedOperation",
                 f"This simulated broker answers SNS and SQS only, not {service or 'this request'}.",
             )
+        if service == "sqs" and "HTTP_X_AMZ_TARGET" not in environ:
+            refused = _sqs_query_api(environ, path)
+            if refused is not None:
+                return _answer(start_response, refused)
+        if _json_protocol(environ) and not _json_object_body(environ):
+            message = (
+                "The request body is not a JSON object (cut short, malformed, or nested too "
+                'deeply to read). Send one, e.g. {"QueueUrl": "...", "MessageBody": "..."}.'
+            )
+            return _sender_error(
+                environ, start_response, service, "SerializationException", message
+            )
+        answered: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def keep(status: str, headers: list[tuple[str, str]], *_: Any) -> Callable[[bytes], None]:
+            answered.append((status, headers))
+            return _no_write
+
         try:
-            result: Iterable[bytes] = app(environ, start_response)
+            body = b"".join(app(environ, keep))
         except _UNREADABLE as error:  # moto read a parameter it could not convert
             logger.debug("an unreadable %s request", service, exc_info=True)
-            return _unreadable(environ, start_response, service, error)
-        return result
+            code = "InvalidParameterValue" if service == "sqs" else "InvalidParameter"
+            message = (
+                f"The request could not be read ({type(error).__name__}: "
+                f"{shortened(str(error))}). Check each parameter's type and range: e.g. "
+                "DelaySeconds, MaxNumberOfMessages and VisibilityTimeout are whole numbers, "
+                "MessageBody is text."
+            )
+            return _sender_error(environ, start_response, service, code, message)
+        status, headers = answered[0]
+        if status.startswith("404") and not body:  # moto knows no such action
+            message = (
+                f"The request names no {service.upper()} action this broker knows (Action=... "
+                "on the query protocol, X-Amz-Target on JSON). Check its spelling, e.g. "
+                "Action=SendMessage."
+            )
+            return _sender_error(environ, start_response, service, "InvalidAction", message)
+        start_response(status, headers)
+        return [body]
+
+
+def _json_protocol(environ: dict[str, Any]) -> bool:
+    return str(environ.get("CONTENT_TYPE", "")).startswith("application/x-amz-json")
+
+
+def _json_object_body(environ: dict[str, Any]) -> bool:
+    """Whether the body is a JSON object; it is read, then put back for moto to read."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        return False
+    if length < 0:  # chunked: moto reads it as it comes
+        return True
+    raw = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    try:
+        return isinstance(json.loads(raw or b"{}"), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _no_write(_: bytes) -> None:
+    """moto returns its bodies; nothing writes through start_response's callable."""
+
+
+def _sqs_query_api(environ: dict[str, Any], path: str) -> Refusal | None:
+    """SQS's query API as AWS answers it: parameters in a GET's query string are a request
+    (moto reads a request without a form body as SQS's JSON protocol, and finds no operation),
+    answered in JSON if the GET accepts only that (moto's ``ContentType=JSON``), and a queue URL
+    refuses what it does not take (``queue_url_refusal``)."""
+    query = str(environ.get("QUERY_STRING", ""))
+    params = parameters(query, _form_body(environ))
+    refused = queue_url_refusal(path, params)
+    if refused is not None:
+        return refused
+    if not environ.get("CONTENT_TYPE"):
+        environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+    wants_json = "application/json" in str(environ.get("HTTP_ACCEPT", ""))
+    if environ.get("REQUEST_METHOD") == "GET" and wants_json and "ContentType" not in params:
+        environ["QUERY_STRING"] = f"{query}&ContentType=JSON" if query else "ContentType=JSON"
+    return None
+
+
+def _answer(start_response: _Respond, refused: Refusal) -> list[bytes]:
+    if not refused.message:
+        body = f"<{refused.code}/>".encode()
+        start_response(
+            refused.status, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+    return _refuse(start_response, refused.status, refused.code, refused.message)
+
+
+def _form_body(environ: dict[str, Any]) -> str | None:
+    """A form-encoded request body (a query API request's parameters), left readable."""
+    if not str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded"):
+        return None
+    try:
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    body = environ["wsgi.input"].read(size) if size > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body.decode("utf-8", errors="replace")
 
 
 # What moto raises while it converts a request's parameters (int("nan"), a 5,000-digit
@@ -92,27 +209,28 @@ class _SnsAndSqsOnly(DomainDispatcherApplication):
 _UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, OverflowError, RecursionError)
 
 
-def _unreadable(
-    environ: dict[str, Any], start_response: _Respond, service: str, error: Exception
+# the exception shapes SQS's JSON protocol names these errors by
+_JSON_ERROR_SHAPES = {
+    "InvalidAction": "UnknownOperationException",
+    "SerializationException": "SerializationException",
+}
+
+
+def _sender_error(
+    environ: dict[str, Any], start_response: _Respond, service: str, code: str, message: str
 ) -> list[bytes]:
-    message = (
-        f"The request could not be read ({type(error).__name__}: {shortened(str(error))}). "
-        "Check each parameter's type and range: e.g. DelaySeconds, MaxNumberOfMessages and "
-        "VisibilityTimeout are whole numbers, MessageBody is text."
-    )
-    code = "InvalidParameterValue" if service == "sqs" else "InvalidParameter"
-    if str(environ.get("CONTENT_TYPE", "")).startswith("application/x-amz-json"):
-        body = json.dumps(
-            {"__type": f"com.amazonaws.{service}#{code}Exception", "message": message}
-        ).encode()
-        headers = [
-            ("Content-Type", "application/x-amz-json-1.0"),
-            ("x-amzn-query-error", f"{code};Sender"),
-            ("Content-Length", str(len(body))),
-        ]
-        start_response("400 Bad Request", headers)
-        return [body]
-    return _refuse(start_response, "400 Bad Request", code, message)
+    """A 400 answer in the request's protocol: JSON (SQS's JSON protocol) or XML."""
+    if not _json_protocol(environ):
+        return _refuse(start_response, "400 Bad Request", code, message)
+    shape = _JSON_ERROR_SHAPES.get(code, f"{code}Exception")
+    body = json.dumps({"__type": f"com.amazonaws.{service}#{shape}", "message": message}).encode()
+    headers = [
+        ("Content-Type", "application/x-amz-json-1.0"),
+        ("x-amzn-query-error", f"{code};Sender"),
+        ("Content-Length", str(len(body))),
+    ]
+    start_response("400 Bad Request", headers)
+    return [body]
 
 
 def _refuse(start_response: _Respond, status: str, code: str, message: str) -> list[bytes]:

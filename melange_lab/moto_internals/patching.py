@@ -23,6 +23,7 @@ _FEATURE_ORDER = (
     "message_size",
     "sqs_checks",
     "sqs_requests",
+    "trace_headers",
     "batches",
     "sixty_seconds",
     "sns_checks",

@@ -22,6 +22,7 @@ from moto.sns.exceptions import SNSException, SNSInvalidParameter, SNSNotFoundEr
 from moto.sns.models import SNSBackend, Topic
 from moto.sns.responses import SNSResponse
 
+from melange_lab import limits
 from melange_lab.moto_internals.patching import _Layer, _set_feature
 
 
@@ -49,7 +50,7 @@ def _check_publish(stock: Callable[..., str]) -> Callable[..., str]:
         if topic is None:  # a phone number or a mobile-push endpoint: out of the lab's scope
             return stock(self, message, *args, **kwargs)
         subject = kwargs.get("subject")
-        if subject is not None and not 0 < len(subject) <= MAX_SUBJECT:
+        if subject is not None and not _subject_fits(subject):
             raise SNSInvalidParameter("Invalid parameter: Subject")
         if kwargs.get("message_structure") == "json":
             check_structure(message)
@@ -70,6 +71,14 @@ def _check_publish(stock: Callable[..., str]) -> Callable[..., str]:
 
 
 MAX_SUBJECT = 100  # characters
+
+
+def _subject_fits(subject: str) -> bool:
+    """SNS: a Subject of 1 to 100 characters without line breaks or control characters
+    (a space is the only white space printed as itself)."""
+    return 0 < len(subject) <= MAX_SUBJECT and all(
+        c == " " or (c.isprintable() and not c.isspace()) for c in subject
+    )
 _DATA_TYPE = re.compile(r"(String|Number|Binary)(\..+)?")  # "String." and "Strings" refused
 
 
@@ -155,7 +164,26 @@ def attribute_problem(name: str, attribute: dict[str, Any], where: str) -> SNSEx
         )
     if base == "Number" and not _is_number_text(value):
         return _invalid(f"Could not cast message attribute '{name}' value to number.")
+    if base == "Number" and not limits.number_text_fits(str(value)):
+        return _invalid(
+            f"The message attribute '{name}' holds a number out of range: at most 38 "
+            "significant digits, between 10^-128 and 10^126 in size."
+        )
+    if kind == "String.Array" and not _is_array_text(str(value)):
+        return _invalid(
+            f"The message attribute '{name}' of type 'String.Array' must be a JSON array of "
+            "strings, numbers, true, false or null."
+        )
     return None
+
+
+def _is_array_text(value: str) -> bool:
+    try:
+        items = json.loads(value)
+    except (ValueError, RecursionError):
+        return False
+    scalars = (str, int, float, bool, type(None))
+    return isinstance(items, list) and all(isinstance(item, scalars) for item in items)
 
 
 def _attribute_values_as_sns(stock: Callable[..., Any]) -> Callable[..., Any]:

@@ -162,6 +162,11 @@ def message_problem(body: str, attributes: dict[str, dict[str, Any]] | None) -> 
                 f"Message (user) attribute '{name}' must contain a non-empty value of type "
                 f"'{kind}'."
             )
+        if kind.split(".")[0] == "Number" and not limits.number_text_fits(str(value)):
+            return InvalidParameterValue(
+                f"Can't cast the value of message (user) attribute '{name}' to a number: a "
+                "Number has at most 38 significant digits and lies between 10^-128 and 10^126."
+            )
     return None
 
 

@@ -13,6 +13,10 @@ LocalStack's ``test_sqs.snapshot.json``; the SQS API reference).
   handle whose visibility timeout ended has expired (InvalidParameterValue);
   ChangeMessageVisibility of a deleted message is InvalidParameterValue, not
   ReceiptHandleIsInvalid.
+- ListQueueTags of a queue without tags: no ``Tags`` at all (recorded), not an empty map.
+- AddPermission on a queue without a policy writes SQS's policy, version "2008-10-17"
+  (recorded), where moto writes "2012-10-17"; RemovePermission of a label the policy lacks
+  says "can't find label." (recorded).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.sqs.exceptions import (
     InvalidAttributeName,
     InvalidAttributeValue,
@@ -234,6 +239,41 @@ def _change_visibility_like_sqs(stock: Callable[..., None]) -> Callable[..., Non
     return change_message_visibility
 
 
+def _no_empty_tags(stock: Callable[..., ActionResult]) -> Callable[..., ActionResult]:
+    def list_queue_tags(self: SQSResponse) -> ActionResult:
+        answer = stock(self)
+        result = answer.result
+        if isinstance(result, dict) and not result.get("Tags"):
+            return ActionResult({k: v for k, v in result.items() if k != "Tags"})
+        return answer
+
+    return list_queue_tags
+
+
+def _sqs_policy_version(stock: Callable[..., None]) -> Callable[..., None]:
+    def add_permission(self: SQSBackend, *args: Any, **kwargs: Any) -> None:
+        queue_name = kwargs["queue_name"] if "queue_name" in kwargs else args[1]
+        policy = self.get_queue(queue_name)._policy_json
+        if not policy.get("Statement"):
+            policy["Version"] = "2008-10-17"
+        stock(self, *args, **kwargs)
+
+    return add_permission
+
+
+def _remove_permission_like_sqs(stock: Callable[..., None]) -> Callable[..., None]:
+    def remove_permission(self: SQSBackend, *args: Any, **kwargs: Any) -> None:
+        try:
+            stock(self, *args, **kwargs)
+        except InvalidParameterValue as problem:
+            problem.message = problem.message.replace(
+                "can't find label on existing policy.", "can't find label."
+            )
+            raise
+
+    return remove_permission
+
+
 _SQS_REQUESTS: list[_Layer] = [
     (SQSBackend, "create_queue", _create_like_sqs),
     (SQSBackend, "set_queue_attributes", _set_like_sqs),
@@ -243,6 +283,9 @@ _SQS_REQUESTS: list[_Layer] = [
     (SQSResponse, "receive_message", _receive_ranges),
     (Queue, "delete_message", _delete_like_sqs),
     (SQSBackend, "change_message_visibility", _change_visibility_like_sqs),
+    (SQSResponse, "list_queue_tags", _no_empty_tags),
+    (SQSBackend, "add_permission", _sqs_policy_version),
+    (SQSBackend, "remove_permission", _remove_permission_like_sqs),
 ]
 
 

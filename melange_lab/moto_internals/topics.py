@@ -1,4 +1,4 @@
-"""CreateTopic, SetTopicAttributes and GetTopicAttributes as SNS answers them.
+"""Topics as SNS answers for them: creating, attributes, tags, pages, permissions, policies.
 
 moto 5.2 answers a name SNS refuses with its own long sentence, requires a ".fifo" name for
 ``FifoTopic: "false"`` (it reads any text as true), returns the existing topic when it is
@@ -7,14 +7,27 @@ with an internal error on a TopicArn that is not an ARN. SNS's recorded answers 
 ``test_sns.snapshot.json``): "Invalid parameter: Topic Name"; "Invalid parameter: Attributes
 Reason: Topic already exists with different attributes"; "Invalid parameter: AttributeName";
 "Invalid parameter: TopicArn Reason: An ARN must have at least 6 elements, not 1".
+Tags: moto returns the existing topic when it is created again with tags it does not have,
+and TagResource keeps the last of two tags with one key; SNS answers "Invalid parameter: Tags
+Reason: Topic already exists with different tags" and "Invalid parameter: Duplicated keys are
+not allowed." (recorded; creating it again with some of its tags, or none, is allowed).
+ListTopics, ListSubscriptions and ListSubscriptionsByTopic hand out NextToken as base64 text
+(recorded: LocalStack's AWS-validated test decodes it), not moto's bare number; a token that is
+not one of them is "Invalid parameter: NextToken". AddPermission's refusals start
+"Invalid parameter: " (recorded). PutDataProtectionPolicy and GetDataProtectionPolicy, which
+moto lacks: the topic keeps the policy's text and gives it back (recorded); the lab applies
+no policy to messages (it has no data identifiers to match).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Callable
 from typing import Any
 
+from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores
 from moto.sns.exceptions import SNSInvalidParameter
 from moto.sns.models import SNSBackend, Topic
@@ -60,6 +73,11 @@ def _create_like_sns(stock: Callable[..., Topic]) -> Callable[..., Topic]:
                 "Invalid parameter: Attributes Reason: Topic already exists with different "
                 "attributes"
             )
+        asked = (tags or {}).items()
+        if existing is not None and any(existing._tags.get(k) != v for k, v in asked):
+            raise SNSInvalidParameter(
+                "Invalid parameter: Tags Reason: Topic already exists with different tags"
+            )
         if not fifo:
             attributes.pop("FifoTopic", None)  # moto reads "false" as true
         return stock(self, name, attributes, tags)
@@ -86,10 +104,80 @@ def _checked_arn(stock: Callable[..., Any]) -> Callable[..., Any]:
     return get_topic_attributes
 
 
+def _distinct_tag_keys(stock: Callable[..., Any]) -> Callable[..., Any]:
+    def tag_resource(self: SNSResponse) -> Any:
+        keys = [tag.get("Key") for tag in self._get_param("Tags", [])]
+        if len(set(keys)) != len(keys):
+            raise SNSInvalidParameter("Invalid parameter: Duplicated keys are not allowed.")
+        return stock(self)
+
+    return tag_resource
+
+
+def _add_permission_like_sns(stock: Callable[..., None]) -> Callable[..., None]:
+    def add_permission(self: SNSBackend, *args: Any, **kwargs: Any) -> None:
+        try:
+            stock(self, *args, **kwargs)
+        except SNSInvalidParameter as problem:
+            if not problem.message.startswith("Invalid parameter: "):
+                raise SNSInvalidParameter(f"Invalid parameter: {problem.message}") from None
+            raise
+
+    return add_permission
+
+
+def _base64_page_tokens(stock: Callable[..., tuple[list[Any], int | None]]) -> Callable[..., Any]:
+    def _get_values_nexttoken(
+        self: SNSBackend, values_map: dict[str, Any], next_token: str | None = None
+    ) -> tuple[list[Any], str | None]:
+        position = None
+        if next_token:
+            try:
+                position = str(int(base64.b64decode(next_token, validate=True).decode()))
+            except ValueError:
+                raise SNSInvalidParameter("Invalid parameter: NextToken") from None
+        values, following = stock(self, values_map, position)
+        token = None if following is None else base64.b64encode(str(following).encode())
+        return values, None if token is None else token.decode()
+
+    return _get_values_nexttoken
+
+
+_DATA_PROTECTION = "_melange_lab_data_protection_policy"
+
+
+def _put_data_protection_policy(_: Any) -> Any:
+    def put_data_protection_policy(self: SNSResponse) -> Any:
+        topic = self.backend.get_topic(self._get_param("ResourceArn"))  # NotFound if none
+        policy = self._get_param("DataProtectionPolicy")
+        try:
+            json.loads(policy)
+        except (TypeError, ValueError):
+            raise SNSInvalidParameter("Invalid parameter: DataProtectionPolicy") from None
+        setattr(topic, _DATA_PROTECTION, policy)
+        return EmptyResult()
+
+    return put_data_protection_policy
+
+
+def _get_data_protection_policy(_: Any) -> Any:
+    def get_data_protection_policy(self: SNSResponse) -> Any:
+        topic = self.backend.get_topic(self._get_param("ResourceArn"))
+        policy = getattr(topic, _DATA_PROTECTION, None)
+        return ActionResult({} if policy is None else {"DataProtectionPolicy": policy})
+
+    return get_data_protection_policy
+
+
 _TOPICS: list[_Layer] = [
     (SNSBackend, "create_topic", _create_like_sns),
     (SNSBackend, "set_topic_attribute", _fifo_fixed),
     (SNSResponse, "get_topic_attributes", _checked_arn),
+    (SNSResponse, "tag_resource", _distinct_tag_keys),
+    (SNSBackend, "add_permission", _add_permission_like_sns),
+    (SNSBackend, "_get_values_nexttoken", _base64_page_tokens),
+    (SNSResponse, "put_data_protection_policy", _put_data_protection_policy),
+    (SNSResponse, "get_data_protection_policy", _get_data_protection_policy),
 ]
 
 

@@ -43,7 +43,7 @@ _FINGERPRINTS: dict[str, str | tuple[str, ...]] = {
     "Message.delayed": "815515980283b0b0",
     "Queue._setup_dlq": "fb70d1b10d3b5f61",
     "Queue.attributes": "ddf03540564891aa",
-    "Queue.policy": "abcfbaaa0f2832c8",  # fast_counts leaves it out where unread (5.2.6)
+    "Queue.policy": "abcfbaaa0f2832c8",  # fast_counts leaves it out where unread (5.2.1, 5.2.6)
     "Queue.approximate_number_of_messages": "58ad3ae419355f73",
     "Queue.approximate_number_of_messages_delayed": "e69b37fb977867ed",
     "Queue.approximate_number_of_messages_not_visible": "e411bdffb39107ee",
@@ -96,9 +96,18 @@ _FINGERPRINTS: dict[str, str | tuple[str, ...]] = {
     "SNSBackend.set_topic_attribute": "a502090fc8897cf6",
     "Subscription._parse_message_structure": "5773edb05a2242a5",
     "Message.validate_attribute_name": "23aafd412f89b959",
+    "SNSResponse.tag_resource": "539e6ac69087a37f",
+    "SQSResponse.list_queue_tags": "8f0937e699da1b35",
+    "SQSBackend.add_permission": "0a1642a8bc2fa494",
+    "SQSBackend.remove_permission": "896414b6e50ef3b0",
+    "SNSBackend.add_permission": "cfdb8dcad3432bb2",
+    "SNSBackend._get_values_nexttoken": "2ea2a8fe42b857e4",
+    "SQSResponse.send_message": "239e783c4da52fd5",
     # message_moves: API actions moto lacks, added; a moto that has them must be re-checked
     "SQSResponse.start_message_move_task": "absent",
     "SQSResponse.list_message_move_tasks": "absent",
+    "SNSResponse.put_data_protection_policy": "absent",
+    "SNSResponse.get_data_protection_policy": "absent",
 }
 
 

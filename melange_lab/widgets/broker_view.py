@@ -31,7 +31,13 @@ import traitlets
 from melange_lab.arguments import checked, optional, ranged, serializer_registry
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.clock import BrokerClock
-from melange_lab.errors import BrokerStopped, MelangeLabError, QueueNotFound, ViewIsReadOnly
+from melange_lab.errors import (
+    BrokerStopped,
+    InvalidParameter,
+    MelangeLabError,
+    QueueNotFound,
+    ViewIsReadOnly,
+)
 from melange_lab.events import Event
 from melange_lab.inspection import PeekedMessage, PeekNotSupported, PeekPage, QueueInfo
 from melange_lab.serializers import SerializerRegistry
@@ -55,6 +61,18 @@ _STOPPED = (
     "This broker was stopped; the picture shows it as it was then. Create or start a broker "
     "and a new view to go on."
 )
+
+
+def _message_id(parameter: str, value: object) -> str:
+    """A message id as ``select`` and ``inspect`` take it: text, as long as an id can be."""
+    if not isinstance(value, str) or len(value) > intents.MAX_ID_CHARS:
+        raise InvalidParameter(
+            parameter,
+            value,
+            f"a message id: text of at most {intents.MAX_ID_CHARS} characters",
+            "e.g. view.select(message_id), with an id from broker.peek(queue).",
+        )
+    return value
 
 
 class BrokerView(anywidget.AnyWidget):
@@ -483,6 +501,7 @@ class BrokerView(anywidget.AnyWidget):
             earlier = list(self._recent)
         self.send({"history": earlier, "epoch": self._epoch})
 
+    @checked(published_id=_message_id)
     def select(self, published_id: str) -> None:
         """Selects a message everywhere (by the id it was published under) and inspects a copy."""
         self.selected = published_id
@@ -494,6 +513,7 @@ class BrokerView(anywidget.AnyWidget):
                     return
         self.inspected = {"missing": published_id}
 
+    @checked(message_id=_message_id)
     def inspect(self, queue: str, message_id: str) -> None:
         """Shows one stored message, whole, in the inspector (and selects it)."""
         self._need_live()

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tests.localstack import find_python
 from tests.suites.outcomes import Outcomes
@@ -142,6 +143,7 @@ def run(target: Target, root: Path, results: Path, log: Path, timeout: float = 5
     env.update(
         PYTHONPATH=os.pathsep.join([str(root / "localstack-core"), str(root), str(PLUGINS)]),
         TEST_AWS_ENDPOINT_URL=target.url,
+        MELANGE_GATEWAY=urlsplit(target.url).netloc,
         TEST_SKIP_LOCALSTACK_START="1",
         SERVICES="sqs,sns",
         TEST_AWS_ACCOUNT_ID=target.account_id,
@@ -161,6 +163,8 @@ def run(target: Target, root: Path, results: Path, log: Path, timeout: float = 5
                 "no:cacheprovider",
                 "-p",
                 "melange_outcomes",
+                "-p",
+                "melange_gateway",
                 "-m",
                 "aws_validated",
                 "--timeout",

@@ -1,16 +1,18 @@
 """What a run of another project's suite gave, and how it compares with our classification.
 
 ``classification.json`` (beside this module) lists, per suite, every test the lab is allowed
-to fail, grouped by a reason and one of four kinds:
+to fail, grouped by a reason and one of these kinds:
 
-- ``out-of-scope``: what the lab does not simulate (other services, IAM, tags, KMS, HTTP,
-  email, SMS, Lambda or application endpoints, several accounts or regions);
+- ``out-of-scope``: what the lab does not simulate (other services, IAM, KMS, HTTP, email,
+  SMS, Lambda or application endpoints, several accounts or regions);
 - ``on-purpose``: the lab follows AWS's recorded answer or documentation where the test
   expects something else (for moto's suite: moto's own behaviour);
 - ``wire-noise``: moto's HTTP server answers in a form the test reads differently (protocol
   details the lab does not control);
 - ``cannot-follow``: AWS behaviour the lab cannot reproduce (e.g. signatures over AWS's own
   certificates), said why;
+- ``not-aws``: the test asks, when not run against AWS, for what AWS does not do (its own
+  code or comments say so), and the lab does what AWS does;
 - ``unverified``: the lab and the test disagree and neither AWS's documentation nor a
   recording of AWS settles who is right.
 
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 CLASSIFICATION = Path(__file__).resolve().parent / "classification.json"
-KINDS = ("out-of-scope", "on-purpose", "wire-noise", "cannot-follow", "unverified")
+KINDS = ("out-of-scope", "on-purpose", "wire-noise", "cannot-follow", "not-aws", "unverified")
 FAILED = ("failed", "error")
 
 

@@ -30,6 +30,7 @@ QUEUE_OPTIONS = (
     "visibility_timeout",
     "delay_seconds",
     "message_retention_period",
+    "dead_letter_retention_period",
 )
 SEND_OPTIONS = ("message_group_id", "message_deduplication_id", "delay_seconds")
 TOPIC_OPTIONS = (
@@ -125,6 +126,7 @@ def check_queue_declaration(
         "visibility_timeout": None,
         "delay_seconds": None,
         "message_retention_period": None,
+        "dead_letter_retention_period": None,
         **options,
     }
     _check_queue_options(queue_name, topics_to_bind, dead_letter_queue_name, **values)
@@ -171,6 +173,7 @@ def _check_queue_options(
         ("visibility_timeout", limits.VISIBILITY_TIMEOUT),
         ("delay_seconds", limits.DELAY_SECONDS),
         ("message_retention_period", limits.RETENTION_PERIOD),
+        ("dead_letter_retention_period", limits.RETENTION_PERIOD),
     ):
         if options[name] is not None:
             limit.check(name, options[name])

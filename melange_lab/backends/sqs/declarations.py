@@ -81,10 +81,15 @@ class Declaring(Lookups):
         visibility_timeout: int | None = None,
         delay_seconds: int | None = None,
         message_retention_period: int | None = None,
+        dead_letter_retention_period: int | None = None,
         **kwargs: Any,
     ) -> tuple[QueueWrapper, QueueWrapper | None]:
         """Gets or creates the queue (and its DLQ), then subscribes it to each topic.
 
+        A dead-letter queue this call creates keeps messages ``dead_letter_retention_period``
+        seconds, by default the longest SQS allows (14 days): on a standard queue a message's
+        age counts from its first sending, so AWS advises a DLQ longer retention than its
+        source's. A DLQ that exists already keeps its settings unless that is given.
         Everything is checked before anything is created, so a bad argument leaves no
         half-declared queue behind.
         """
@@ -101,6 +106,7 @@ class Declaring(Lookups):
             visibility_timeout=visibility_timeout,
             delay_seconds=delay_seconds,
             message_retention_period=message_retention_period,
+            dead_letter_retention_period=dead_letter_retention_period,
             **kwargs,
         )
         receive_limit = self.max_receive_count if max_receive_count is None else max_receive_count
@@ -115,6 +121,8 @@ class Declaring(Lookups):
         new_dead_letter_queue = False
         if dead_letter_queue_name is not None:
             new_dead_letter_queue = dead_letter_queue_name not in self.queue_names()
+            if dead_letter_retention_period is None and new_dead_letter_queue:
+                dead_letter_retention_period = limits.RETENTION_PERIOD.maximum
             dead_letter_queue = self._create_queue(
                 dead_letter_queue_name,
                 queue_creation_attributes(
@@ -122,7 +130,7 @@ class Declaring(Lookups):
                     content_based_deduplication,
                     None,
                     None,
-                    message_retention_period,
+                    dead_letter_retention_period,
                 ),
             )
             attributes["RedrivePolicy"] = json.dumps(

@@ -99,11 +99,13 @@ def send_request(
                 "only on the whole FIFO queue)",
                 "Declare the queue with delay_seconds=..., or leave the option out.",
             )
-    elif message_group_id is not None or message_deduplication_id is not None:
+    elif message_deduplication_id is not None:
         raise MelangeLabError(
-            f"Queue '{queue.name}' is a standard queue: message_group_id and "
-            "message_deduplication_id only apply to FIFO queues (names ending in '.fifo')."
+            f"Queue '{queue.name}' is a standard queue: message_deduplication_id only applies "
+            "to FIFO queues (names ending in '.fifo')."
         )
+    elif message_group_id is not None:  # a fair queue's tenant (2025): it orders nothing here
+        request["MessageGroupId"] = limits.fifo_id("message_group_id", message_group_id)
     if delay_seconds is not None:
         request["DelaySeconds"] = limits.DELAY_SECONDS.check("delay_seconds", delay_seconds)
     return request
