@@ -71,7 +71,8 @@ async (element, tags) => {
   }
   const broken = results.incomplete.filter((r) => r.error);
   if (broken.length) {
-    throw new Error(`axe rules failed to run: ${broken.map((r) => `${r.id}: ${r.error.message || r.error}`)}`);
+    const why = broken.map((r) => `${r.id}: ${r.error.message || r.error}`);
+    throw new Error(`axe rules failed to run: ${why.join("; ")}`);
   }
   return results.violations.map((v) => ({
     id: v.id, impact: v.impact, help: v.help,
