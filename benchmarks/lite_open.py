@@ -1,5 +1,6 @@
-"""``python -m benchmarks.lite_open [--runs N]``: how long a cold browser takes from opening the
-Lite site's tutorial 2 to its fan-out on screen, measured as the Lite test measures it.
+"""``python -m benchmarks.lite_open [--runs N] [--site DIR]``: how long a cold browser takes
+from opening the Lite site's tutorial 2 to its fan-out on screen, measured as the Lite test
+measures it (``--site``: another built site, e.g. to compare two builds).
 
 The site is the one the Lite tests build (``tests/lite/harness.py``, reused while its inputs
 are unchanged), served on 127.0.0.1 by Python's http.server; each run opens it in a new
@@ -60,8 +61,11 @@ def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.lite_open", description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--site", type=Path, help="a built site to open (default: the Lite tests' own, built)"
+    )
     arguments = parser.parse_args()
-    site = build_site()
+    site = arguments.site or build_site()
     size = sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
     print(f"site: {site} ({size / 1e6:.1f} MB)")
     served: list[tuple[str, int]] = []

@@ -6,6 +6,7 @@ Port a melange program by writing ``melange_lab`` for ``melange`` in its imports
 
 from melange_lab import browser_tab as _browser_tab
 
+_browser_tab.look_in_the_working_folder_last()  # in a browser tab: its storage is slow to ask
 _browser_tab.check_dependencies()  # in a browser tab: name what did not arrive, before using it
 
 from melange_lab.backends.factory import MessagingBackendFactory  # noqa: E402

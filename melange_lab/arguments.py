@@ -178,15 +178,19 @@ def checked(**checks: Check) -> Callable[[Callable[P, R]], Callable[P, R]]:
         known = [p for p in signature.parameters if p != "self"]
         takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
 
+        constructor = function.__name__ == "__init__"
+
         @functools.wraps(function)
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            # a constructor is named after the class called (TopicPublisher), not its base
+            called = type(args[0]).__qualname__ if constructor and args else name
             unknown = [] if takes_any else sorted(set(kwargs) - set(known))
             if unknown:
-                raise UnknownOption(name, f"unknown option(s) {quoted(unknown)}", known)
+                raise UnknownOption(called, f"unknown option(s) {quoted(unknown)}", known)
             try:
                 bound = signature.bind(*args, **kwargs)
             except TypeError as error:
-                raise UnknownOption(name, str(error), known) from None
+                raise UnknownOption(called, str(error), known) from None
             for parameter, check in checks.items():
                 if parameter in bound.arguments:
                     check(parameter, bound.arguments[parameter])

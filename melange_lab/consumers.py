@@ -14,6 +14,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from melange_lab.arguments import checked
 from melange_lab.errors import MelangeLabError
 
 _HANDLED_TYPE = "__melange_lab_consumes__"
@@ -27,6 +28,7 @@ class Consumer:
     ``process``. A consumer that raises leaves the message unacknowledged, so it is retried.
     """
 
+    @checked()
     def __init__(self, on_message: Callable[[Any], Any] | None = None) -> None:
         self.on_message = on_message
 
@@ -133,6 +135,7 @@ class SingleDispatchConsumer(Consumer):
                     dispatch.register(_handled_type(klass, attribute), attribute)
         cls._dispatch = dispatch
 
+    @checked()
     def __init__(self, on_message: Callable[[Any], Any] | None = None) -> None:
         """``on_message`` is accepted, as melange does, but the ``@consumer`` methods decide."""
         super().__init__(on_message=on_message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from melange_lab.arguments import checked
 from melange_lab.backends.backend_manager import resolve_backend
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.errors import SerializationFailed
@@ -13,6 +14,7 @@ from melange_lab.serializers.interfaces import nested_too_deeply
 
 
 class _Publisher:
+    @checked()
     def __init__(
         self, serializer_registry: SerializerRegistry, backend: MessagingBackend | None = None
     ) -> None:

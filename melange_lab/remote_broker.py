@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from melange_lab.arguments import checked, serializer_registry
 from melange_lab.backends.sqs import SQSBackend, Subscription
 from melange_lab.errors import InvalidParameter
 from melange_lab.events import EventLog, Observer
@@ -25,6 +26,7 @@ class RemoteBroker:
     endpoint shows up only in ``topics()`` and ``queues()``. Nothing here changes the broker.
     """
 
+    @checked()
     def __init__(self, backend: SQSBackend) -> None:
         if not isinstance(backend, SQSBackend):
             raise InvalidParameter(
@@ -54,6 +56,7 @@ class RemoteBroker:
     def subscriptions(self) -> list[Subscription]:
         return self._inspector.subscriptions()
 
+    @checked(registry=serializer_registry)
     def peek(self, queue: str, registry: SerializerRegistry | None = None) -> list[PeekedMessage]:
         """Always raises ``PeekNotSupported``: a real endpoint has no read-only look at messages."""
         return self._inspector.peek(queue, registry)

@@ -211,10 +211,20 @@ def serve_main(argv: Sequence[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         broker = SimulatedBroker(**({"region": options.region} if options.region else {}))
-        server = broker.serve(port=options.port, host=options.host)
+        with warnings.catch_warnings():  # said below in the command line's words
+            warnings.simplefilter("ignore", BrokerReachableWarning)
+            server = broker.serve(port=options.port, host=options.host)
     except MelangeLabError as error:
         print(f"melange-lab serve: {error}", file=sys.stderr)
         return 2
+    if not is_loopback(options.host):
+        print(
+            f"melange-lab serve: warning: --host {options.host}: anyone who can reach this "
+            "machine on that network can read, send and delete the broker's messages; there "
+            "is no password. Leave --host out to serve this machine only.",
+            file=sys.stderr,
+            flush=True,
+        )
     with broker:
         broker.subscribe(lambda event: print(event.describe(), flush=True))
         print(f"Serving SNS and SQS at {server.url} (region {server.region}).", flush=True)

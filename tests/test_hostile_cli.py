@@ -19,6 +19,7 @@ import math
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -103,6 +104,25 @@ def test_the_edges_of_the_timeout_range_are_accepted(
 ) -> None:
     assert main(["validate", str(tmp_path / "missing.ipynb"), option, value]) == 1
     assert "does not exist" in capsys.readouterr().out
+
+
+@pytest.mark.server
+def test_serving_on_every_address_warns_in_the_command_lines_words_then_serves() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "melange_lab.cli", "serve", "--host", "0.0.0.0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("Serving SNS and SQS at http://127.0.0.1:")
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert "warning: --host 0.0.0.0: anyone who can reach this machine" in err
+    assert "Leave --host out" in err and "Warning" not in err and "broker.serve(" not in err
 
 
 # -- paths -------------------------------------------------------------------------------------
@@ -488,6 +508,15 @@ HOSTILE_CLASS: dict[str, Callable[[Path], None]] = {
         (EXERCISES / f"{FIRST}.ipynb").read_text().replace('"points": 1', '"points": 1e308')
     ),
     "empty_folder": lambda f: None,
+    "fills_memory": lambda f: answer_cell(f, "hoard = bytearray(10**11)"),  # over --memory
+    "fills_disk": lambda f: answer_cell(
+        f,
+        "import os\nwith open(os.path.expanduser('~/big'), 'wb') as f:\n"
+        "    while True:\n        f.write(b'x' * 2**20)",  # to the 64 MiB file limit
+    ),
+    "forks_and_leaves": lambda f: answer_cell(
+        f, "import os, time\nfor _ in range(20):\n    if os.fork() == 0:\n        time.sleep(600)"
+    ),  # every fork ends with the sandbox
     "solver": solution,
 }
 
@@ -515,6 +544,9 @@ def test_a_hostile_class_is_graded_in_bounded_time_with_a_row_and_reason_for_eve
     why = {r["student"]: r["message"] for r in details if r["passed"] == "no"}
     assert "number too long to read" in why["digits_in_the_file"]
     assert "no notebook submitted" in why["empty_folder"]
+    causes = {r["student"]: r["cause"] for r in details if r["passed"] == "no"}
+    assert "MemoryError" in causes["fills_memory"]
+    assert "File too large" in causes["fills_disk"] or "OSError" in causes["fills_disk"]
     assert why["never_ends"]  # each not-passed check says why
     assert all(r["message"] for r in details if r["passed"] == "no")
     executed = out / "executed" / "prints_a_surrogate" / f"{FIRST}.ipynb"

@@ -17,7 +17,15 @@ from typing import Any
 
 import pytest
 
-from melange_lab import SimulatedBroker, TopicPublisher
+from melange_lab import (
+    Consumer,
+    MessagingBackendFactory,
+    QueuePublisher,
+    RemoteBroker,
+    SimpleMessageDispatcher,
+    SimulatedBroker,
+    TopicPublisher,
+)
 from melange_lab.errors import (
     BrokerRequestFailed,
     InvalidFilterPolicy,
@@ -380,6 +388,27 @@ def test_a_seed_too_large_to_print_is_refused_and_faults_stay_off(
     assert broker.backend.faults is None
     assert repr(broker.faults(seed=2**63 - 1))  # the largest seed prints, in a report too
     broker.clear_faults()
+    still_works(broker)
+
+
+MISSPELT_CONSTRUCTORS: dict[str, Callable[[SimulatedBroker], Any]] = {
+    "TopicPublisher": lambda b: TopicPublisher(default_registry(), b.backend, regsitry=None),
+    "QueuePublisher": lambda b: QueuePublisher(default_registry(), bakend=b.backend),
+    "MessagingBackendFactory": lambda b: MessagingBackendFactory(b.backend, dlq=True),
+    "Consumer": lambda b: Consumer(on_mesage=print),
+    "SimpleMessageDispatcher": lambda b: SimpleMessageDispatcher(
+        Consumer(on_message=print), default_registry(), backend=b.backend, early_ak=True
+    ),
+    "RemoteBroker": lambda b: RemoteBroker(b.backend, region="eu-west-1"),
+}
+
+
+@pytest.mark.parametrize("called", MISSPELT_CONSTRUCTORS)
+def test_a_misspelt_constructor_option_names_the_class_called_and_its_options(
+    broker: SimulatedBroker, called: str
+) -> None:
+    text = refused(lambda: MISSPELT_CONSTRUCTORS[called](broker), UnknownOption)
+    assert text.startswith(f"{called}(): unknown option(s)") and "Its options are" in text
     still_works(broker)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from melange_lab.arguments import checked
 from melange_lab.backends.backend_manager import resolve_backend
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.errors import InvalidParameter, MelangeLabError
@@ -13,6 +14,7 @@ from melange_lab.names import check_queue_name, check_topic_name
 
 
 class MessagingBackendFactory:
+    @checked()
     def __init__(self, backend: MessagingBackend | None = None) -> None:
         self._backend = resolve_backend(backend)
 

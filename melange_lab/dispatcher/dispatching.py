@@ -242,6 +242,7 @@ class MessageDispatcher(BatchHandling):
 class SimpleMessageDispatcher(MessageDispatcher):
     """A dispatcher with exactly one consumer, given up front."""
 
+    @checked()
     def __init__(
         self,
         consumer: Consumer,

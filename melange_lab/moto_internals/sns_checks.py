@@ -79,6 +79,8 @@ def _subject_fits(subject: str) -> bool:
     return 0 < len(subject) <= MAX_SUBJECT and all(
         c == " " or (c.isprintable() and not c.isspace()) for c in subject
     )
+
+
 _DATA_TYPE = re.compile(r"(String|Number|Binary)(\..+)?")  # "String." and "Strings" refused
 
 

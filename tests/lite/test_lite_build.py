@@ -4,6 +4,7 @@ rewritten Pyodide lock file."""
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,25 @@ def _installed_or_not(requires: dict[str, list[str]], name: str) -> list[str]:
 def test_outside_a_tab_the_dependency_check_does_nothing() -> None:
     browser_tab.check_dependencies()  # the dev venv has everything; nothing is looked up here
     assert browser_tab.missing_dependencies() == []
+
+
+def test_a_tab_looks_in_its_working_folder_after_the_installed_packages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sys.path", ["", "/lib/python314.zip", "/lib/site-packages"])
+    monkeypatch.setattr("sys.platform", "emscripten")
+    browser_tab.look_in_the_working_folder_last()
+    assert sys.path == ["/lib/python314.zip", "/lib/site-packages", ""]
+    browser_tab.look_in_the_working_folder_last()
+    assert sys.path == ["/lib/python314.zip", "/lib/site-packages", ""]
+
+
+def test_outside_a_tab_the_module_search_order_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sys.path", ["", "/usr/lib/python3"])
+    browser_tab.look_in_the_working_folder_last()
+    assert sys.path == ["", "/usr/lib/python3"]
 
 
 def test_the_install_cell_does_nothing_on_a_normal_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
