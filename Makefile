@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # with pip, which `pip wheel` (a test builds the wheel with it) and learners expect to find.
 UV = $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 
-.PHONY: lab test lint bench lite fidelity
+.PHONY: lab test lint bench lite fidelity pictures
 $(BIN)/python:
 	@if command -v uv >/dev/null 2>&1; then uv venv -q --seed $(VENV) --python $(PYTHON); \
 	else $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q --disable-pip-version-check uv; fi
@@ -41,6 +41,12 @@ fidelity: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks
+
+# docs/images/tutorial-*.png (the README's pictures): each tutorial's view after Run All, taken
+# by the browser test that checks it; optipng, where installed, makes them smaller.
+pictures: $(BIN)/.installed
+	scripts/ensure-chromium
+	MELANGE_LAB_DOCS_IMAGES=1 $(BIN)/pytest tests/browser/test_tutorial_views.py -k after_run_all $(ARGS)
 
 # The JupyterLite site in lite/_build/site: every file it needs is in it (docs/lite.md).
 # The build tools live in .cache/lite-venv (lite/tools_venv.py), apart from the lab's venv.

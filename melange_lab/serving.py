@@ -78,7 +78,7 @@ class BrokerServer:
         self.broker = broker
         self.host = host
         self.region = broker.region
-        self._serving = _bind(host, port)
+        self._serving = _bind(host, port, broker.region)
         self.port = self._serving.port
         if not is_loopback(host):
             warnings.warn(
@@ -131,7 +131,7 @@ class BrokerServer:
         return f"<BrokerServer {state} {self.url} region={self.region}>"
 
 
-def _bind(host: str, port: int) -> ServingThread:
+def _bind(host: str, port: int, region: str) -> ServingThread:
     try:  # Flask, on first use only: importing it costs a notebook's start a third of a second
         from melange_lab.moto_internals.http_server import ServingThread
     except ImportError as missing:
@@ -140,7 +140,7 @@ def _bind(host: str, port: int) -> ServingThread:
             "installed: pip install 'melange-lab[lab]' (or flask and flask-cors)"
         ) from None
     try:
-        return ServingThread(host, port)
+        return ServingThread(host, port, region)
     except socket.gaierror:
         raise InvalidParameter(
             "host", host, "an address or name of this machine", "e.g. host='127.0.0.1'."

@@ -346,3 +346,11 @@ def test_a_queue_url_refuses_what_sqs_refuses_there(served: BrokerServer) -> Non
         assert f"The action {action} is not valid for this endpoint." in text
     status, text = _get(url, {"Action": "SendMessage"})
     assert status == 400 and "MessageBody" in text
+
+
+def test_an_unsigned_request_reaches_a_broker_in_another_region() -> None:
+    """moto takes us-east-1 for a request that names no region; the server names the broker's."""
+    with SimulatedBroker(region="eu-west-1") as broker, broker.serve() as server:
+        url = http_client(server, "sqs").create_queue(QueueName="in-ireland")["QueueUrl"]
+        assert _get(url, {"Action": "SendMessage", "MessageBody": "dia duit"})[0] == 200
+        assert [m.body for m in broker.peek("in-ireland")] == ["dia duit"]

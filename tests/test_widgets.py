@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import html
 import json
 import re
 import subprocess
@@ -24,7 +25,7 @@ from melange_lab.inspection import PeekedMessage, PeekNotSupported, readable
 from melange_lab.models import Message, MessageDto
 from melange_lab.moto_internals import look_inside
 from melange_lab.serializers import PickleSerializer, SerializerRegistry
-from melange_lab.widgets import broker_view
+from melange_lab.widgets import broker_view, picture, topology
 from melange_lab.widgets.actions import default_registry, field_template
 from melange_lab.widgets.broker_view import BrokerView
 from melange_lab.widgets.comm_recorder import CommRecorder, recording_comms
@@ -493,6 +494,33 @@ def test_the_front_end_ships_as_package_files_with_a_render_function() -> None:
     assert "export default { render }" in module and "data-lm-suppress-shortcuts" in module
     assert "prefers-reduced-motion" in module and "attachShadow" in module
     assert "prefers-reduced-motion" in (static / "view.css").read_text()
+
+
+def test_texts_and_shapes_are_decided_once_in_python_and_both_drawings_take_them(
+    fan_out: SimulatedBroker, make_view: Callable[..., BrokerView]
+) -> None:
+    """The live front end and the static page draw the same dicts: neither spells a text or
+    a shape of its own that the other would have to repeat."""
+    MessagingBackendFactory(fan_out.backend).init_queue("empty.fifo")
+    publish_order(fan_out)
+    module = (Path(broker_view.__file__).parent / "static" / "view.js").read_text()
+    page = fan_out._repr_html_()
+    view = make_view()
+
+    decided = [picture.NO_TOPOLOGY, picture.NO_MESSAGES, "dead-letter queue", '"FIFO"',
+               topology.ARROW["path"], "from topic", " more`"]  # fmt: skip
+    assert [text for text in decided if text in module] == []
+    billing = view.queue_pages["billing"]
+    assert billing["total_text"] == "1 message" and picture.NO_MESSAGES in page
+    assert view.structure["texts"]["no_messages"] == picture.NO_MESSAGES
+    assert {"text": "FIFO", "cls": "mlv-tag"} in next(
+        q for q in view.structure["queues"] if q["name"] == "empty.fifo"
+    )["tags"]
+    assert view.structure["diagram"]["arrow"]["path"] in page
+    card = billing["cards"][0]
+    assert card["state_text"] in page and card["state_text"].endswith("visible")
+    [note] = view.queue_pages[FILTERED]["filtered"]["items"]
+    assert html.escape(note["text"]) in page and note["text"].startswith("from topic orders: ")
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from melange_lab.errors import UnsupportedMotoVersion, shortened
 from melange_lab.moto_internals.service_routing import (
     Refusal,
+    credential_scope,
     parameters,
     queue_url_refusal,
     service_of,
@@ -66,7 +67,20 @@ def _check_supported() -> None:
 class _SnsAndSqsOnly(DomainDispatcherApplication):
     """moto's dispatcher, refusing every service but SNS and SQS, and moto's own API; a request
     whose ``Authorization`` header names no service goes to SNS or SQS by what it asks
-    (``service_routing``), not to moto's default, S3."""
+    (``service_routing``), not to moto's default, S3, and in the broker's region (moto reads a
+    request's region from its Authorization header, else its user agent's ``region/...``, else
+    takes us-east-1): the region of a query-string signature, else the broker's."""
+
+    def __init__(self, create_app: Callable[..., Any], region: str) -> None:
+        super().__init__(create_app)
+        self.region = region
+
+    def _name_the_region(self, environ: dict[str, Any]) -> None:
+        agent = str(environ.get("HTTP_USER_AGENT", ""))
+        if "region/" not in agent:
+            scope = credential_scope(parameters(str(environ.get("QUERY_STRING", "")), None))
+            region = scope[1] if scope is not None else self.region
+            environ["HTTP_USER_AGENT"] = f"{agent} region/{region}".strip()
 
     def infer_service_region_host(self, environ: dict[str, Any], path: str) -> str | None:
         if not environ.get("HTTP_AUTHORIZATION"):
@@ -87,6 +101,8 @@ class _SnsAndSqsOnly(DomainDispatcherApplication):
                 "moto's own API is not served: reset the broker from its notebook "
                 "(broker.reset()).",
             )
+        if not environ.get("HTTP_AUTHORIZATION"):
+            self._name_the_region(environ)
         app = self.get_application(environ)
         service = next((name for name, known in self.app_instances.items() if known is app), "")
         if service not in SERVED:
@@ -270,9 +286,9 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 class ServingThread:
     """A bound server answering in a daemon thread until ``stop()``."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, region: str = "us-east-1") -> None:
         _check_supported()
-        app = _SnsAndSqsOnly(create_backend_app)
+        app = _SnsAndSqsOnly(create_backend_app, region)
         listening = _listening_socket(host, port)  # OSError here, in the caller's thread
         try:
             self._server: BaseWSGIServer = make_server(

@@ -19,7 +19,6 @@ from melange_lab.events import EventKind
 from melange_lab.inspection import PeekNotSupported, QueueInfo
 from melange_lab.widgets import picture
 from melange_lab.widgets.source import BrokerSource
-from melange_lab.widgets.topology import plural
 
 _STYLE = Path(__file__).parent / "static" / "view.css"
 
@@ -36,12 +35,13 @@ def style_tag() -> str:
 def diagram_svg(diagram: dict[str, Any], words: str) -> str:
     """The laid-out topology as SVG, with ``words`` as its text alternative."""
     if not diagram["nodes"]:
-        return '<p class="mlv-empty">No topics or queues yet: declare some.</p>'
+        return f'<p class="mlv-empty">{esc(picture.NO_TOPOLOGY)}</p>'
     arrow = f"mlv-arrow-{uuid.uuid4().hex[:10]}"  # unique: two pictures on a page keep theirs
+    a = diagram["arrow"]
     markers = "".join(
-        f'<marker id="{arrow}{suffix}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-        f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        f'class="{cls}"/></marker>'
+        f'<marker id="{arrow}{suffix}" viewBox="{a["view_box"]}" refX="{a["ref_x"]}" '
+        f'refY="{a["ref_y"]}" markerWidth="{a["size"]}" markerHeight="{a["size"]}" '
+        f'orient="auto-start-reverse"><path d="{a["path"]}" class="{cls}"/></marker>'
         for suffix, cls in (("", "mlv-arrowhead"), ("-dead", "mlv-arrowhead mlv-arrowhead-dead"))
     )
     edges = "".join(
@@ -75,15 +75,14 @@ def _node_svg(node: dict[str, Any]) -> str:
 
 
 def card_html(card: dict[str, Any]) -> str:
-    symbol, label = picture.STATES.get(card["state"], ("?", card["state"]))
     if card["fields"] is not None:
         fields = "".join(
             f'<span class="mlv-kv"><span class="mlv-k">{esc(k)}:</span> '
             f'<span class="mlv-v">{esc(v)}</span></span>'
             for k, v in card["fields"]
         )
-        more = card["more_fields"]
-        more_html = f'<span class="mlv-muted">+{more} more</span>' if more else ""
+        more = card["more_text"]
+        more_html = f'<span class="mlv-muted">{esc(more)}</span>' if more else ""
         body = f'<span class="mlv-fields">{fields}{more_html}</span>'
     else:
         error = " mlv-decode-error" if card["decode_error"] else ""
@@ -92,23 +91,21 @@ def card_html(card: dict[str, Any]) -> str:
         f'<li class="mlv-card mlv-{esc(card["state"])}" data-message-id="{esc(card["id"])}" '
         f'data-published-id="{esc(card["published_id"])}" data-state="{esc(card["state"])}">'
         f'<div class="mlv-card-main"><span class="mlv-card-top"><span class="mlv-state">'
-        f'{symbol} {esc(label)}</span><span class="mlv-ids">{esc(card["ids"])}</span></span>'
+        f'{esc(card["state_text"])}</span><span class="mlv-ids">{esc(card["ids"])}</span></span>'
         f'<span class="mlv-meta">{esc(card["meta"])}</span>{body}</div></li>'
     )
 
 
 def queue_panel_html(facts: dict[str, Any], panel: dict[str, Any]) -> str:
     """One queue's panel: name, counts, dead-letter links, its first page of cards, notes."""
-    tags = '<span class="mlv-tag">FIFO</span>' if facts["fifo"] else ""
-    if facts["is_dlq"]:
-        tags += '<span class="mlv-tag mlv-tag-dlq">dead-letter queue</span>'
+    tags = "".join(f'<span class="{t["cls"]}">{esc(t["text"])}</span>' for t in facts["tags"])
     links = "".join(f'<p class="mlv-muted mlv-link">{esc(t)}</p>' for t in facts["links"])
     if panel["peek_error"]:
         body = f'<p class="mlv-note">{esc(panel["peek_error"])}</p>'
     elif panel["cards"]:
         body = '<ul class="mlv-cards">' + "".join(card_html(c) for c in panel["cards"]) + "</ul>"
     else:
-        body = '<p class="mlv-empty">No messages.</p>'
+        body = f'<p class="mlv-empty">{esc(picture.NO_MESSAGES)}</p>'
     pager = f'<p class="mlv-muted">{esc(panel["page_text"])}</p>' if panel["page_text"] else ""
     dlq = " mlv-queue-dlq" if facts["is_dlq"] else ""
     return (
@@ -123,8 +120,7 @@ def _filtered_html(note: dict[str, Any] | None) -> str:
     if not note:
         return ""
     items = "".join(
-        f"<li><code>{esc(picture.short(f['id']))}</code> from topic {esc(f['topic'])}: "
-        f"{esc(f['reason'])}</li>"
+        f"<li><code>{esc(picture.short(f['id']))}</code> {esc(f['text'])}</li>"
         for f in note["items"]
     )
     more = f'<p class="mlv-muted">{esc(note["more"])}</p>' if note["more"] else ""
@@ -143,17 +139,15 @@ def _words_text(items: Sequence[dict[str, Any]]) -> str:
 def render_broker(source: BrokerSource) -> str:
     """The static page for any broker source (``SimulatedBroker._repr_html_``)."""
     queues = source.queues()
-    structure = picture.structure(source.topics(), source.subscriptions(), queues)
+    counts = {q.name: q.total for q in queues}
+    structure = picture.structure(source.topics(), source.subscriptions(), queues, counts)
     by_name = {q.name: q for q in queues}
     filtered = _filtered_by_queue(source)
     panels = "".join(
         queue_panel_html(facts, _panel(source, by_name[facts["name"]], filtered))
         for facts in structure["queues"]
     )
-    counts = {q.name: q.total for q in queues}
-    diagram = diagram_svg(
-        _with_counts(structure["diagram"], counts), _words_text(structure["words"])
-    )
+    diagram = diagram_svg(structure["diagram"], _words_text(structure["words"]))
     return (
         f'{style_tag()}<div class="mlv"><div class="mlv-head"><h2 class="mlv-h2">Broker</h2>'
         f'<span class="mlv-muted mlv-summary">{esc(structure["summary"])}</span></div>'
@@ -162,14 +156,6 @@ def render_broker(source: BrokerSource) -> str:
         f'</section><section class="mlv-section mlv-sec-queues"><ul class="mlv-queues">{panels}'
         f"</ul></section></div></div>"
     )
-
-
-def _with_counts(diagram: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
-    for node in diagram["nodes"]:
-        for line in node["lines"]:
-            if line.get("count_of") in counts:
-                line["text"] = plural(counts[line["count_of"]], "message")
-    return diagram
 
 
 def _panel(

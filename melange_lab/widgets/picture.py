@@ -32,6 +32,9 @@ CARD_FIELDS = 6  # fields shown on a card; the inspector shows all
 FIELD_CHARS = 48
 PREVIEW_CHARS = 140
 FILTERED_SHOWN = 3
+# Texts both drawings show where there is nothing to draw (html.py and view.js read them here).
+NO_TOPOLOGY = "No topics or queues yet: declare some."
+NO_MESSAGES = "No messages."
 
 
 def short(message_id: str | None) -> str:
@@ -54,9 +57,14 @@ def counts_text(visible: int, in_flight: int, delayed: int) -> str:
 
 
 def structure(
-    topics: Sequence[TopicInfo], subscriptions: Sequence[Subscription], queues: Sequence[QueueInfo]
+    topics: Sequence[TopicInfo],
+    subscriptions: Sequence[Subscription],
+    queues: Sequence[QueueInfo],
+    counts: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Topics, subscriptions and queues (in the diagram's order), the diagram, its words."""
+    """Topics, subscriptions and queues (in the diagram's order), the diagram, its words.
+    ``counts`` (queue -> total) fills the queue boxes' count lines; the live view leaves them
+    empty and fills them in as messages land."""
     ordered = topology.queue_order(topics, subscriptions, queues)
     diagram = topology.layout(topics, subscriptions, ordered)
     return {
@@ -71,10 +79,11 @@ def structure(
             for s in subscriptions
         ],
         "queues": [_queue_facts(q) for q in ordered],
-        "diagram": diagram.as_dict(),
+        "diagram": diagram.as_dict(counts),
         "words": topology_words(topics, subscriptions, ordered),
         "summary": f"{plural(len(topics), 'topic')} \u00b7 {plural(len(queues), 'queue')}",
         "states": STATES,
+        "texts": {"no_topology": NO_TOPOLOGY, "no_messages": NO_MESSAGES},
     }
 
 
@@ -86,9 +95,13 @@ def _queue_facts(q: QueueInfo) -> dict[str, Any]:
         )
     if q.dead_letter_sources:
         links.append(f"Takes the dead letters of {', '.join(q.dead_letter_sources)}.")
+    tags = [{"text": "FIFO", "cls": "mlv-tag"}] if q.fifo else []
+    if q.is_dead_letter_queue:
+        tags.append({"text": "dead-letter queue", "cls": "mlv-tag mlv-tag-dlq"})
     return {
         "name": q.name,
         "fifo": q.fifo,
+        "tags": tags,
         "is_dlq": q.is_dead_letter_queue,
         "dead_letter_queue": q.dead_letter_queue,
         "links": links,
@@ -138,6 +151,7 @@ def queue_panel(
         "in_flight": info.in_flight,
         "delayed": info.delayed,
         "total": info.total,
+        "total_text": plural(info.total, "message"),
         "counts": counts_text(info.visible, info.in_flight, info.delayed),
         "cards": cards,
         "page": page,
@@ -166,11 +180,13 @@ def _filtered_note(filtered: Sequence[dict[str, str]], total: int) -> dict[str, 
 
 
 def filter_note(event: Event) -> dict[str, str]:
-    """One filtered message as a queue panel lists it."""
+    """One filtered message as a queue panel lists it: its id, then ``text``."""
+    reason = event.reason or "the filter policy did not match"
     return {
         "id": event.published_id or event.message_id or "",
         "topic": event.topic or "",
-        "reason": event.reason or "the filter policy did not match",
+        "reason": reason,
+        "text": f"from topic {event.topic or ''}: {reason}",
     }
 
 
@@ -191,16 +207,20 @@ def card(message: PeekedMessage, in_dead_letter_queue: bool, published_id: str) 
     """One message card: state, ids, type, FIFO group, and the payload's first fields."""
     shown = None if message.decode_error else readable(message.payload)
     fields = shown if isinstance(shown, dict) else None
+    more = 0 if fields is None else max(0, len(fields) - CARD_FIELDS)
     meta = [message.type_name, f"received {message.receive_count}\u00d7"]
     if message.message_group_id:
         meta.append(f"group {message.message_group_id}")
+    state = card_state(message, in_dead_letter_queue)
+    symbol, words = STATES.get(state, ("?", state))
     ids = f"queue id {short(message.message_id)}"
     if published_id != message.message_id:
         ids += f" \u00b7 published {short(published_id)}"
     return {
         "id": message.message_id,
         "published_id": published_id,
-        "state": card_state(message, in_dead_letter_queue),
+        "state": state,
+        "state_text": f"{symbol} {words}",
         "ids": ids,
         "meta": " \u00b7 ".join(meta),
         "fields": None
@@ -208,7 +228,8 @@ def card(message: PeekedMessage, in_dead_letter_queue: bool, published_id: str) 
         else [
             [k, _cut(_value_text(v), FIELD_CHARS)] for k, v in list(fields.items())[:CARD_FIELDS]
         ],
-        "more_fields": 0 if fields is None else max(0, len(fields) - CARD_FIELDS),
+        "more_fields": more,
+        "more_text": f"+{more} more" if more else "",
         "preview": None
         if fields is not None
         else _cut(

@@ -31,6 +31,8 @@ GAP_X, GAP_Y = 34, 10
 MAX_LINES = {"title": 2, "policy": 4}
 LANE_PX = 94  # the narrowest timeline lane (11 fit 1,080 px); lane titles are wrapped to fit it
 LANE_TITLE_PX = 10.5
+# An edge's arrowhead, as an SVG marker (a dead-letter edge's has its own class).
+ARROW = {"view_box": "0 0 10 10", "path": "M0,0 L10,5 L0,10 z", "ref_x": 9, "ref_y": 5, "size": 7}
 
 
 def chars_fitting(width: float, font_px: float) -> int:
@@ -377,6 +379,7 @@ class Diagram:
             "routes": self.routes,
             "lanes": self.lanes,
             "lane_px": LANE_PX,
+            "arrow": ARROW,
         }
 
 

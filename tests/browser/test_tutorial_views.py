@@ -7,8 +7,9 @@ rows, and give axe-core nothing to report in any tab, replaying the timeline inc
 Tutorials 2 and 9 also run at 1024x768 and at 150% zoom, where publishing must bring the
 travelling message into sight.
 
-Screenshots go to ``test-output/``; with ``MELANGE_LAB_DOCS_IMAGES=1`` they also replace
-``docs/images/tutorial-*.png``, the README's and the docs' pictures.
+Pictures of each tutorial's view at rest go to ``test-output/``; with
+``MELANGE_LAB_DOCS_IMAGES=1`` (``make pictures``) they also replace ``docs/images/tutorial-*.png``,
+the README's pictures, so those always show the tutorials as they run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from .view_checks import (
     sideways_overflow,
     timeline_fits,
     wait_until_live,
+    wait_until_still,
 )
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -43,6 +46,8 @@ DOCS_IMAGES = REPOSITORY / "docs" / "images"
 FOLDER = "tutorials"
 DARK_TOO = {"05", "09"}  # tutorials whose view is also checked, and pictured, in the dark theme
 CONSUME_CHECKED = "04"  # the Consume tab is the same in every tutorial: axe checks it in one
+PICTURED_VIEW = {"10": 0}  # the view pictured, if not the last: 10's first is the simulated one
+INSPECTOR_PICTURED = "07"  # the inspector open on a card, pictured: FIFO's group and ordering
 SCREENS = {  # name -> viewport and device pixel ratio (150% zoom: 1280x900 seen at 1.5x)
     "1280x900": (lab_harness.VIEWPORT, 1.0),
     "1024x768": ({"width": 1024, "height": 768}, 1.0),
@@ -143,18 +148,38 @@ def show(view: Locator) -> None:
     view.evaluate("(el) => el.scrollIntoView({block: 'start'})")
 
 
+_CELL_JS = """(root) => {
+  const cell = root.getRootNode().host.closest('.jp-Cell');
+  const notebook = cell.closest('.jp-NotebookPanel').getBoundingClientRect();
+  const outer = cell.closest('.jp-WindowedPanel-outer') || cell.closest('.jp-Notebook');
+  const r = cell.getBoundingClientRect();
+  return {top: r.top, height: r.height, left: notebook.left, width: notebook.width,
+          chrome: window.innerHeight - outer.clientHeight};
+}"""
+
+
 def picture(page: Page, view: Locator, save: SaveScreenshot, name: str) -> None:
-    """A screenshot of the whole view (the window made tall enough to hold it)."""
+    """A picture of the notebook cell that shows ``view`` (its code and the whole view, at rest),
+    as wide as the notebook; also written to ``docs/images`` with ``MELANGE_LAB_DOCS_IMAGES=1``."""
+    wait_until_still(view)
     size = page.viewport_size
     assert size is not None
-    height = int(view.evaluate("(el) => el.getBoundingClientRect().height")) + 140
-    page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
-    show(view)
+    cell = view.evaluate(_CELL_JS)
+    tall = int(cell["height"] + cell["chrome"] + 40)
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], tall)})
+    view.evaluate("(root) => root.getRootNode().host.closest('.jp-Cell').scrollIntoView()")
     page.wait_for_timeout(300)
+    cell = view.evaluate(_CELL_JS)
     path = save(page, name)
-    view.screenshot(path=str(path.with_name(f"{name}-view.png")))
+    clip = {"x": cell["left"], "y": cell["top"] - 4, "width": cell["width"],
+            "height": cell["height"] + 8}  # fmt: skip
+    page.screenshot(path=str(path), clip=clip)
     if os.environ.get("MELANGE_LAB_DOCS_IMAGES") == "1":
-        shutil.copyfile(path.with_name(f"{name}-view.png"), DOCS_IMAGES / f"{name}.png")
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        target = DOCS_IMAGES / f"{name}.png"
+        shutil.copyfile(path, target)
+        if shutil.which("optipng"):  # lossless, about a third smaller
+            subprocess.run(["optipng", "-quiet", "-o2", str(target)], check=True)
     page.set_viewport_size(size)
 
 
@@ -199,7 +224,7 @@ def test_after_run_all_every_view_is_live_fits_reads_cleanly_and_passes_axe(
         expect(view.locator(".mlv-status.mlv-stopped")).to_have_count(0)
         show(view)
         expect_reads_cleanly(view, where)
-    view = shown[-1]
+    view = shown[PICTURED_VIEW.get(number(tutorial), -1)]
     picture(page, view, save_screenshot, f"tutorial-{number(tutorial)}")
     expect_no_violations(page, view, f"{tutorial}, Publish tab")
     if number(tutorial) == CONSUME_CHECKED:
@@ -207,6 +232,8 @@ def test_after_run_all_every_view_is_live_fits_reads_cleanly_and_passes_axe(
         expect_no_violations(page, view, f"{tutorial}, Consume tab")
     if open_a_card(view):
         assert misaligned_inspector_rows(view) == [], tutorial
+        if number(tutorial) == INSPECTOR_PICTURED:
+            picture(page, view, save_screenshot, f"tutorial-{number(tutorial)}-inspector")
     timeline = view.locator('[data-section="timeline"]')
     timeline.get_by_role("button", name="Step").click()
     expect(timeline.locator(".mlv-seq-current")).to_have_count(1)
@@ -218,6 +245,23 @@ def test_after_run_all_every_view_is_live_fits_reads_cleanly_and_passes_axe(
             picture(page, view, save_screenshot, f"tutorial-{number(tutorial)}-dark")
         finally:
             lab_harness.set_theme(page, LIGHT_THEME)
+    expect_the_publish_defaults_to_publish(view)
+
+
+def expect_the_publish_defaults_to_publish(view: Locator) -> None:
+    """Publish, pressed as the form comes, publishes; a FIFO target's group id, left empty, is
+    refused naming the form's field."""
+    panel = view.locator('[data-panel="publish"]')
+    view.get_by_role("tab", name="Publish").click()
+    group = panel.get_by_label("Group id")
+    if group.is_visible():
+        default = group.input_value()
+        group.fill("")
+        panel.get_by_role("button", name="Publish").click()
+        expect(panel.locator(".mlv-error")).to_contain_text("Group id")
+        group.fill(default)
+    panel.get_by_role("button", name="Publish").click()
+    expect(panel.locator(".mlv-ok")).to_contain_text("Published")
 
 
 @pytest.mark.browser

@@ -12,6 +12,7 @@ from melange_lab import MessagingBackendFactory, QueuePublisher, SimulatedBroker
 from melange_lab.widgets.actions import default_registry
 from melange_lab.widgets.comm_recorder import CommRecorder, recording_comms
 
+from .axe import axe_violations, describe
 from .frontend import FrontEnd, blank_page
 from .view_checks import overlapping_labels
 
@@ -42,6 +43,16 @@ def fan_out(broker: SimulatedBroker) -> SimulatedBroker:
         "audit", broker.backend.declare_topic("orders"), filter_events=["OrderCreated"]
     )
     return broker
+
+
+def expect_no_violations(front: FrontEnd, where: str) -> None:
+    """axe-core (WCAG 2.1 AA) finds nothing in the view, in the light and the dark theme."""
+    for light in ("true", "false"):
+        front.page.evaluate("(light) => { document.body.dataset.jpThemeLight = light; }", light)
+        front.page.wait_for_timeout(700)  # a card's colours ease to the theme's in 0.6 s
+        violations = axe_violations(front.page, front.root)
+        assert violations == [], f"{where}, light={light}: {describe(violations)}"
+    front.page.evaluate("() => { delete document.body.dataset.jpThemeLight; }")
 
 
 def mount(page: Page, broker: SimulatedBroker, comms: CommRecorder) -> FrontEnd:
@@ -134,6 +145,61 @@ def test_a_burst_draws_the_first_messages_journeys_and_tells_the_rest(
 
 
 @pytest.mark.browser
+def test_an_update_with_nothing_to_travel_says_what_happened_not_that_it_went_undrawn(
+    page: Page, fan_out: SimulatedBroker, comms: CommRecorder
+) -> None:
+    [published] = publish(fan_out)
+    front = mount(page, fan_out, comms)
+    billing = fan_out.backend.get_queue("billing")
+
+    [received] = fan_out.backend.retrieve_messages(billing)
+    fan_out.backend.acknowledge(received)
+    front.sync()
+
+    expect(front.root.locator(".mlv-caption")).to_have_text(
+        f"Message {published[:8]} received from billing; acknowledged in billing."
+    )
+
+
+@pytest.mark.browser
+def test_the_caption_tells_a_messages_steps_in_the_order_they_happened(
+    page: Page, fan_out: SimulatedBroker, comms: CommRecorder
+) -> None:
+    backend = fan_out.backend
+    backend.declare_queue("payments", dead_letter_queue_name="payments-dlq", max_receive_count=1)
+    payments = backend.get_queue("payments")
+    front = mount(page, fan_out, comms)
+
+    published = QueuePublisher(default_registry(), backend).publish("payments", {"n": 1})
+    for _ in range(2):  # the second receive finds it received once already: dead-lettered
+        backend.retrieve_messages(payments, visibility_timeout=0)
+    fan_out.redrive("payments-dlq")
+    [received] = backend.retrieve_messages(payments)
+    backend.acknowledge(received)
+    front.sync()
+
+    expect(front.root.locator(".mlv-caption")).to_have_text(
+        f"{published[:8]} published to queue payments; received from payments; dead-lettered to "
+        "payments-dlq; redriven to payments; received from payments; acknowledged in payments."
+    )
+
+
+@pytest.mark.browser
+def test_a_fan_out_is_told_as_one_moment_its_deliveries_together(
+    page: Page, fan_out: SimulatedBroker, comms: CommRecorder
+) -> None:
+    front = mount(page, fan_out, comms)
+
+    [published] = publish(fan_out)
+    front.sync()
+
+    told = front.root.locator(".mlv-caption").inner_text()
+    assert told.startswith(f"{published[:8]} published to topic orders; ")
+    assert told.count("delivered to") == 1 and told.count("filtered out of audit") == 1, told
+    assert all(name in told for name in SUBSCRIBERS), told
+
+
+@pytest.mark.browser
 def test_fan_out_travels_even_when_receives_come_first_in_the_update(
     page: Page, fan_out: SimulatedBroker, comms: CommRecorder
 ) -> None:
@@ -164,6 +230,7 @@ def test_a_panel_is_busy_until_its_answer_and_ready_again_if_none_comes(
 
     expect(publish_button).to_be_disabled()
     expect(publish_button).to_have_attribute("aria-busy", "true")
+    expect_no_violations(front, "a busy panel")
     front.answer()
     expect(publish_button).to_be_enabled()
     expect(front.root.locator('[data-panel="publish"] .mlv-ok')).to_contain_text("Published")
@@ -176,6 +243,7 @@ def test_a_panel_is_busy_until_its_answer_and_ready_again_if_none_comes(
     expect(front.root.locator('[data-panel="publish"] .mlv-error')).to_contain_text(
         "No answer from the kernel"
     )
+    expect_no_violations(front, "an error shown")
 
 
 @pytest.mark.browser
@@ -202,6 +270,38 @@ def test_replay_starts_at_the_first_publish_and_keeps_the_current_row_in_view(
         and box["y"] <= row["y"]
         and row["y"] + row["height"] <= box["y"] + box["height"]
     )
+
+
+def newest_row_in_sight(front: FrontEnd) -> bool:
+    return bool(
+        front.root.locator(".mlv-sequence").evaluate(
+            """(box) => {
+                 const rows = [...box.querySelectorAll('.mlv-seq-row')];
+                 const last = rows.reduce((a, b) => (+a.dataset.seq > +b.dataset.seq ? a : b));
+                 const r = last.getBoundingClientRect(), b = box.getBoundingClientRect();
+                 return r.top >= b.top && r.bottom <= b.bottom + 1;
+               }"""
+        )
+    )
+
+
+@pytest.mark.browser
+def test_the_newest_events_stay_in_sight_until_the_learner_scrolls_back(
+    page: Page, fan_out: SimulatedBroker, comms: CommRecorder
+) -> None:
+    front = mount(page, fan_out, comms)
+    publish(fan_out, 12)
+    front.sync()
+    sequence = front.root.locator(".mlv-sequence")
+    assert sequence.evaluate("(box) => box.scrollHeight > box.clientHeight * 2")
+    assert newest_row_in_sight(front)
+
+    sequence.evaluate("(box) => { box.scrollTop = 0; box.dispatchEvent(new Event('scroll')); }")
+    publish(fan_out, 3)
+    front.sync()
+
+    assert sequence.evaluate("(box) => box.scrollTop") == 0  # the learner's place is kept
+    assert not newest_row_in_sight(front)
 
 
 @pytest.mark.browser
@@ -248,6 +348,7 @@ def test_a_stopped_broker_leaves_its_picture_and_one_calm_line(
     expect(
         front.root.locator('[data-panel="publish"]').get_by_role("button", name="Publish")
     ).to_be_disabled()
+    expect_no_violations(front, "a stopped broker")
 
 
 @pytest.mark.browser

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, expect
 
 _CHECKS = (Path(__file__).parent / "view_checks.js").read_text()
 
@@ -90,6 +90,16 @@ def wait_until_live(page: Page, view: Locator, timeout_s: float = 20.0) -> dict[
         if time.monotonic() > deadline:
             raise AssertionError(f"the view shows {shown}, its broker has {truth}")
         time.sleep(0.5)
+
+
+# What moves or fades after an update: tokens, a box's flash, a card's "new" or "changed" mark
+# and the note of a card leaving.
+_MOVING = '.mlv-token, .mlv-node[class*="mlv-flash-"], .mlv-new, .mlv-changed, .mlv-leaving'
+
+
+def wait_until_still(view: Locator, timeout_s: float = 15.0) -> None:
+    """Waits until nothing in the view moves or fades any more (for a picture at rest)."""
+    expect(view.locator(_MOVING)).to_have_count(0, timeout=timeout_s * 1000)
 
 
 def sideways_overflow(view: Locator) -> list[str]:

@@ -16,6 +16,9 @@ const REPLY_TIMEOUT_MS = 20000;
 const ANNOUNCE_EVERY_MS = 1500;
 const ROW_H = 22, GUTTER = 40, LANE_HEAD = 44;
 const TRAVELLING = new Set(["published", "delivered", "filtered", "dead_lettered"]);
+const FAN_OUT = new Set(["delivered to", "filtered out of"]);
+const PHRASES = { published: "published to", delivered: "delivered to", filtered: "filtered out of",
+  received: "received from", acknowledged: "acknowledged in", dead_lettered: "dead-lettered to", redriven: "redriven to" };
 let viewCount = 0;
 
 function h(tag, attrs = {}, ...children) {
@@ -342,13 +345,14 @@ function Topology(ctx, live) {
       item.items && item.items.length ? h("ul", {}, item.items.map((t) => h("li", {}, t))) : null)));
     if (!diagram || !diagram.nodes.length) {
       svg = tokens = null;
-      box.replaceChildren(h("p", { class: "mlv-empty" }, "No topics or queues yet: declare some."));
+      box.replaceChildren(h("p", { class: "mlv-empty" }, (structure.texts || {}).no_topology));
       fitButton();
       return;
     }
     const arrow = ctx.id("arrow"), deadArrow = ctx.id("arrow-dead");
-    const marker = (mid, cls) => s("marker", { id: mid, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7,
-      markerHeight: 7, orient: "auto-start-reverse" }, s("path", { d: "M0,0 L10,5 L0,10 z", class: cls }));
+    const a = diagram.arrow;
+    const marker = (mid, cls) => s("marker", { id: mid, viewBox: a.view_box, refX: a.ref_x, refY: a.ref_y, markerWidth: a.size,
+      markerHeight: a.size, orient: "auto-start-reverse" }, s("path", { d: a.path, class: cls }));
     const edges = diagram.edges.map((e) => s("path", { d: e.d, class: `mlv-edge mlv-edge-${e.kind}`,
       "marker-end": `url(#${e.kind === "dead-letter" ? deadArrow : arrow})`, "data-edge": `${e.from}|${e.to}` },
       e.tip ? s("title", {}, e.tip) : null));
@@ -364,7 +368,7 @@ function Topology(ctx, live) {
     s("defs", {}, marker(arrow, "mlv-arrowhead"), marker(deadArrow, "mlv-arrowhead mlv-arrowhead-dead")),
     edges, nodes, tokens);
     box.replaceChildren(svg);
-    for (const [name, p] of Object.entries(ctx.pages())) setCount(name, p.total);
+    for (const [name, p] of Object.entries(ctx.pages())) setCount(name, p.total_text);
     requestAnimationFrame(shrinkOverflowing);
     fitButton();
   }
@@ -380,10 +384,10 @@ function Topology(ctx, live) {
       }
     }
   }
-  function setCount(queue, total) {
-    if (!svg || total === undefined) return;
+  function setCount(queue, said) {
+    if (!svg || said === undefined) return;
     const text = svg.querySelector(`text[data-count-of="${CSS.escape(queue)}"]`);
-    if (text) text.textContent = plural(total, "message");
+    if (text) text.textContent = said;
   }
   function flash(key, cls, delay = 0) {
     ctx.later(() => {
@@ -470,8 +474,10 @@ function Topology(ctx, live) {
     const travellers = [...stories].filter(([, evs]) => evs.some((e) => TRAVELLING.has(e.kind) && routeOf(e)));
     const numbered = Math.min(travellers.length, BURST_TRAVEL) > 1;
     let travelled = 0, flashes = 0, start = 0;
-    const told = [], rest = {};
-    let restStories = 0;
+    const told = [];
+    // messages that would travel but exceed the burst's share, and messages with nothing to
+    // travel (receives, acknowledgements: their queues flash): each told as a count per kind
+    const untold = { n: 0, kinds: {}, first: null }, quiet = { n: 0, kinds: {}, first: null };
     for (const [pid, evs] of stories) {
       const moving = evs.filter((e) => TRAVELLING.has(e.kind) && routeOf(e));
       if (moving.length && travelled < BURST_TRAVEL) {
@@ -489,8 +495,10 @@ function Topology(ctx, live) {
         told.push(numbered ? `${mark}: ${story(pid, evs)}` : story(pid, evs));
         start += STAGGER_MS;
       } else if (pid) {
-        restStories += 1;
-        for (const ev of evs) rest[ev.kind] = (rest[ev.kind] || 0) + 1;
+        const tally = moving.length ? untold : quiet;
+        tally.n += 1;
+        if (!tally.first) tally.first = story(pid, evs);
+        for (const ev of evs) tally.kinds[ev.kind] = (tally.kinds[ev.kind] || 0) + 1;
       }
       for (const ev of evs) {
         if (TRAVELLING.has(ev.kind) || !ev.queue || flashes >= FLASHES) continue;
@@ -503,25 +511,39 @@ function Topology(ctx, live) {
       const ids = told.slice(1).map((t) => t.split(" ").slice(0, 2).join(" "));
       text += ` Then ${ids.join(", ")} (${told.length - 1 === 1 ? "it travels" : "they travel"} in that order).`;
     }
-    if (restStories) {
-      const parts = Object.entries(rest).slice(0, 4).map(([k, n]) => `${num(n)} ${words(k)}`);
-      text += ` Not drawn: ${plural(restStories, "more message")} (${parts.join(", ")}${Object.keys(rest).length > 4 ? ", \u2026" : ""}); the timeline has every event.`;
+    const kinds = (tally) => {
+      const parts = Object.entries(tally.kinds).slice(0, 4).map(([k, n]) => `${num(n)} ${words(k)}`);
+      return parts.join(", ") + (Object.keys(tally.kinds).length > 4 ? ", \u2026" : "");
+    };
+    if (untold.n) text += ` Not drawn: ${plural(untold.n, "more message")} (${kinds(untold)}); the timeline has every event.`;
+    if (quiet.n) {
+      const said = quiet.n === 1 ? `message ${quiet.first}` : `${plural(quiet.n, "message")}: ${kinds(quiet)}.`;
+      text += text ? ` Also ${said}` : said.charAt(0).toUpperCase() + said.slice(1);
     }
     caption.textContent = text.trim();
     return arrivals;
   }
+  // One message's events of this update in the order they happened, a kind repeated in a row
+  // said once: "a1b2c3d4 published to topic orders; delivered to billing, shipping; filtered
+  // out of audit; received from billing."
   function story(pid, evs) {
-    const of = (kind) => [...new Set(evs.filter((e) => e.kind === kind).map((e) => e.queue).filter(Boolean))];
-    const first = evs.find((e) => e.kind === "published");
     const parts = [];
-    if (first) parts.push(`published to ${first.topic ? `topic ${first.topic}` : `queue ${first.queue}`}`);
-    if (of("delivered").length) parts.push(`delivered to ${of("delivered").join(", ")}`);
-    if (of("filtered").length) parts.push(`filtered out of ${of("filtered").join(", ")}`);
-    if (of("received").length) parts.push(`received from ${of("received").join(", ")}`);
-    if (of("acknowledged").length) parts.push(`acknowledged in ${of("acknowledged").join(", ")}`);
-    const dead = evs.filter((e) => e.kind === "dead_lettered");
-    if (dead.length) parts.push(`dead-lettered to ${dead.map((e) => e.detail.dead_letter_queue).join(", ")}`);
-    return `${short(pid)} ${parts.join("; ")}.`;
+    for (const e of evs) {
+      const verb = PHRASES[e.kind] || `${words(e.kind)} in`;
+      const d = e.detail || {};
+      const where = e.kind === "published" ? (e.topic ? `topic ${e.topic}` : `queue ${e.queue}`)
+        : e.kind === "dead_lettered" ? d.dead_letter_queue : e.kind === "redriven" ? d.to_queue || e.queue : e.queue;
+      // one fan-out is one moment: its deliveries are said together, and its filtered copies
+      let same = null;
+      for (let i = parts.length - 1; i >= 0 && !same; i--) {
+        if (parts[i].verb === verb) same = parts[i];
+        else if (!FAN_OUT.has(verb) || !FAN_OUT.has(parts[i].verb)) break;
+      }
+      if (same) { if (where && !same.places.includes(where)) same.places.push(where); }
+      else parts.push({ verb, places: where ? [where] : [] });
+    }
+    const said = parts.map((p) => (p.places.length ? `${p.verb} ${p.places.join(", ")}` : p.verb.replace(/ (in|to|from|out of)$/, "")));
+    return `${short(pid)} ${said.join("; ")}.`;
   }
   function replayStep(ev) {
     if (TRAVELLING.has(ev.kind) && routeOf(ev)) travel(ev, 0, "");
@@ -586,21 +608,19 @@ function Queues(ctx, topology, forms, live, clock) {
     item.li.className = `mlv-queue${item.facts.is_dlq ? " mlv-queue-dlq" : ""}`;
     item.li.setAttribute("data-total", p ? p.total : "");
     item.li.setAttribute("aria-labelledby", ctx.id(`q-${name}`));
-    if (p) topology.setCount(name, p.total);
+    if (p) topology.setCount(name, p.total_text);
     if (before && p) remember(name, before, p);
     if (focused) restoreFocus(focused);
     mark();
     clock.tick();
   }
   function panel(q, p, before) {
-    const tags = [];
-    if (q.fifo) tags.push(h("span", { class: "mlv-tag" }, "FIFO"));
-    if (q.is_dlq) tags.push(h("span", { class: "mlv-tag mlv-tag-dlq" }, "dead-letter queue"));
+    const tags = (q.tags || []).map((t) => h("span", { class: t.cls }, t.text));
     const previous = new Map(((before || {}).cards || []).map((c) => [c.id, c]));
     const cards = (p.cards || []).map((c) => card(q, c, previous.get(c.id)));
     let body;
     if (p.peek_error) body = h("p", { class: "mlv-note" }, p.peek_error);
-    else if (!cards.length) body = h("p", { class: "mlv-empty" }, "No messages.");
+    else if (!cards.length) body = h("p", { class: "mlv-empty" }, (ctx.structure().texts || {}).no_messages);
     else body = h("ul", { class: "mlv-cards", "aria-label": `Messages in ${q.name}` }, cards);
     return [
       h("h4", { id: ctx.id(`q-${q.name}`), class: "mlv-h4" }, h("span", { class: "mlv-qname" }, q.name), ...tags),
@@ -624,7 +644,7 @@ function Queues(ctx, topology, forms, live, clock) {
     if (!note) return null;
     return h("details", { class: "mlv-note mlv-filtered" },
       h("summary", {}, h("strong", {}, note.title), `: ${note.why}.`),
-      h("ul", {}, note.items.map((f) => h("li", {}, idButton(f.id, q.name), ` from topic ${f.topic}: ${f.reason}`))),
+      h("ul", {}, note.items.map((f) => h("li", {}, idButton(f.id, q.name), " ", f.text))),
       note.more ? h("p", { class: "mlv-muted" }, note.more) : null);
   }
   function idButton(pid, queue) {
@@ -637,17 +657,16 @@ function Queues(ctx, topology, forms, live, clock) {
     const isNew = !seen.has(key) && !first;
     seen.add(key);
     const changed = previous && previous.state !== c.state;
-    const [symbol, label] = ctx.states()[c.state] || ["?", c.state];
     const deadline = c.state === "in_flight" ? c.visible_at : c.state === "delayed" ? c.delayed_until : null;
     const fields = c.fields ? h("span", { class: "mlv-fields" }, c.fields.map(([k, v]) =>
       h("span", { class: "mlv-kv" }, h("span", { class: "mlv-k" }, `${k}:`), " ", h("span", { class: "mlv-v" }, v))),
-    c.more_fields ? h("span", { class: "mlv-muted" }, `+${c.more_fields} more`) : null) : null;
+    c.more_text ? h("span", { class: "mlv-muted" }, c.more_text) : null) : null;
     const li = h("li", { class: `mlv-card mlv-${c.state}${isNew ? " mlv-new" : ""}${changed ? " mlv-changed" : ""}`,
       "data-message-id": c.id, "data-published-id": c.published_id, "data-state": c.state, "data-queue": q.name },
     h("button", { type: "button", class: "mlv-card-main", "data-focus-key": `card:${key}`,
       onclick: () => { ctx.select(c.published_id, { send: false }); ctx.send("inspect", { queue: q.name, id: c.id }); forms.show("inspect"); } },
     h("span", { class: "mlv-card-top" },
-      h("span", { class: "mlv-state" }, `${symbol} ${label}`),
+      h("span", { class: "mlv-state" }, c.state_text),
       isNew ? h("span", { class: "mlv-new-badge" }, "new") : null,
       h("span", { class: "mlv-ids" }, c.ids),
       deadline ? h("span", { class: "mlv-muted mlv-deadline", "data-until": deadline }) : null),
@@ -986,7 +1005,10 @@ function Timeline(ctx, topology, forms) {
   const replay = { playing: false, paused: false, index: -1, timer: null };
   const resize = new ResizeObserver(() => { layout(); drawRows(); });
   resize.observe(tl.scroller);
-  tl.scroller.addEventListener("scroll", () => requestAnimationFrame(drawRows));
+  // The newest row stays in sight as events arrive, until the learner scrolls away from it.
+  let following = true;
+  const atEnd = () => tl.scroller.scrollTop + tl.scroller.clientHeight >= tl.scroller.scrollHeight - ROW_H;
+  tl.scroller.addEventListener("scroll", () => { following = atEnd(); requestAnimationFrame(drawRows); });
 
   function arrange(structure) {
     lanes = ((structure.diagram || {}).lanes || []).slice();
@@ -1030,6 +1052,7 @@ function Timeline(ctx, topology, forms) {
     if (!force && !rows.length) return;
     body.setAttribute("width", GUTTER + lanes.length * laneW);
     body.setAttribute("height", rows.length * ROW_H + 8);
+    if (following && !replay.playing) tl.scroller.scrollTop = tl.scroller.scrollHeight;
     drawRows();
     const shown = rows.slice(-200);
     tl.list.replaceChildren(...shown.map((ev) => h("li", { "data-seq": ev.seq }, ev.text)));
@@ -1040,8 +1063,9 @@ function Timeline(ctx, topology, forms) {
     const top = Math.max(0, Math.floor((tl.scroller.scrollTop - LANE_HEAD) / ROW_H) - 10);
     const count = Math.ceil((tl.scroller.clientHeight || 320) / ROW_H) + 20;
     const current = replay.playing ? rows[replay.index] : null;
-    const parts = [s("defs", {}, s("marker", { id: marker, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6,
-      orient: "auto-start-reverse" }, s("path", { d: "M0,0 L10,5 L0,10 z", class: "mlv-arrowhead" })))];
+    const a = (ctx.structure().diagram || {}).arrow;  // the diagram's arrowhead, a little smaller
+    const parts = a ? [s("defs", {}, s("marker", { id: marker, viewBox: a.view_box, refX: a.ref_x, refY: a.ref_y,
+      markerWidth: a.size - 1, markerHeight: a.size - 1, orient: "auto-start-reverse" }, s("path", { d: a.path, class: "mlv-arrowhead" })))] : [];
     const height = rows.length * ROW_H + 8;
     for (const lane of lanes) parts.push(s("line", { x1: x(lane.key), y1: 0, x2: x(lane.key), y2: height, class: "mlv-lifeline" }));
     rows.slice(top, top + count).forEach((ev, i) => parts.push(row(ev, (top + i) * ROW_H + ROW_H / 2, ev === current)));
