@@ -121,6 +121,25 @@ EXECUTE_NOTEBOOKS = textwrap.dedent(
 )
 
 
+def installer(venv: Path, environment: dict[str, str]) -> list[str]:
+    """``pip install`` into the venv, as repo2docker runs it; through uv when the test run has
+    it (the same requirements resolved from the same index, with the machine's download cache
+    rather than the private HOME's empty one: minutes faster on two cores)."""
+    uv = Path(sys.executable).parent / "uv"
+    if not uv.exists():
+        found = shutil.which("uv")
+        uv = Path(found) if found else uv
+    if not uv.exists():
+        return [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    cache = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv")
+    environment["UV_CACHE_DIR"] = cache
+    for name in ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_DEFAULT_INDEX",
+                 "UV_NATIVE_TLS", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        if name in os.environ:
+            environment[name] = os.environ[name]
+    return [str(uv), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
+
+
 @pytest.fixture(scope="module")
 def binder_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
     """(repository copy, venv, environment) after Binder's install steps."""
@@ -135,7 +154,7 @@ def binder_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     home.mkdir()
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     environment = binder_environment(home, venv)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    pip = installer(venv, environment)
     run([*pip, "-r", "binder/requirements.txt"], repository, environment, INSTALL_TIMEOUT)
     # repo2docker's own environment has Notebook beside JupyterLab; either may be started
     run([*pip, "notebook>=7"], repository, environment, INSTALL_TIMEOUT)
