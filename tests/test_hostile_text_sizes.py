@@ -598,17 +598,32 @@ def test_boto3_number_attributes_sqs_and_sns_cannot_hold_are_refused(
     still_works(broker)
 
 
-@pytest.mark.parametrize("value", ["nope", "[[1]]", '[{"a": 1}]', "{}", "[" * 10_000])
-def test_boto3_sns_string_arrays_that_are_no_json_array_of_values_are_refused(
-    broker: SimulatedBroker, value: str
+@pytest.mark.parametrize(
+    ("value", "passes_the_filter"),
+    [("100", True), ("[100]", True), ("one hundred", False), ("[[1]]", False), ("{}", False),
+     ("[" * 10_000, False)],
+)
+def test_boto3_sns_string_arrays_that_are_no_json_array_are_accepted_and_filtered_as_one_value(
+    broker: SimulatedBroker, value: str, passes_the_filter: bool
 ) -> None:
-    attributes = {"tags": {"DataType": "String.Array", "StringValue": value}}
-    with pytest.raises(ClientError) as refused:
-        broker.client("sns").publish(
-            TopicArn=topic_arn(broker), Message="x", MessageAttributes=attributes
-        )
-    assert code(refused.value) == "ParameterValueInvalid" and "JSON array" in str(refused.value)
-    assert totals(broker)["billing"] == 0
+    """SNS takes a String.Array value that is no JSON array (moto's suite records it as SNS's
+    answer): a filter policy compares it as one value, and a value it cannot read matches
+    nothing, however deeply nested."""
+    sqs, sns = broker.client("sqs"), broker.client("sns")
+    url = sqs.create_queue(QueueName="priced")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic_arn(broker), Protocol="sqs", Endpoint=arn,
+        Attributes={"FilterPolicy": json.dumps({"price": [100, 500]})},
+    )
+    before = totals(broker)
+    attributes = {"price": {"DataType": "String.Array", "StringValue": value}}
+    sns.publish(TopicArn=topic_arn(broker), Message="x", MessageAttributes=attributes)
+    after = totals(broker)
+    assert after["billing"] == before["billing"] + 1
+    assert after["priced"] == before["priced"] + (1 if passes_the_filter else 0)
     still_works(broker)
 
 
