@@ -181,6 +181,8 @@ def picture(page: Page, view: Locator, save: SaveScreenshot, name: str) -> None:
         if shutil.which("optipng"):  # lossless, about a third smaller
             subprocess.run(["optipng", "-quiet", "-o2", str(target)], check=True)
     page.set_viewport_size(size)
+    show(view)
+    page.wait_for_timeout(300)  # the view lays itself out again for the window's size
 
 
 def expect_reads_cleanly(view: Locator, where: str, *, timeline: bool = True) -> None:
