@@ -15,11 +15,14 @@ import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import pytest
+
 from melange_lab import QueuePublisher, SimulatedBroker, TopicPublisher
 from melange_lab.backends.base import MessagingBackend
 from melange_lab.events import Event, EventKind
 from melange_lab.filter_policies import FilterPolicy
 from melange_lab.models import Message, MessageDto
+from melange_lab.moto_internals import fan_out, filter_policies
 from melange_lab.serializers import SerializerRegistry
 
 VISIBILITY = 30  # seconds: SQS's default, on the broker's manual clock
@@ -804,3 +807,23 @@ SCENARIOS: dict[str, Scenario] = {
 CLIENT_SCENARIOS: dict[str, Scenario] = {
     "batches_purge_unsubscribe": (batches_purge_unsubscribe, BATCHES_PURGE_UNSUBSCRIBE),
 }
+
+
+def count_filter_evaluations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The filter policies the broker evaluates from now on, one entry per evaluation; any
+    other way of evaluating a policy (a second look to predict an event) fails the test."""
+    evaluations: list[str] = []
+    real = fan_out.mismatch
+
+    def counted(rules: Any, *args: Any) -> str | None:
+        evaluations.append(json.dumps(rules))
+        return real(rules, *args)
+
+    def never(*_: Any) -> bool:
+        raise AssertionError("a second evaluation of a filter policy")
+
+    monkeypatch.setattr(fan_out, "mismatch", counted)
+    monkeypatch.setattr(filter_policies, "matches_sns", never)
+    monkeypatch.setattr(FilterPolicy, "matches", never)
+    monkeypatch.setattr(FilterPolicy, "why_filtered", never)
+    return evaluations

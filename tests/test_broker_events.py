@@ -15,9 +15,9 @@ import pytest
 
 from melange_lab import MessageDispatcher, SimulatedBroker, TopicPublisher, moto_internals
 from melange_lab.events import Event, EventKind
-from melange_lab.filter_policies import FilterPolicy
-from melange_lab.moto_internals import fan_out, filter_policies, receipts
+from melange_lab.moto_internals import receipts
 from melange_lab.serializers import SerializerRegistry
+from tests.event_scenarios import count_filter_evaluations
 from tests.scenarios import Recorder
 
 
@@ -73,20 +73,7 @@ def test_each_filter_policy_is_evaluated_once_per_subscription_per_publish(
     for name, manifests in (("a", ["json"]), ("b", ["Other"]), ("c", ["json", "x"])):
         backend.declare_queue(name, topic, filter_events=manifests)
     backend.declare_queue("everything", topic)
-    evaluations: list[str] = []
-    real = fan_out.mismatch
-
-    def counted(rules: Any, *args: Any) -> str | None:
-        evaluations.append(json.dumps(rules))
-        return real(rules, *args)
-
-    def never(*_: Any) -> bool:
-        raise AssertionError("a second evaluation of a filter policy")
-
-    monkeypatch.setattr(fan_out, "mismatch", counted)
-    monkeypatch.setattr(filter_policies, "matches_sns", never)
-    monkeypatch.setattr(FilterPolicy, "matches", never)
-    monkeypatch.setattr(FilterPolicy, "why_filtered", never)
+    evaluations = count_filter_evaluations(monkeypatch)
 
     for n in range(3):
         TopicPublisher(registry, backend).publish("shop", {"n": n})

@@ -19,9 +19,15 @@ import pytest
 
 from melange_lab import SimulatedBroker
 from melange_lab.backends.sqs.sqs_backend import AWSBackend  # melange's import path
-from melange_lab.moto_internals import fan_out, filter_policies
 from melange_lab.serializers import SerializerRegistry
-from tests.event_scenarios import CLIENT_SCENARIOS, SCENARIOS, Boto3Driver, Driver, LabDriver
+from tests.event_scenarios import (
+    CLIENT_SCENARIOS,
+    SCENARIOS,
+    Boto3Driver,
+    Driver,
+    LabDriver,
+    count_filter_evaluations,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 # another process, and AWSBackend over HTTP, need moto's server on a loopback port
@@ -128,18 +134,7 @@ def test_each_filter_policy_is_evaluated_once_per_subscription_per_publish_on_ev
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    evaluations: list[str] = []
-    real = fan_out.mismatch
-
-    def counted(rules: Any, *args: Any) -> str | None:
-        evaluations.append(json.dumps(rules))
-        return real(rules, *args)
-
-    def never(*_: Any) -> bool:
-        raise AssertionError("a second evaluation of a filter policy")
-
-    monkeypatch.setattr(fan_out, "mismatch", counted)
-    monkeypatch.setattr(filter_policies, "matches_sns", never)
+    evaluations = count_filter_evaluations(monkeypatch)
     child = request.getfixturevalue("child") if path == "another_process" else None
     with SimulatedBroker(clock="manual") as broker:
         driver: Driver = _driver(path, broker, registry, child)
