@@ -394,6 +394,11 @@ def _labelled(reason: str | None, labels: dict[str, str]) -> str | None:
     return reason
 
 
+def last_seq(broker: SimulatedBroker) -> int:
+    """The sequence number of the broker's newest event (0 before any): a scenario's start."""
+    return broker.events[-1].seq if len(broker.events) else 0
+
+
 def since(broker: SimulatedBroker, seq: int) -> list[Event]:
     return [e for e in broker.events if e.seq > seq and e.kind is not EventKind.FAULT_INJECTED]
 
@@ -402,7 +407,7 @@ def since(broker: SimulatedBroker, seq: int) -> list[Event]:
 
 
 def fan_out_with_a_filter(driver: Driver, broker: SimulatedBroker) -> list[tuple[Any, ...]]:
-    start = broker.events[-1].seq if len(broker.events) else 0
+    start = last_seq(broker)
     driver.create_topic("shop")
     for queue in ("billing", "audit", "returns"):
         driver.create_queue(queue)
@@ -444,7 +449,7 @@ FAN_OUT_WITH_A_FILTER = [
 
 
 def fifo_duplicate(driver: Driver, broker: SimulatedBroker) -> list[tuple[Any, ...]]:
-    start = broker.events[-1].seq if len(broker.events) else 0
+    start = last_seq(broker)
     driver.create_queue("invoices.fifo")
     driver.create_topic("orders.fifo")
     driver.subscribe("orders.fifo", "invoices.fifo")
@@ -489,7 +494,7 @@ FIFO_DUPLICATE = [
 
 
 def receive_acknowledge_release(driver: Driver, broker: SimulatedBroker) -> list[tuple[Any, ...]]:
-    start = broker.events[-1].seq if len(broker.events) else 0
+    start = last_seq(broker)
     driver.create_queue("tasks")
     driver.send("tasks", {"task": "a"})
     driver.send("tasks", {"task": "b"})
@@ -524,7 +529,7 @@ RECEIVE_ACKNOWLEDGE_RELEASE = [
 
 
 def dead_letter_then_redrive(driver: Driver, broker: SimulatedBroker) -> list[tuple[Any, ...]]:
-    start = broker.events[-1].seq if len(broker.events) else 0
+    start = last_seq(broker)
     driver.create_topic("payments")
     driver.create_queue("charges", dead_letter="charges-dlq", max_receive_count=1)
     driver.subscribe("payments", "charges")
@@ -574,7 +579,7 @@ DEAD_LETTER_THEN_REDRIVE = [
 def delivery_latency(driver: Driver, broker: SimulatedBroker) -> list[tuple[Any, ...]]:
     """On a broker with ``delivery_latency=2``: copies arrive when the clock reaches them."""
     assert broker.delivery_latency == 2
-    start = broker.events[-1].seq if len(broker.events) else 0
+    start = last_seq(broker)
     driver.create_topic("news")
     driver.create_queue("reader")
     driver.create_queue("archive")
@@ -699,7 +704,7 @@ BATCHES_PURGE_UNSUBSCRIBE = [
 
 def teardown(driver: Driver, broker: SimulatedBroker) -> list[tuple[Any, ...]]:
     """A batch sent, a queue deleted with its messages (unsubscribed first), a topic deleted."""
-    start = broker.events[-1].seq if len(broker.events) else 0
+    start = last_seq(broker)
     driver.create_topic("alerts")
     driver.create_queue("pager")
     driver.create_queue("log")
@@ -715,7 +720,7 @@ def teardown(driver: Driver, broker: SimulatedBroker) -> list[tuple[Any, ...]]:
 def delivery_failed(driver: Driver, broker: SimulatedBroker) -> list[tuple[Any, ...]]:
     """A subscribed queue deleted around the driver (plain boto3 in the kernel): its copy
     fails, the other subscriber gets its copy, the publish succeeds."""
-    start = broker.events[-1].seq if len(broker.events) else 0
+    start = last_seq(broker)
     driver.create_topic("orders")
     driver.create_queue("billing")
     driver.create_queue("gone")
@@ -731,7 +736,7 @@ def delivery_failed(driver: Driver, broker: SimulatedBroker) -> list[tuple[Any, 
 
 def retention_ends(driver: Driver, broker: SimulatedBroker) -> list[tuple[Any, ...]]:
     """A copy received once and never acknowledged, and its queue's 60 s retention ends."""
-    start = broker.events[-1].seq if len(broker.events) else 0
+    start = last_seq(broker)
     driver.create_topic("news")
     driver.create_queue("brief", retention=60)
     driver.subscribe("news", "brief")
@@ -774,7 +779,7 @@ def batches_purge_unsubscribe(
 ) -> list[tuple[Any, ...]]:
     """SendMessageBatch, PublishBatch, DeleteMessageBatch, ChangeMessageVisibilityBatch to 0,
     PurgeQueue and Unsubscribe: each entry reported as its single call would be."""
-    start = broker.events[-1].seq if len(broker.events) else 0
+    start = last_seq(broker)
     driver.create_queue("jobs")
     driver.create_topic("feed")
     driver.subscribe("feed", "jobs")
